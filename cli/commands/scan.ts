@@ -1,0 +1,114 @@
+// `keywarden scan [PATH|-]`: scan a directory tree (or stdin) and write a report.
+import { writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadBuiltinRules } from '../../rules/load.js';
+import { loadConfig, mergeRules } from '../../scanner/config.js';
+import { KeywardenError } from '../../scanner/errors.js';
+import type { Finding, Report } from '../../scanner/finding.js';
+import { resolveFingerprintKey } from '../../scanner/fingerprint.js';
+import { type ReportFormat, render } from '../../scanner/reporters/index.js';
+import { scanStream } from '../../scanner/scan-stream.js';
+import { type ScanProgress, scanTree } from '../../scanner/scan-tree.js';
+import { isSuppressed, loadBaseline, loadIgnoreFile } from '../../scanner/suppress.js';
+import { VERSION } from '../version.js';
+
+const FORMATS = ['text', 'json', 'jsonl', 'sarif'] as const;
+
+interface ScanFlags {
+  format?: string;
+  output?: string;
+  config?: string;
+  baseline?: string;
+  showSecrets?: boolean;
+  maxFileSize?: string;
+  threads?: string;
+  progress?: boolean;
+}
+
+export function parseSize(text: string, what: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g|kib|mib|gib)?$/i.exec(text.trim());
+  if (!m) throw new KeywardenError('KW_USAGE', `${what}: expected a size like 10MB, got ${JSON.stringify(text)}`);
+  const units: Record<string, number> = { b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, kib: 1024, mib: 1 << 20, gib: 1 << 30 };
+  return Math.round(Number(m[1]) * (units[(m[2] ?? 'b').toLowerCase()] ?? 1));
+}
+
+function pickFormat(flag: string | undefined, output: string | undefined): ReportFormat {
+  if (flag) {
+    if (!(FORMATS as readonly string[]).includes(flag)) {
+      throw new KeywardenError('KW_USAGE', `--format must be one of ${FORMATS.join(', ')}; got ${JSON.stringify(flag)}`);
+    }
+    return flag as ReportFormat;
+  }
+  if (output?.endsWith('.sarif') || output?.endsWith('.sarif.json')) return 'sarif';
+  if (output?.endsWith('.jsonl')) return 'jsonl';
+  if (output?.endsWith('.json')) return 'json';
+  // Text for a person at a terminal; JSON for a pipe or a file, where a program reads it.
+  return !output && process.stdout.isTTY ? 'text' : 'json';
+}
+
+function progressPrinter(enabled: boolean): ((p: ScanProgress) => void) | undefined {
+  if (!enabled) return undefined;
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (now - last < 200) return;
+    last = now;
+    process.stderr.write(`\r\x1b[K${p.files} files, ${(p.bytes / 1e6).toFixed(1)} MB, ${p.findings} findings`);
+  };
+}
+
+export function registerScanCommand(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('scan')
+    .description('scan a directory tree (default .) or stdin (-) for leaked credentials')
+    .argument('[path]', 'directory to scan, or - for stdin', '.')
+    .option('-f, --format <format>', `report format: ${FORMATS.join(' | ')} (default: text on a TTY, else json)`)
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .option('-c, --config <file>', 'config file (default: .keywarden.yaml at the scanned root)')
+    .option('--baseline <file>', 'a previous JSON report: report only findings not in it')
+    .option('--show-secrets', 'include the full secret in text and JSON reports (never in SARIF)')
+    .option('--max-file-size <size>', 'skip (and count) files larger than this, e.g. 10MB')
+    .option('--threads <n>', 'worker threads (0 = scan on the main thread; default: CPU cores)')
+    .option('--no-progress', 'no progress line on stderr even on a TTY')
+    .action(async (path: string, flags: ScanFlags) => {
+      const fromStdin = path === '-';
+      const root = resolve(fromStdin ? '.' : path);
+      const format = pickFormat(flags.format, flags.output);
+      const config = await loadConfig(root, flags.config);
+      const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+      const maxFileSize = flags.maxFileSize ? parseSize(flags.maxFileSize, '--max-file-size') : config.maxFileSize;
+      const threads = flags.threads === undefined ? undefined : Number.parseInt(flags.threads, 10);
+      if (threads !== undefined && !(threads >= 0 && threads <= 64)) {
+        throw new KeywardenError('KW_USAGE', `--threads must be 0..64; got ${JSON.stringify(flags.threads)}`);
+      }
+      const configDir = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'keywarden');
+      const { key } = resolveFingerprintKey(process.env, { configDir });
+      const showSecrets = flags.showSecrets === true;
+      const onProgress = progressPrinter(flags.progress !== false && process.stderr.isTTY === true);
+
+      const common = { rules, globalAllow: config.allowlist, fingerprintKey: key, showSecrets };
+      const result = fromStdin
+        ? await scanStream(process.stdin, { ...common, path: '-' })
+        : await scanTree({
+            ...common,
+            root,
+            excludes: config.excludes,
+            maxFileSize,
+            skipBinary: true,
+            ...(threads === undefined ? {} : { threads }),
+            ...(onProgress ? { onProgress } : {}),
+          });
+      if (onProgress) process.stderr.write('\r\x1b[K');
+
+      const ignore = fromStdin ? new Set<string>() : loadIgnoreFile(root);
+      const baseline = flags.baseline ? loadBaseline(flags.baseline) : null;
+      const findings: Finding[] = result.findings.filter((f) => !isSuppressed(f, ignore, baseline));
+      const report: Report = { version: 1, tool: { name: 'keywarden', version: VERSION }, findings, stats: result.stats };
+      const text = render(format, report, { rules, color: !flags.output && process.stdout.isTTY === true });
+      if (flags.output) writeFileSync(flags.output, text);
+      else process.stdout.write(text);
+      setExit(findings.length > 0 ? 1 : 0);
+    });
+}

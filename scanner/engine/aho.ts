@@ -1,0 +1,119 @@
+// Keyword prefilter: a byte-level Aho–Corasick DFA with ASCII case folded into the table.
+// PERF-NOTES measured this design (positions recorded, then only that keyword's rules on the line
+// around each hit) as the fastest multi-pattern strategy in Node: 100–118 MB/s per thread.
+
+/**
+ * Transition table, premultiplied by 256 so the hot loop is one add and one load per byte.
+ * An entry is negative when the target state has outputs (keywords ending there): the sign bit
+ * saves a second table load per byte. The root (state 0) never has outputs.
+ */
+export interface Automaton {
+  readonly table: Int32Array;
+  /** Keyword ids ending at each state (index = state number, not premultiplied). */
+  readonly outputs: ReadonlyArray<Int32Array>;
+  readonly keywordLengths: Int32Array;
+}
+
+function foldByte(b: number): number {
+  return b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
+}
+
+export function buildAutomaton(keywords: readonly string[]): Automaton {
+  // Trie over folded bytes.
+  const goto: Array<Map<number, number>> = [new Map()];
+  const out: number[][] = [[]];
+  const lengths = new Int32Array(keywords.length);
+  keywords.forEach((kw, id) => {
+    const bytes = Buffer.from(kw, 'utf8');
+    lengths[id] = bytes.length;
+    let s = 0;
+    for (const raw of bytes) {
+      const b = foldByte(raw);
+      let next = goto[s]!.get(b);
+      if (next === undefined) {
+        next = goto.length;
+        goto.push(new Map());
+        out.push([]);
+        goto[s]!.set(b, next);
+      }
+      s = next;
+    }
+    out[s]!.push(id);
+  });
+
+  const n = goto.length;
+  const fail = new Int32Array(n);
+  const delta = new Int32Array(n * 256);
+  // Breadth-first: complete the DFA and merge outputs along failure links.
+  const queue: number[] = [];
+  for (let b = 0; b < 256; b++) {
+    const next = goto[0]!.get(foldByte(b));
+    if (next !== undefined) {
+      delta[b] = next;
+      fail[next] = 0;
+      queue.push(next);
+    } else {
+      delta[b] = 0;
+    }
+  }
+  for (let qi = 0; qi < queue.length; qi++) {
+    const s = queue[qi]!;
+    const f = fail[s]!;
+    if (out[f]!.length > 0) out[s]!.push(...out[f]!);
+    for (let b = 0; b < 256; b++) {
+      const next = goto[s]!.get(foldByte(b));
+      if (next !== undefined) {
+        fail[next] = delta[f * 256 + b]!;
+        delta[s * 256 + b] = next;
+        queue.push(next);
+      } else {
+        delta[s * 256 + b] = delta[f * 256 + b]!;
+      }
+    }
+  }
+
+  const table = new Int32Array(n * 256);
+  for (let i = 0; i < table.length; i++) {
+    const t = delta[i]!;
+    table[i] = out[t]!.length > 0 ? -(t * 256) : t * 256;
+  }
+  return { table, outputs: out.map((o) => Int32Array.from(new Set(o))), keywordLengths: lengths };
+}
+
+/** Reusable hit buffer: parallel arrays of (keyword id, end offset exclusive). */
+export class HitList {
+  ids = new Int32Array(256);
+  ends = new Int32Array(256);
+  length = 0;
+
+  push(id: number, end: number): void {
+    if (this.length === this.ids.length) {
+      const ids = new Int32Array(this.length * 2);
+      ids.set(this.ids);
+      this.ids = ids;
+      const ends = new Int32Array(this.length * 2);
+      ends.set(this.ends);
+      this.ends = ends;
+    }
+    this.ids[this.length] = id;
+    this.ends[this.length] = end;
+    this.length++;
+  }
+}
+
+/** Records every keyword occurrence in `buf[from, to)` into `hits` (cleared first). */
+export function findKeywords(ac: Automaton, buf: Uint8Array, hits: HitList, from = 0, to = buf.length): void {
+  hits.length = 0;
+  const table = ac.table;
+  let s = 0;
+  for (let i = from; i < to; i++) {
+    const t = table[s + buf[i]!]!;
+    if (t < 0) {
+      s = -t;
+      const ids = ac.outputs[s >>> 8]!;
+      for (let k = 0; k < ids.length; k++) hits.push(ids[k]!, i + 1);
+    } else {
+      s = t;
+    }
+  }
+}

@@ -1,0 +1,112 @@
+// Stage two of the rule pipeline: validated `Rule`s (rules/schema.ts) become what the engine runs:
+// RE2 programs compiled once, keywords folded into one Aho–Corasick automaton, checks resolved.
+import { checksums } from '../../rules/checksums.js';
+import type { Rule } from '../../rules/schema.js';
+import { KeywardenError } from '../errors.js';
+import { type Automaton, buildAutomaton } from './aho.js';
+import { compileRe2, type RE2Instance } from './re2.js';
+
+/** Allowlist applied to every rule (from the user's config). */
+export interface GlobalAllowlist {
+  regexes?: readonly string[];
+  stopwords?: readonly string[];
+  paths?: readonly string[];
+}
+
+export interface CompiledRule {
+  readonly rule: Rule;
+  readonly index: number;
+  /** Global + indices ('gd'): byte offsets of every group on Buffer input. */
+  readonly re: RE2Instance;
+  readonly secretGroup: number;
+  /** 256-entry table: 1 where a byte may not touch the secret. Null for `boundary: none`. */
+  readonly boundary: Uint8Array | null;
+  readonly minEntropy: number;
+  readonly verifyChecksum: ((secret: string) => boolean) | null;
+  readonly allowRegexes: readonly RE2Instance[];
+  readonly stopwords: readonly string[];
+  readonly pathAllow: readonly RE2Instance[];
+  readonly placeholderFilter: boolean;
+  readonly before: number;
+  readonly after: number;
+  readonly multiline: boolean;
+}
+
+export interface CompiledPack {
+  readonly rules: readonly CompiledRule[];
+  readonly automaton: Automaton;
+  /** Keyword id → indices of the rules that keyword triggers. */
+  readonly keywordRules: ReadonlyArray<Int32Array>;
+  readonly globalAllowRegexes: readonly RE2Instance[];
+  readonly globalStopwords: readonly string[];
+  readonly globalPathAllow: readonly RE2Instance[];
+  /** Rules with path allowlists: the only ones whose set depends on the scanned path. */
+  readonly pathSensitive: readonly number[];
+  /** The largest window any rule looks at: chunked sources overlap by at least this much. */
+  readonly maxWindow: number;
+}
+
+const WORD = boundaryTable(/[A-Za-z0-9_]/);
+const ALNUM = boundaryTable(/[A-Za-z0-9]/);
+
+function boundaryTable(re: RegExp): Uint8Array {
+  const t = new Uint8Array(256);
+  for (let b = 0; b < 128; b++) if (re.test(String.fromCharCode(b))) t[b] = 1;
+  return t;
+}
+
+function compileAt(source: string, flags: string, where: string): RE2Instance {
+  try {
+    return compileRe2(source, flags);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new KeywardenError('KW_RULES_INVALID', `${where}: ${reason}`, [`${where}: ${reason}`]);
+  }
+}
+
+export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}): CompiledPack {
+  const keywordIds = new Map<string, number>();
+  const keywordRules: number[][] = [];
+  const compiled: CompiledRule[] = rules.map((rule, index) => {
+    for (const kw of rule.keywords) {
+      const folded = kw.replace(/[A-Z]/g, (c) => c.toLowerCase());
+      let id = keywordIds.get(folded);
+      if (id === undefined) {
+        id = keywordIds.size;
+        keywordIds.set(folded, id);
+        keywordRules.push([]);
+      }
+      const list = keywordRules[id]!;
+      if (!list.includes(index)) list.push(index);
+    }
+    const allow = rule.allowlist;
+    const check = rule.checksum ? checksums[rule.checksum] : null;
+    return {
+      rule,
+      index,
+      re: compileAt(rule.pattern, 'gd', `rule ${rule.id} > pattern`),
+      secretGroup: rule.secretGroup,
+      boundary: rule.boundary === 'none' ? null : rule.boundary === 'alnum' ? ALNUM : WORD,
+      minEntropy: rule.entropy ?? 0,
+      verifyChecksum: check ? (s: string) => check.verify(s) : null,
+      allowRegexes: (allow?.regexes ?? []).map((r, i) => compileAt(r, '', `rule ${rule.id} > allowlist.regexes[${i}]`)),
+      stopwords: (allow?.stopwords ?? []).map((w) => w.toLowerCase()),
+      pathAllow: (allow?.paths ?? []).map((r, i) => compileAt(r, '', `rule ${rule.id} > allowlist.paths[${i}]`)),
+      placeholderFilter: rule.placeholderFilter,
+      before: rule.window?.before ?? 256,
+      after: rule.window?.after ?? 2048,
+      multiline: rule.window?.multiline ?? false,
+    };
+  });
+  const automaton = buildAutomaton([...keywordIds.keys()]);
+  return {
+    rules: compiled,
+    automaton,
+    keywordRules: keywordRules.map((l) => Int32Array.from(l)),
+    globalAllowRegexes: (global.regexes ?? []).map((r, i) => compileAt(r, '', `allowlist.regexes[${i}]`)),
+    globalStopwords: (global.stopwords ?? []).map((w) => w.toLowerCase()),
+    globalPathAllow: (global.paths ?? []).map((r, i) => compileAt(r, '', `allowlist.paths[${i}]`)),
+    pathSensitive: compiled.filter((r) => r.pathAllow.length > 0).map((r) => r.index),
+    maxWindow: Math.max(4096, ...compiled.map((r) => r.before + r.after)),
+  };
+}

@@ -1,0 +1,28 @@
+// Typed errors with stable codes. The CLI maps every KeywardenError to exit code 2 and one line;
+// the HTTP layer (later issue) maps codes to statuses in one table. Messages never contain secrets.
+
+export type ErrorCode =
+  | 'KW_RULES_INVALID'
+  | 'KW_CONFIG_INVALID'
+  | 'KW_USAGE'
+  | 'KW_SOURCE_READ'
+  | 'KW_BASELINE_INVALID'
+  | 'KW_REGEX_INVALID'
+  | 'KW_INTERNAL';
+
+export class KeywardenError extends Error {
+  readonly code: ErrorCode;
+  /** Every problem found, each already carrying its place (file > rule > field). */
+  readonly details: readonly string[];
+
+  constructor(code: ErrorCode, message: string, details: readonly string[] = [], options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KeywardenError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isKeywardenError(err: unknown): err is KeywardenError {
+  return err instanceof KeywardenError;
+}

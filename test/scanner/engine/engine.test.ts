@@ -1,0 +1,112 @@
+// The engine on hand-built rules: windows, boundaries, multi-line secrets, decoding, inline allow.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { RuleSpec, type Rule } from '../../../rules/schema.js';
+import { buildAutomaton, findKeywords, HitList } from '../../../scanner/engine/aho.js';
+import { compilePack } from '../../../scanner/engine/compile.js';
+import { scanBuffer } from '../../../scanner/engine/engine.js';
+
+const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+function rand(n: number, alphabet = B62): string {
+  const bytes = randomBytes(n);
+  let s = '';
+  for (const b of bytes) s += alphabet[b % alphabet.length];
+  return s;
+}
+
+function rule(partial: Partial<Rule> & Pick<Rule, 'id' | 'pattern' | 'keywords'>): Rule {
+  return RuleSpec.parse({ description: partial.id, provider: 'test', category: 'saas', examples: ['x'], ...partial });
+}
+
+const token = rule({ id: 'demo-token', pattern: 'dmo_[A-Za-z0-9]{32}', keywords: ['dmo_'] });
+const assigned = rule({
+  id: 'demo-assigned',
+  pattern: '(?i)zzsecret\\s*=\\s*"([^"]{8,64})"',
+  keywords: ['zzsecret'],
+  secretGroup: 1,
+  entropy: 2.5,
+});
+const pem = rule({
+  id: 'demo-pem',
+  pattern: '-----BEGIN DEMO KEY-----[A-Za-z0-9+/=\\s]{32,8192}?-----END DEMO KEY-----',
+  keywords: ['-----BEGIN DEMO'],
+  boundary: 'none',
+  window: { before: 0, after: 16384, multiline: true },
+});
+const pack = compilePack([token, assigned, pem]);
+
+describe('Aho–Corasick keyword prefilter', () => {
+  it('finds overlapping keywords case-insensitively with their end offsets', () => {
+    const ac = buildAutomaton(['abc', 'bcd', 'c']);
+    const hits = new HitList();
+    findKeywords(ac, Buffer.from('xABCD'), hits);
+    const got = Array.from({ length: hits.length }, (_, i) => [hits.ids[i], hits.ends[i]]);
+    expect(got).toEqual(expect.arrayContaining([[0, 4], [2, 4], [1, 5]]));
+    expect(got).toHaveLength(3);
+  });
+});
+
+describe('scanBuffer', () => {
+  it('reports a token at its byte offsets, after multi-byte text', () => {
+    const t = `dmo_${rand(32)}`;
+    const text = `// héllo wörld\nconst k = "${t}";\n`;
+    const [m, ...rest] = scanBuffer(pack, Buffer.from(text));
+    expect(rest).toEqual([]);
+    expect(m?.secret).toBe(t);
+    expect(m?.start).toBe(Buffer.byteLength(text.slice(0, text.indexOf(t))));
+  });
+
+  it('rejects a token glued to word characters (boundary checked after the match)', () => {
+    expect(scanBuffer(pack, Buffer.from(`xdmo_${rand(32)}`))).toEqual([]);
+    expect(scanBuffer(pack, Buffer.from(`dmo_${rand(33)}`))).toEqual([]);
+  });
+
+  it('takes the declared capture group as the secret and applies the entropy floor', () => {
+    const s = rand(20);
+    const got = scanBuffer(pack, Buffer.from(`ZZSECRET = "${s}"\nzzsecret="aaaaaaaaaa"`));
+    expect(got.map((m) => m.secret)).toEqual([s]);
+  });
+
+  it('finds a multi-line PEM-style block', () => {
+    const body = Array.from({ length: 5 }, () => rand(64, `${B62}+/`)).join('\n');
+    const text = `key: |\n-----BEGIN DEMO KEY-----\n${body}\n-----END DEMO KEY-----\n`;
+    const got = scanBuffer(pack, Buffer.from(text));
+    expect(got).toHaveLength(1);
+    expect(got[0]?.secret.startsWith('-----BEGIN DEMO KEY-----')).toBe(true);
+  });
+
+  it('honours keywarden:allow on the line', () => {
+    expect(scanBuffer(pack, Buffer.from(`k = "dmo_${rand(32)}" # keywarden:allow`))).toEqual([]);
+  });
+
+  it('finds a token inside base64 and points at the encoded text', () => {
+    const t = `dmo_${rand(32)}`;
+    const encoded = Buffer.from(`export DEMO=${t}\n`).toString('base64');
+    const text = `data:\n  env: ${encoded}\n`;
+    const got = scanBuffer(pack, Buffer.from(text));
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({ secret: t, encoding: 'base64', start: text.indexOf(encoded), end: text.indexOf(encoded) + encoded.length });
+  });
+
+  it('finds a token inside percent-encoded text', () => {
+    const t = `dmo_${rand(32)}`;
+    const text = `GET /cb?cfg=${encodeURIComponent(`{"k":"${t}"}`)} HTTP/1.1`;
+    const got = scanBuffer(pack, Buffer.from(text));
+    expect(got.map((m) => [m.secret, m.encoding])).toEqual([[t, 'percent']]);
+  });
+
+  it('finds every occurrence across a large buffer with many keyword hits', () => {
+    const parts: string[] = [];
+    const planted: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      parts.push(`line ${i} dmo_ short zzsecret\n`);
+      if (i % 100 === 0) {
+        const t = `dmo_${rand(32)}`;
+        planted.push(t);
+        parts.push(`token: ${t}\n`);
+      }
+    }
+    const got = scanBuffer(pack, Buffer.from(parts.join('')));
+    expect(got.map((m) => m.secret)).toEqual(planted);
+  });
+});
