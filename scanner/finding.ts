@@ -58,7 +58,7 @@ export const ScanStats = z
     files: z.number().int(),
     bytes: z.number().int(),
     /** Every skipped file is counted under its reason. */
-    skipped: z.record(SkipReason, z.number().int()),
+    skipped: z.partialRecord(SkipReason, z.number().int()),
     durationMs: z.number(),
     /** Files that could not be read, with the error code (no content). */
     errors: z.array(z.object({ path: z.string(), code: z.string(), message: z.string() }).strict()).default([]),

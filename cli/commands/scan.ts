@@ -4,17 +4,17 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadBuiltinRules } from '../../rules/load.js';
-import { loadConfig, mergeRules } from '../../scanner/config.js';
+import { loadConfig, mergeRules, parseSize as parseSizeText } from '../../scanner/config.js';
 import { KeywardenError } from '../../scanner/errors.js';
 import type { Finding, Report } from '../../scanner/finding.js';
 import { resolveFingerprintKey } from '../../scanner/fingerprint.js';
-import { type ReportFormat, render } from '../../scanner/reporters/index.js';
+import { REPORT_FORMATS, type ReportFormat, render } from '../../scanner/reporters/index.js';
 import { scanStream } from '../../scanner/scan-stream.js';
 import { type ScanProgress, scanTree } from '../../scanner/scan-tree.js';
 import { isSuppressed, loadBaseline, loadIgnoreFile } from '../../scanner/suppress.js';
 import { VERSION } from '../version.js';
 
-const FORMATS = ['text', 'json', 'jsonl', 'sarif'] as const;
+const FORMATS = REPORT_FORMATS;
 
 interface ScanFlags {
   format?: string;
@@ -27,11 +27,11 @@ interface ScanFlags {
   progress?: boolean;
 }
 
+/** A size flag (`10MB`, `512KiB`) in bytes, or a usage error naming the flag. */
 export function parseSize(text: string, what: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g|kib|mib|gib)?$/i.exec(text.trim());
-  if (!m) throw new KeywardenError('KW_USAGE', `${what}: expected a size like 10MB, got ${JSON.stringify(text)}`);
-  const units: Record<string, number> = { b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, kib: 1024, mib: 1 << 20, gib: 1 << 30 };
-  return Math.round(Number(m[1]) * (units[(m[2] ?? 'b').toLowerCase()] ?? 1));
+  const n = parseSizeText(text);
+  if (n === null) throw new KeywardenError('KW_USAGE', `${what}: expected a size like 10MB, got ${JSON.stringify(text)}`);
+  return n;
 }
 
 function pickFormat(flag: string | undefined, output: string | undefined): ReportFormat {

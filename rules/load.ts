@@ -1,0 +1,252 @@
+// Loads rule files (stage one of two): YAML → strict zod schema (schema.ts) → checks the schema cannot
+// express (patterns compile under RE2, secretGroup exists, ids unique across the pack). Every problem
+// is collected with its place and thrown at once as KW_RULES_INVALID; scanner/engine/compile.ts runs them.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+// The one import from outside rules/: errors.ts is a leaf module (no imports) holding the single
+// typed-error class. TODO(#2): move errors.ts somewhere both rules/ and scanner/ may import.
+import { KeywardenError } from '../scanner/errors.js';
+import { type Rule, RuleSpec } from './schema.js';
+
+// rules/ may not import scanner/, so the loader reaches the re2 binding itself. It only validates
+// (compiles and drops); the programs the engine runs come from scanner/engine/re2.ts.
+const require = createRequire(import.meta.url);
+const RE2 = require('re2') as new (pattern: string, flags?: string) => { exec(s: string): unknown[] | null };
+
+/** One rule and the place it came from, for messages like `a.yaml > rules[3] (id)`. */
+interface Located {
+  rule: Rule;
+  place: string;
+}
+
+function fail(problems: readonly string[]): never {
+  const n = problems.length;
+  throw new KeywardenError('KW_RULES_INVALID', `${n} problem${n === 1 ? '' : 's'} in rule files`, problems);
+}
+
+/** A path as shown in messages: relative to the working directory when under it. */
+function display(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/** RE2's complaint about `source`, or null when it compiles. */
+function re2Error(source: string): string | null {
+  try {
+    new RE2(source);
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/**
+ * Capture groups in an RE2 pattern. `(?:p)|` always matches the empty string through its empty
+ * branch, and RE2 returns one slot per group whether it took part or not.
+ */
+function groupCount(source: string): number {
+  const m = new RE2(`(?:${source})|`).exec('');
+  return m ? m.length - 1 : 0;
+}
+
+function ruleLabel(index: number, raw: unknown): string {
+  const id = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).id : undefined;
+  return typeof id === 'string' && id ? `rules[${index}] (${id})` : `rules[${index}]`;
+}
+
+/** `window.after`, `keywords[0]`, `allowlist.regexes[2]`. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out ? '.' : ''}${String(p)}`;
+  return out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): { path: PropertyKey[]; text: string } {
+  const path = [...issue.path];
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => JSON.stringify(k)).join(', ');
+    return { path, text: `unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}` };
+  }
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
+    return { path, text: 'required field is missing' };
+  }
+  return { path, text: issue.message };
+}
+
+/** Checks the schema cannot make: RE2 accepts each regex, secretGroup names an existing group. */
+function regexProblems(raw: Record<string, unknown>, at: string, problems: string[]): void {
+  const pattern = raw.pattern;
+  if (typeof pattern === 'string' && pattern) {
+    const err = re2Error(pattern);
+    if (err) {
+      problems.push(`${at}.pattern: RE2 rejects ${JSON.stringify(pattern.slice(0, 80))}: ${err}`);
+    } else if (typeof raw.secretGroup === 'number' && Number.isInteger(raw.secretGroup) && raw.secretGroup > 0) {
+      const groups = groupCount(pattern);
+      if (raw.secretGroup > groups) {
+        problems.push(
+          `${at}.secretGroup: ${raw.secretGroup} but the pattern has ${groups} capture group${groups === 1 ? '' : 's'}`,
+        );
+      }
+    }
+  }
+  const allow = raw.allowlist;
+  if (typeof allow === 'object' && allow !== null) {
+    for (const key of ['regexes', 'paths'] as const) {
+      const list = (allow as Record<string, unknown>)[key];
+      if (!Array.isArray(list)) continue;
+      list.forEach((re, i) => {
+        if (typeof re !== 'string' || !re) return;
+        const err = re2Error(re);
+        if (err) problems.push(`${at}.allowlist.${key}[${i}]: RE2 rejects ${JSON.stringify(re.slice(0, 80))}: ${err}`);
+      });
+    }
+  }
+}
+
+/** Validates one parsed document; pushes problems, returns the rules that passed. */
+function collect(doc: unknown, file: string, problems: string[]): Located[] {
+  let list: unknown;
+  if (Array.isArray(doc)) {
+    list = doc;
+  } else if (typeof doc === 'object' && doc !== null) {
+    const { rules, ...rest } = doc as Record<string, unknown>;
+    for (const key of Object.keys(rest)) problems.push(`${file} > ${key}: unknown field (a rule file holds only \`rules:\`)`);
+    list = rules;
+    if (list === undefined) {
+      problems.push(`${file} > rules: required field is missing`);
+      return [];
+    }
+    if (Array.isArray(list) && list.length === 0) problems.push(`${file} > rules: holds no rule`);
+  } else {
+    problems.push(`${file}: expected a mapping with a \`rules:\` list, got ${doc === null ? 'an empty document' : typeof doc}`);
+    return [];
+  }
+  if (!Array.isArray(list)) {
+    problems.push(`${file} > rules: expected a list of rules`);
+    return [];
+  }
+
+  const out: Located[] = [];
+  const seen = new Map<string, string>();
+  list.forEach((raw, index) => {
+    const at = `${file} > ${ruleLabel(index, raw)}`;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      problems.push(`${at}: expected a mapping`);
+      return;
+    }
+    const before = problems.length;
+    const parsed = RuleSpec.safeParse(raw);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const { path, text } = describeIssue(issue);
+        const field = fieldPath(path);
+        problems.push(`${at}${field ? `.${field}` : ''}: ${text}`);
+      }
+    }
+    // RE2 checks run on the raw fields too, so one pass reports a bad regex beside a missing field.
+    regexProblems(raw as Record<string, unknown>, at, problems);
+    if (parsed.success && problems.length === before) {
+      const first = seen.get(parsed.data.id);
+      if (first) {
+        problems.push(`${at}.id: duplicate id, first defined at ${first}`);
+        return;
+      }
+      seen.set(parsed.data.id, at);
+      out.push({ rule: parsed.data, place: at });
+    }
+  });
+  return out;
+}
+
+/**
+ * Validates a parsed rule document: `{ rules: [...] }` (a rule file, or a config's `rules:` section
+ * wrapped so) or a bare list. `file` labels every problem. Throws KW_RULES_INVALID listing all of them.
+ */
+export function parseRules(doc: unknown, file: string): Rule[] {
+  const problems: string[] = [];
+  const rules = collect(doc, file, problems);
+  if (problems.length > 0) fail(problems);
+  return rules.map((r) => r.rule);
+}
+
+/** Reads and parses one YAML file; YAML syntax errors come back as problems with line and column. */
+function readRuleFile(path: string, problems: string[]): Located[] {
+  const file = display(path);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    problems.push(`${file}: cannot read: ${err instanceof Error ? err.message : String(err)}`);
+    return [];
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) {
+      const pos = e.linePos?.[0];
+      const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
+      const reason = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+      problems.push(`${where}: YAML syntax error: ${reason}`);
+    }
+    return [];
+  }
+  return collect(doc.toJS(), file, problems);
+}
+
+/** Loads one rule file. Throws KW_RULES_INVALID with every problem found. */
+export function loadRuleFile(path: string): Rule[] {
+  return loadRulePack([path]);
+}
+
+/** Loads several rule files as one pack: all problems of all files at once, ids unique across files. */
+export function loadRulePack(paths: readonly string[]): Rule[] {
+  const problems: string[] = [];
+  const rules: Rule[] = [];
+  const seen = new Map<string, string>();
+  for (const path of paths) {
+    for (const { rule, place } of readRuleFile(path, problems)) {
+      const first = seen.get(rule.id);
+      if (first) {
+        problems.push(`${place}.id: duplicate id, first defined at ${first}`);
+        continue;
+      }
+      seen.set(rule.id, place);
+      rules.push(rule);
+    }
+  }
+  if (problems.length > 0) fail(problems);
+  return rules;
+}
+
+/**
+ * Where the built-in YAML lives. From source this module is rules/load.ts (`./builtin`); compiled it
+ * is dist/rules/load.js while the YAML ships beside dist/ in the package (`../../rules/builtin`).
+ */
+function builtinDir(): string {
+  const candidates = ['./builtin/', '../../rules/builtin/', '../rules/builtin/'];
+  for (const c of candidates) {
+    const dir = fileURLToPath(new URL(c, import.meta.url));
+    try {
+      if (statSync(dir).isDirectory()) return dir;
+    } catch {
+      // Not this layout; try the next.
+    }
+  }
+  throw new KeywardenError('KW_INTERNAL', `built-in rules not found next to ${fileURLToPath(import.meta.url)}`);
+}
+
+/** Every `*.yaml` of the built-in pack, sorted so rule order (and rule indices) are stable. */
+export function builtinRuleFiles(): string[] {
+  const dir = builtinDir();
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+export function loadBuiltinRules(): Rule[] {
+  return loadRulePack(builtinRuleFiles());
+}

@@ -1,0 +1,283 @@
+// The file-tree source: walks a directory depth-first and yields the regular files to scan, honouring
+// `.gitignore` at every level and the config's `excludes`, and yields a counted skip for everything
+// else worth knowing about. Reading (and binary detection, which needs content) is the reader's job.
+import { type Dirent, lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
+import { lstat, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import ignore, { type Ignore } from 'ignore';
+import { KeywardenError } from '../errors.js';
+import type { SourceEvent } from './types.js';
+
+export type { FileEntry, SourceEvent } from './types.js';
+
+export interface WalkOptions {
+  /** Gitignore-style patterns, relative to the root (config `excludes`). Matches are counted as `excluded`. */
+  excludes: readonly string[];
+  /** Files larger than this many bytes are skipped as `tooLarge`. */
+  maxFileSize: number;
+  /** Symlinks are never followed (a link can leave the tree or loop); each is counted as `symlink`. */
+  followSymlinks?: false;
+}
+
+/**
+ * One `.gitignore` in force. Its patterns are relative to the directory holding it, so a root-relative
+ * path `p` is tested as `prefix + p.slice(strip)`: `strip` drops the part above a nested file's
+ * directory; `prefix` adds the part between an ancestor's `.gitignore` (above the root) and the root.
+ */
+interface Matcher {
+  readonly ig: Ignore;
+  readonly strip: number;
+  readonly prefix: string;
+}
+
+interface Frame {
+  /** Root-relative, `/`-separated, ending in `/`; '' for the root. */
+  readonly rel: string;
+  readonly abs: string;
+  /** Matchers from the outermost `.gitignore` to the innermost; shared with the parent when unchanged. */
+  readonly matchers: readonly Matcher[];
+}
+
+/**
+ * The walk uses sync readdir/lstat: on /usr/share (46k files, warm cache, 2 vCPU) it yields ~140k
+ * files/s (0.33 s), against ~35-50k/s with the promise API, whose per-call thread-pool round trips
+ * left the thread idle most of the time. To stay fair to the event loop (worker messages, progress,
+ * a server), the walk gives the loop a turn after this many milliseconds of sync work.
+ */
+const SLICE_MS = 8;
+
+/**
+ * Walks `root` and yields one event per file or skip, depth-first, names in code-unit order within a
+ * directory. Memory holds one directory's entries plus the pending directories, never the whole list.
+ *
+ * - `.git` (directory or file) is never entered and not counted.
+ * - Files ignored by a `.gitignore` (root, nested, or an ancestor's up to the repository top) are
+ *   dropped silently, as gitleaks and ripgrep do: they are not part of the project, so not "skipped".
+ *   A `.gitignore` applies whether or not the tree is a git checkout.
+ * - Config `excludes` yield an `excluded` skip; an excluded or unreadable directory is one skip
+ *   (path ending in `/`), not walked.
+ * - Symlinks yield `symlink`; files over `maxFileSize` yield `tooLarge`; a directory or `.gitignore`
+ *   that cannot be read yields `unreadable` with its errno code. FIFOs, sockets and devices are
+ *   dropped silently (reading a FIFO would block).
+ *
+ * A root that is a regular file yields just that file (path = its base name). A root that cannot be
+ * read at all throws KW_SOURCE_READ.
+ */
+export async function* walkTree(root: string, opts: WalkOptions): AsyncIterable<SourceEvent> {
+  const rootAbs = resolve(root);
+  let rootStat: Awaited<ReturnType<typeof stat>>;
+  try {
+    rootStat = await stat(rootAbs);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new KeywardenError('KW_SOURCE_READ', `cannot scan ${root}: ${e.code ?? e.message}`, [], { cause: err });
+  }
+  if (rootStat.isFile()) {
+    const path = basename(rootAbs);
+    if (rootStat.size > opts.maxFileSize) yield { kind: 'skip', path, reason: 'tooLarge' };
+    else yield { kind: 'file', entry: { path, absPath: rootAbs, size: rootStat.size } };
+    return;
+  }
+  if (!rootStat.isDirectory()) throw new KeywardenError('KW_SOURCE_READ', `cannot scan ${root}: not a directory or regular file`);
+
+  const excludes = ignore().add([...opts.excludes]);
+  const hasExcludes = opts.excludes.length > 0;
+  const stack: Frame[] = [{ rel: '', abs: rootAbs, matchers: await ancestorMatchers(rootAbs) }];
+
+  let sliceStart = performance.now();
+  for (let frame = stack.pop(); frame; frame = stack.pop()) {
+    if (performance.now() - sliceStart > SLICE_MS) {
+      await nextTurn();
+      sliceStart = performance.now();
+    }
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(frame.abs, { withFileTypes: true });
+    } catch (err) {
+      if (frame.rel === '')
+        throw new KeywardenError('KW_SOURCE_READ', `cannot read ${root}: ${errCode(err)}`, [], { cause: err });
+      yield unreadable(frame.rel, err);
+      continue;
+    }
+
+    let matchers = frame.matchers;
+    if (entries.some((d) => d.name === '.gitignore' && !d.isDirectory())) {
+      try {
+        const text = readFileSync(join(frame.abs, '.gitignore'), 'utf8');
+        matchers = [...matchers, { ig: ignore().add(text), strip: frame.rel.length, prefix: '' }];
+      } catch (err) {
+        yield unreadable(`${frame.rel}.gitignore`, err);
+      }
+    }
+
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const files: string[] = [];
+    const subdirs: Frame[] = [];
+    for (const d of entries) {
+      if (d.name === '.git') continue;
+      const rel = frame.rel + d.name;
+      let type = direntType(d);
+      if (type === 'unknown') {
+        // Some filesystems (and old kernels) return DT_UNKNOWN: ask lstat.
+        try {
+          type = statType(lstatSync(join(frame.abs, d.name)));
+        } catch (err) {
+          yield unreadable(rel, err);
+          continue;
+        }
+      }
+      if (type === 'other') continue;
+      const isDir = type === 'dir';
+      if (gitignored(matchers, rel, isDir)) continue;
+      if (hasExcludes && excludes.ignores(isDir ? `${rel}/` : rel)) {
+        yield { kind: 'skip', path: isDir ? `${rel}/` : rel, reason: 'excluded' };
+        continue;
+      }
+      if (type === 'symlink') yield { kind: 'skip', path: rel, reason: 'symlink' };
+      else if (isDir) subdirs.push({ rel: `${rel}/`, abs: join(frame.abs, d.name), matchers });
+      else files.push(d.name);
+    }
+
+    // Sizes: the walk's only per-file syscall.
+    for (const name of files) {
+      const path = frame.rel + name;
+      const absPath = join(frame.abs, name);
+      let st: Stats;
+      try {
+        st = lstatSync(absPath);
+      } catch (err) {
+        yield unreadable(path, err);
+        continue;
+      }
+      if (st.size > opts.maxFileSize) yield { kind: 'skip', path, reason: 'tooLarge' };
+      // Replaced by something else since readdir: not a regular file any more, nothing to read.
+      else if (st.isFile()) yield { kind: 'file', entry: { path, absPath, size: st.size } };
+    }
+    // Pushed in reverse so that subdirectories are walked in name order.
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+  }
+}
+
+type EntryType = 'file' | 'dir' | 'symlink' | 'other' | 'unknown';
+
+function direntType(d: Dirent): EntryType {
+  if (d.isFile()) return 'file';
+  if (d.isDirectory()) return 'dir';
+  if (d.isSymbolicLink()) return 'symlink';
+  if (d.isFIFO() || d.isSocket() || d.isBlockDevice() || d.isCharacterDevice()) return 'other';
+  return 'unknown';
+}
+
+function statType(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryType {
+  return s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
+}
+
+/**
+ * Git's precedence: a deeper `.gitignore` overrides a shallower one, and within one file the last
+ * matching pattern wins (which `ignore.test` already resolves). Parents need no check here: an
+ * ignored directory is never entered, so nothing under it reaches this function.
+ */
+function gitignored(matchers: readonly Matcher[], rel: string, isDir: boolean): boolean {
+  let ignored = false;
+  for (const m of matchers) {
+    const p = m.prefix + rel.slice(m.strip);
+    const r = m.ig.test(isDir ? `${p}/` : p);
+    if (r.ignored) ignored = true;
+    else if (r.unignored) ignored = false;
+  }
+  return ignored;
+}
+
+/**
+ * When the root sits inside a git checkout (`keywarden scan src/`), the `.gitignore` files between the
+ * repository top and the root apply too, and so does `.git/info/exclude`, as with git and ripgrep.
+ */
+async function ancestorMatchers(rootAbs: string): Promise<Matcher[]> {
+  const chain: string[] = [];
+  let top: string | null = null;
+  for (let dir = rootAbs; ; dir = dirname(dir)) {
+    chain.push(dir);
+    if (await exists(join(dir, '.git'))) {
+      top = dir;
+      break;
+    }
+    if (dirname(dir) === dir) break;
+  }
+  if (top === null) return [];
+  const matchers: Matcher[] = [];
+  const exclude = await readOptional(join(top, '.git', 'info', 'exclude'));
+  const topPrefix = toPosix(relative(top, rootAbs));
+  if (exclude) matchers.push({ ig: ignore().add(exclude), strip: 0, prefix: topPrefix ? `${topPrefix}/` : '' });
+  // Ancestors strictly above the root, outermost first; the root's own `.gitignore` is read by the walk.
+  for (const dir of chain.slice(1).reverse()) {
+    const text = await readOptional(join(dir, '.gitignore'));
+    if (text) matchers.push({ ig: ignore().add(text), strip: 0, prefix: `${toPosix(relative(dir, rootAbs))}/` });
+  }
+  return matchers;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readOptional(p: string): Promise<string | null> {
+  try {
+    return await readFile(p, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function toPosix(p: string): string {
+  return sep === '/' ? p : p.split(sep).join('/');
+}
+
+function errCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException | undefined)?.code ?? 'EIO';
+}
+
+function unreadable(path: string, err: unknown): SourceEvent {
+  const message = err instanceof Error ? err.message : String(err);
+  return { kind: 'skip', path, reason: 'unreadable', code: errCode(err), message };
+}
+
+// Git's own test is "a NUL in the first 8000 bytes"; the magic numbers catch formats whose first
+// bytes can be NUL-free (a PDF's header, a gzip or zip of text). PE needs no entry: its 64-byte DOS
+// header ("MZ" ...) always holds NULs (e_lfanew's high bytes), and "MZ" alone is too common in text.
+const MAGIC: readonly (readonly number[])[] = [
+  [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], // PNG
+  [0xff, 0xd8, 0xff], // JPEG
+  [0x47, 0x49, 0x46, 0x38], // GIF8
+  [0x25, 0x50, 0x44, 0x46, 0x2d], // %PDF-
+  [0x50, 0x4b, 0x03, 0x04], // ZIP (also jar, docx, apk)
+  [0x50, 0x4b, 0x05, 0x06], // empty ZIP
+  [0x1f, 0x8b], // gzip
+  [0x7f, 0x45, 0x4c, 0x46], // ELF
+  [0xfe, 0xed, 0xfa, 0xce], // Mach-O 32, big-endian
+  [0xfe, 0xed, 0xfa, 0xcf], // Mach-O 64, big-endian
+  [0xce, 0xfa, 0xed, 0xfe], // Mach-O 32, little-endian
+  [0xcf, 0xfa, 0xed, 0xfe], // Mach-O 64, little-endian
+  [0xca, 0xfe, 0xba, 0xbe], // Mach-O universal (and Java class files)
+];
+
+/** Bytes git's heuristic looks at. */
+export const BINARY_SNIFF_BYTES = 8000;
+
+/**
+ * True when `head` (a file's first bytes; only the first 8000 are looked at) looks binary: a NUL byte,
+ * as git decides, or a known binary magic number. UTF-16 text has NULs and so counts as binary, as in git.
+ */
+export function looksBinary(head: Buffer): boolean {
+  const n = Math.min(head.length, BINARY_SNIFF_BYTES);
+  if (head.subarray(0, n).indexOf(0) !== -1) return true;
+  for (const magic of MAGIC) {
+    if (n >= magic.length && magic.every((b, i) => head[i] === b)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,161 @@
+// Enumerates history: one streamed `git log --raw -c` over the chosen revisions yields each commit's
+// metadata and the blob every commit introduced at each path (new or changed file; for a merge, only
+// files that differ from every parent, i.e. what the merge itself introduced). Nothing is buffered
+// beyond the current NUL-separated token.
+import { spawn } from 'node:child_process';
+import { KeywardenError } from '../../errors.js';
+import { GitCommandError, redact } from './exec.js';
+import type { GitRepo } from './repo.js';
+
+/** The commit fields a finding's `git` provenance carries. */
+export interface CommitMeta {
+  sha: string;
+  author: string;
+  email: string;
+  /** Author date, ISO 8601. */
+  date: string;
+  /** Subject line. */
+  message: string;
+}
+
+export interface LogRange {
+  /** Commits to start from (tips). */
+  include: readonly string[];
+  /** Commits whose ancestry is excluded (`--since-commit`, the last incremental run's tips). */
+  exclude: readonly string[];
+}
+
+export interface LogVisitor {
+  /** Called in log order (newest first, parents after children); returns nothing. */
+  commit(meta: CommitMeta): void;
+  /** A blob the last announced commit introduced at `path`. `mode` is git's octal file mode. */
+  blob(sha: string, path: string, mode: string): void;
+}
+
+const FIELD = '\x1f';
+const HEADER = '\x01';
+export const LOG_FORMAT = `${HEADER}%H${FIELD}%an${FIELD}%ae${FIELD}%aI${FIELD}%s`;
+const ZERO = /^0+$/;
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+export function parseHeader(text: string): CommitMeta {
+  const [sha = '', author = '', email = '', date = '', ...rest] = text.split(FIELD);
+  return { sha, author, email, date, message: rest.join(FIELD) };
+}
+
+/**
+ * Streams `git log` over `range` into `visitor`. Resolves with the number of commits seen.
+ * `--date-order` puts every commit before its parents, so the last commit that announces a blob is
+ * the earliest one that introduced it.
+ */
+export function walkLog(repo: GitRepo, range: LogRange, visitor: LogVisitor): Promise<number> {
+  if (range.include.length === 0) return Promise.resolve(0);
+  const args = [
+    'log',
+    '--stdin',
+    '--date-order',
+    '--raw',
+    '-c', // merges: raw lines only for paths that differ from every parent
+    '--no-renames', // a rename is the old blob at a new path: already attributed to its introducer
+    '--no-abbrev',
+    '--root',
+    '-z',
+    '--no-color',
+    '--no-ext-diff',
+    '--no-textconv',
+    '--no-show-signature',
+    '--encoding=UTF-8',
+    `--format=${LOG_FORMAT}`,
+  ];
+  const input = `${[...range.include, ...range.exclude.map((s) => `^${s}`)].join('\n')}\n`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd: repo.cwd, env: repo.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let commits = 0;
+    let carry: Buffer | null = null;
+    /** A raw line (`:mode ... status`) waits for the path token that follows it. */
+    let pendingMeta: string | null = null;
+    let failed: Error | null = null;
+    const err: Buffer[] = [];
+
+    const token = (buf: Buffer, s: number, e: number) => {
+      // After a header, git puts a newline before the first raw line; skip it.
+      if (buf[s] === 0x0a) s++;
+      if (s >= e) return;
+      if (pendingMeta !== null) {
+        const meta = pendingMeta;
+        pendingMeta = null;
+        onRaw(meta, utf8.decode(buf.subarray(s, e)));
+        return;
+      }
+      const first = buf[s];
+      if (first === 0x01) {
+        commits++;
+        visitor.commit(parseHeader(buf.toString('utf8', s + 1, e)));
+      } else if (first === 0x3a /* : */) {
+        pendingMeta = buf.toString('latin1', s, e);
+      }
+    };
+
+    const onRaw = (meta: string, path: string) => {
+      // `:old new oldsha newsha S` or, for an n-parent merge, `::...` with n+1 modes and shas.
+      let n = 0;
+      while (meta.charCodeAt(n) === 0x3a) n++;
+      const fields = meta.slice(n).split(' ');
+      const mode = fields[n] ?? '';
+      const sha = fields[2 * n + 1] ?? '';
+      // Deleted (all-zero sha), submodule commits (160000) and anything else that is not a blob.
+      if (ZERO.test(sha) || !(mode.startsWith('100') || mode === '120000')) return;
+      visitor.blob(sha, path, mode);
+    };
+
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+      carry = null;
+      let s = 0;
+      try {
+        for (let z = buf.indexOf(0, s); z !== -1; z = buf.indexOf(0, s)) {
+          token(buf, s, z);
+          s = z + 1;
+        }
+      } catch (e) {
+        failed = e instanceof Error ? e : new Error(String(e));
+        child.kill();
+        return;
+      }
+      if (s < buf.length) carry = Buffer.from(buf.subarray(s));
+    });
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', (e) => reject(new KeywardenError('KW_SOURCE_READ', `cannot run git: ${e.message}`, [], { cause: e })));
+    child.on('close', (code) => {
+      if (failed) return reject(failed);
+      if (carry && carry.length > 0) token(carry, 0, carry.length);
+      if (code === 0) resolve(commits);
+      else reject(new GitCommandError('log', code ?? -1, redact(Buffer.concat(err).toString('utf8'), repo.redact)));
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(input);
+  });
+}
+
+/** Metadata of a few commits, by sha (for findings attributed outside a log walk). */
+export async function commitMetas(repo: GitRepo, shas: readonly string[]): Promise<Map<string, CommitMeta>> {
+  const out = new Map<string, CommitMeta>();
+  const unique = [...new Set(shas)];
+  if (unique.length === 0) return out;
+  const text = await repo.git.raw([
+    'show',
+    '-s',
+    '--no-show-signature',
+    '--encoding=UTF-8',
+    `--format=${LOG_FORMAT}%x00`,
+    ...unique,
+  ]);
+  for (const rec of text.split('\0')) {
+    const i = rec.indexOf(HEADER);
+    if (i === -1) continue;
+    const meta = parseHeader(rec.slice(i + 1));
+    out.set(meta.sha, meta);
+  }
+  return out;
+}

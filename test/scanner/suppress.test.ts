@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isKeywardenError, type KeywardenError } from '../../scanner/errors.js';
+import type { Finding, Report } from '../../scanner/finding.js';
+import { isSuppressed, loadBaseline, loadIgnoreFile, parseBaseline, parseIgnoreFile } from '../../scanner/suppress.js';
+
+const FP1 = `kw1:${'1'.repeat(32)}`;
+const FP2 = `kw1:${'2'.repeat(32)}`;
+const FP3 = `kw1:${'3'.repeat(32)}`;
+
+function finding(fingerprint: string, path: string, line = 1): Finding {
+  return {
+    ruleId: 'aws-access-key-id',
+    description: 'AWS access key ID',
+    path,
+    line,
+    column: 5,
+    endLine: line,
+    endColumn: 25,
+    fingerprint,
+    redacted: 'AKIA…MPLE',
+    confidence: 'high',
+    entropy: 3.7,
+    source: { kind: 'file' },
+  };
+}
+
+function report(findings: Finding[]): Report {
+  return {
+    version: 1,
+    tool: { name: 'keywarden', version: '0.1.0' },
+    findings,
+    stats: {
+      files: 3,
+      bytes: 100,
+      skipped: { binary: 1, tooLarge: 0, unreadable: 0, excluded: 0, symlink: 0 },
+      durationMs: 5,
+      errors: [],
+    },
+  };
+}
+
+function thrown(fn: () => unknown): KeywardenError {
+  try {
+    fn();
+  } catch (err) {
+    if (isKeywardenError(err)) return err;
+    throw err;
+  }
+  throw new Error('expected a KeywardenError');
+}
+
+let root: string;
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'kw-suppress-'));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('.keywardenignore', () => {
+  it('reads fingerprints, skipping comments and blank lines, and accepts lines pasted from a JSON report', () => {
+    const set = parseIgnoreFile(
+      `# accepted test keys\n\n${FP1}\n  ${FP2}   # rotated 2024-05\r\n      "fingerprint": "${FP3}",\n`,
+      '.keywardenignore',
+    );
+    expect([...set].sort()).toEqual([FP1, FP2, FP3]);
+  });
+
+  it('reports every malformed line by number, without echoing it (it may be a pasted secret)', () => {
+    const err = thrown(() => parseIgnoreFile(`${FP1}\nAKIAIOSFODNN7EXAMPLE\nkw1:nothex\n`, '.keywardenignore'));
+    expect(err.code).toBe('KW_CONFIG_INVALID');
+    expect(err.details.map((d) => d.slice(0, d.indexOf(': ')))).toEqual(['.keywardenignore:2', '.keywardenignore:3']);
+    expect(`${err.message}\n${err.details.join('\n')}`).not.toContain('AKIAIOSFODNN7EXAMPLE');
+  });
+
+  it('is empty when the root has no .keywardenignore, and is read from the root otherwise', () => {
+    expect(loadIgnoreFile(root).size).toBe(0);
+    writeFileSync(join(root, '.keywardenignore'), `${FP1}\n`);
+    expect([...loadIgnoreFile(root)]).toEqual([FP1]);
+  });
+
+  it('suppresses a fingerprint in every file', () => {
+    const ignore = new Set([FP1]);
+    expect(isSuppressed(finding(FP1, 'a.env'), ignore, null)).toBe(true);
+    expect(isSuppressed(finding(FP1, 'b/c.yaml'), ignore, null)).toBe(true);
+    expect(isSuppressed(finding(FP2, 'a.env'), ignore, null)).toBe(false);
+  });
+});
+
+describe('baseline', () => {
+  it('suppresses a baselined finding by fingerprint and path even after its line moved', () => {
+    const path = join(root, 'baseline.json');
+    writeFileSync(path, JSON.stringify(report([finding(FP1, 'config/app.env', 10)])));
+    const baseline = loadBaseline(path);
+    const none = new Set<string>();
+    expect(isSuppressed(finding(FP1, 'config/app.env', 42), none, baseline)).toBe(true);
+  });
+
+  it('reports the same secret again when it appears in another file, and a new secret in the same file', () => {
+    const baseline = parseBaseline(JSON.stringify(report([finding(FP1, 'config/app.env')])), 'baseline.json');
+    const none = new Set<string>();
+    expect(isSuppressed(finding(FP1, 'deploy/app.env'), none, baseline)).toBe(false);
+    expect(isSuppressed(finding(FP2, 'config/app.env'), none, baseline)).toBe(false);
+  });
+
+  it('rejects a file that is not JSON, naming the file and not quoting it', () => {
+    const err = thrown(() => parseBaseline('{"findings": [AKIAIOSFODNN7EXAMPLE', 'old.json'));
+    expect(err.code).toBe('KW_BASELINE_INVALID');
+    expect(err.message).toContain('old.json');
+    expect(err.message).not.toContain('AKIA');
+  });
+
+  it('rejects JSON that is not a keywarden report, with the fields at fault', () => {
+    const bad = { ...report([finding(FP1, 'a')]), version: 2 };
+    const err = thrown(() => parseBaseline(JSON.stringify(bad), 'old.json'));
+    expect(err.code).toBe('KW_BASELINE_INVALID');
+    expect(err.message).toContain('old.json');
+    expect(err.details.some((d) => d.startsWith('old.json > version: '))).toBe(true);
+    // A gitleaks report (an array) is not one either.
+    expect(thrown(() => parseBaseline('[]', 'gitleaks.json')).code).toBe('KW_BASELINE_INVALID');
+  });
+
+  it('rejects a missing baseline file, naming it', () => {
+    const err = thrown(() => loadBaseline(join(root, 'missing.json')));
+    expect(err.code).toBe('KW_BASELINE_INVALID');
+    expect(err.message).toContain('missing.json');
+  });
+});
