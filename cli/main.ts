@@ -2,6 +2,7 @@
 // Exit codes: 0 no findings, 1 findings, 2 error (usage, bad config or rules, I/O failure).
 import { Command, CommanderError } from 'commander';
 import { isKeywardenError } from '../scanner/errors.js';
+import { registerGitCommands } from './commands/git.js';
 import { registerRulesCommands } from './commands/rules.js';
 import { registerScanCommand } from './commands/scan.js';
 import { VERSION } from './version.js';
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   registerScanCommand(program, setExit);
   registerRulesCommands(program, setExit);
+  registerGitCommands(program, setExit);
 
   try {
     await program.parseAsync(argv);

@@ -8,7 +8,8 @@ export type ErrorCode =
   | 'KW_SOURCE_READ'
   | 'KW_BASELINE_INVALID'
   | 'KW_REGEX_INVALID'
-  | 'KW_INTERNAL';
+  | 'KW_INTERNAL'
+  | 'KW_GIT_NOT_A_REPO' | 'KW_GIT_UNKNOWN_REF';
 
 export class KeywardenError extends Error {
   readonly code: ErrorCode;
