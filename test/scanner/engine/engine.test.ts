@@ -110,3 +110,12 @@ describe('scanBuffer', () => {
     expect(got.map((m) => m.secret)).toEqual(planted);
   });
 });
+
+describe('Aho–Corasick construction', () => {
+  it('builds quickly for long alphabetic keywords (each state queued once)', () => {
+    const ac = buildAutomaton(['abcdefghijklmnopqrstuvwxyzabcdefghijklmn', 'hooks.slack.com/services']);
+    const hits = new HitList();
+    findKeywords(ac, Buffer.from('x ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMN y'), hits);
+    expect(hits.length).toBe(1);
+  });
+});

@@ -1,0 +1,184 @@
+// Placeholder filter for generic `name = value` rules: the engine calls it only on matches of rules
+// with `placeholderFilter: true` (after their entropy floor), to drop values that are templates, env
+// references, documentation markers, masks or code rather than a credential. Pure and allocation-light.
+
+/** Template and interpolation syntax of the usual config/templating languages, anywhere in the value. */
+const TEMPLATE = /\$\{|\$\(|\{\{|\}\}|\{%|%\}|<%|%>|#\{|^\$[A-Za-z_]|^%[A-Za-z_][A-Za-z0-9_]*%$|^__[A-Za-z0-9_]+__$|^@[A-Za-z_][A-Za-z0-9_]*@$/;
+
+/** References to an environment or secret store instead of a value. */
+const ENV_REF =
+  /process\.env|import\.meta\.env|os\.environ|getenv|System\.getenv|GetEnvironmentVariable|\bENV\s*[[.]|\bsecrets\.|\bvars\.|\bvar\.|\blocal\.|\bdata\./i;
+
+/** `<TOKEN>`, `[REDACTED]`, `(your key)`: bracketed prose. */
+const BRACKETED = /<[^<>]*>|^\[.*\]$|^\(.*\)$/;
+
+/** Masks and fillers: xxxx, ****, ####, ..., ____, and any character repeated six times. */
+const MASK = /[xX]{4,}|\*{3,}|#{4,}|\.{3,}|…|_{4,}|-{4,}|(.)\1{5,}/;
+
+/** Values that are a URL or a hash naming its own algorithm (SRI `sha512-…`, digest `sha256:…`, ARN). */
+const SELF_DESCRIBED = /^[a-z][a-z0-9+.-]{1,15}:\/\/|^(?:sha1|sha224|sha256|sha384|sha512|md5)[-:]|^arn:/i;
+
+/**
+ * Substrings that mark documentation, tests and defaults (matched on the lower-cased value with
+ * leetspeak undone). Each has 4+ letters: a random 32-char token holds a given 4-letter word with
+ * probability ~3e-5, so real keys are not lost to chance.
+ */
+const MARKER_WORDS = [
+  'example', 'sample', 'dummy', 'placeholder', 'changeme', 'changeit', 'redacted', 'replace', 'insert',
+  'fixme', 'todo', 'test', 'fake', 'mock', 'demo', 'your', 'password', 'passwd', 'secret', 'qwerty',
+  'letmein', 'foobar', 'lorem', 'ipsum', 'notreal', 'invalid', 'abc123', 'hunter2', 'default', 'sensitive',
+];
+
+/** Whole values (after dropping punctuation) that are keywords or types, not credentials. */
+const LITERALS = new Set([
+  'null', 'none', 'nil', 'undefined', 'true', 'false', 'empty', 'string', 'str', 'bool', 'boolean',
+  'number', 'int', 'object', 'any', 'required', 'optional', 'hidden', 'masked', 'unknown', 'notset', 'tbd', 'na',
+]);
+
+const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
+
+/** True when the value holds 6+ consecutive ascending or descending digits or letters (123456, abcdef). */
+function hasSequence(s: string): boolean {
+  const lower = s.toLowerCase();
+  let up = 1;
+  let down = 1;
+  for (let i = 1; i < lower.length; i++) {
+    const a = lower.charCodeAt(i - 1);
+    const b = lower.charCodeAt(i);
+    const sameClass = (isDigit(a) && isDigit(b)) || (isLower(a) && isLower(b));
+    up = sameClass && b === a + 1 ? up + 1 : 1;
+    down = sameClass && b === a - 1 ? down + 1 : 1;
+    if (up >= 6 || down >= 6) return true;
+  }
+  return false;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+function isLower(c: number): boolean {
+  return c >= 0x61 && c <= 0x7a;
+}
+
+function hasMarkerWord(s: string): boolean {
+  const lower = s.toLowerCase();
+  let unleet = '';
+  for (const ch of lower) unleet += LEET[ch] ?? ch;
+  const squashed = lower.replace(/[^a-z0-9]/g, '');
+  for (const w of MARKER_WORDS) {
+    if (lower.includes(w) || squashed.includes(w)) return true;
+    // Leetspeak only for long words: hex alone spells `7e57` (test) every few thousand keys.
+    if (w.length >= 6 && unleet.includes(w)) return true;
+  }
+  return /^my[_-]|^my(?:api|secret|token|key|pass|app)/i.test(s);
+}
+
+/** Short consonant-only parts that are common abbreviations in names (`db_pwd`, `cfg.tls`). */
+const ABBREVIATIONS = new Set([
+  'db', 'pg', 'js', 'ts', 'py', 'rb', 'cfg', 'pwd', 'src', 'dst', 'tls', 'ssl', 'ssh', 'str', 'msg', 'ctx', 'tmp', 'pkg',
+  'lib', 'bin', 'cmd', 'dns', 'jwt', 'xml', 'sql', 'psql', 'grpc', 'crm', 'cms', 'gcp', 'mfa', 'smtp', 'http', 'https',
+  'html', 'ftp', 'sftp', 'ldap', 'mysql', 'kv', 'svc', 'prd', 'stg', 'k8s', 'npm', 'gh', 'ci', 'cd', 'id', 'ms',
+]);
+
+/** Upper-case runs that camelCase names embed (`userID`, `apiURL`); other runs mark random text. */
+const ACRONYMS = new Set([
+  'id', 'ids', 'url', 'uri', 'api', 'http', 'https', 'json', 'xml', 'db', 'sql', 'aws', 'gcp', 'jwt', 'ssh', 'tls', 'ssl',
+  'ui', 'io', 'os', 'ci', 'ip', 'dns', 'smtp', 'oauth', 'uuid', 'html', 'css', 'js', 'ts', 'sdk', 'cli', 'kms', 'iam',
+]);
+
+/**
+ * A word as people write them in names: at most 12 letters, a vowel unless a known abbreviation,
+ * no four consonants or three vowels in a row. Random strings split at case changes fail one of
+ * these almost always.
+ */
+function isWordPart(letters: string): boolean {
+  const w = letters.toLowerCase();
+  if (ABBREVIATIONS.has(w)) return true;
+  if (w.length > 12 || !/[aeiou]/.test(w)) return false;
+  return !/[^aeiouy]{4}|[aeiou]{3}/.test(w);
+}
+
+/**
+ * True when `s` splits into name-like words: chunks separated by `_ . - : $`, each chunk a single
+ * letter (`e.password` in minified code) or camel/snake words, digits only at a chunk's end.
+ */
+function isIdentifier(s: string): boolean {
+  if (!/^[A-Za-z0-9_.:$-]+$/.test(s)) return false;
+  const mixedCase = /[a-z]/.test(s) && /[A-Z]/.test(s);
+  let words = 0;
+  let withDigits = 0;
+  for (const chunk of s.split(/[_.:$-]+/)) {
+    if (chunk === '') continue;
+    if (/^[A-Za-z]$/.test(chunk)) {
+      words++;
+      continue;
+    }
+    const m = /^([A-Za-z]+)([0-9]{0,4})$/.exec(chunk) ?? (/^[0-9]{1,4}$/.test(chunk) ? [chunk, '', chunk] : null);
+    if (!m) return false;
+    if (m[2]) withDigits++;
+    const parts = m[1]!.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z]+/g) ?? [];
+    if (parts.join('') !== m[1]) return false;
+    for (const p of parts) {
+      if (p.length < 2) return false;
+      if (mixedCase && p === p.toUpperCase() && !ACRONYMS.has(p.toLowerCase())) return false;
+      if (!isWordPart(p)) return false;
+      words++;
+    }
+  }
+  // Names carry a number once (`password2`); random strings scatter digits.
+  return words > 0 && words <= 8 && withDigits <= 1;
+}
+
+/**
+ * True for values that read as code or a name rather than a credential: `getPassword()`,
+ * `config.db.password`, `tokenValue`, `DB_PASSWORD`, `bert-base-uncased`, `src/secrets/db.yaml`.
+ */
+export function looksLikeIdentifierOrCode(secret: string): boolean {
+  const s = secret.trim();
+  if (/^[A-Za-z_$][\w$.]*\(.*\)$/.test(s)) return true; // a call
+  if (/[\\/]/.test(s)) return looksLikePath(s);
+  return isIdentifier(s);
+}
+
+/** A file path: every segment a name, optionally dotted (`.aws`) or with an extension. */
+function looksLikePath(s: string): boolean {
+  const body = s.replace(/^(?:[A-Za-z]:)?(?:~|\.{1,2})?/, '');
+  const segments = body.split(/[\\/]+/).filter((x) => x !== '');
+  return segments.every((seg) => {
+    const base = seg.replace(/^\.+/, '').replace(/\.[A-Za-z0-9]{1,6}$/, '');
+    return base === '' || isIdentifier(base);
+  });
+}
+
+/**
+ * `Basic` credentials are base64 of `user:password`: judge the decoded password, so
+ * `dXNlcjpwYXNzd29yZA==` (user:password) is a placeholder while a random password is not.
+ */
+function decodedBasicPlaceholder(s: string, depth: number): boolean | null {
+  if (depth > 0 || s.length < 8 || s.length > 512 || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(s)) return null;
+  const decoded = Buffer.from(s, 'base64').toString('latin1');
+  if (!/^[\x20-\x7e]+$/.test(decoded)) return null;
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return null;
+  const pass = decoded.slice(colon + 1);
+  return pass.length < 4 || placeholderAt(pass, depth + 1) || looksLikeIdentifierOrCode(pass);
+}
+
+function placeholderAt(secret: string, depth: number): boolean {
+  const s = secret.trim();
+  if (s.length === 0) return true;
+  if (TEMPLATE.test(s) || ENV_REF.test(s) || BRACKETED.test(s) || MASK.test(s) || SELF_DESCRIBED.test(s)) return true;
+  if (LITERALS.has(s.toLowerCase().replace(/[^a-z0-9]/g, ''))) return true;
+  if (hasMarkerWord(s) || hasSequence(s)) return true;
+  if (looksLikeIdentifierOrCode(s)) return true;
+  return decodedBasicPlaceholder(s, depth) === true;
+}
+
+/**
+ * True when a matched value is a placeholder, template, reference, mask or identifier rather than
+ * a credential. Called only for rules with `placeholderFilter: true`; never sees provider-prefixed
+ * keys, whose rules do not opt in.
+ */
+export function looksLikePlaceholder(secret: string): boolean {
+  return placeholderAt(secret, 0);
+}

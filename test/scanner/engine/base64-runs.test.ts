@@ -1,0 +1,37 @@
+// The sampling run finder must agree exactly with the regular expression it replaces.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { forEachBase64Run } from '../../../scanner/engine/base64-runs.js';
+
+function viaRegex(text: string): Array<[number, number]> {
+  return [...text.matchAll(/[A-Za-z0-9+/]{32,}={0,2}/g)].map((m) => [m.index!, m.index! + m[0].length]);
+}
+function viaSampler(text: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  forEachBase64Run(Buffer.from(text, 'latin1'), (s, e) => out.push([s, e]));
+  return out;
+}
+
+describe('forEachBase64Run', () => {
+  it('agrees with /[A-Za-z0-9+/]{32,}={0,2}/g on random mixtures of runs and separators', () => {
+    const alphabet = 'ABCabc012+/';
+    for (let trial = 0; trial < 300; trial++) {
+      const parts: string[] = [];
+      const r = randomBytes(64);
+      for (let k = 0; k < 20; k++) {
+        const len = r[k]! % 70;
+        parts.push(Array.from({ length: len }, (_, i) => alphabet[(r[(k + i) % 64]! + i) % alphabet.length]).join(''));
+        parts.push(['=', '==', '===', ' ', '-', '\n', '_', '.'][r[k + 20]! % 8]!);
+      }
+      const text = parts.join('');
+      expect(viaSampler(text), text).toEqual(viaRegex(text));
+    }
+  });
+
+  it('finds runs of exactly 32 at every alignment and ignores 31', () => {
+    for (let pad = 0; pad < 40; pad++) {
+      const text = `${' '.repeat(pad)}${'A'.repeat(32)} ${'B'.repeat(31)} x`;
+      expect(viaSampler(text)).toEqual(viaRegex(text));
+    }
+  });
+});
