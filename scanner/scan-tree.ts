@@ -15,6 +15,8 @@ export interface TreeScanOptions {
   globalAllow: GlobalAllowlist;
   excludes: string[];
   maxFileSize: number;
+  /** Do not honour `.gitignore` files (ripgrep's `--no-ignore`). */
+  noIgnore?: boolean;
   fingerprintKey: Buffer;
   showSecrets: boolean;
   skipBinary: boolean;
@@ -63,7 +65,7 @@ export async function scanTree(opts: TreeScanOptions): Promise<TreeScanResult> {
   const findings: Finding[] = [];
   const threads = opts.threads ?? availableParallelism();
   const progress = () => opts.onProgress?.({ files: stats.files, bytes: stats.bytes, findings: findings.length });
-  const events = walkTree(opts.root, { excludes: opts.excludes, maxFileSize: opts.maxFileSize });
+  const events = walkTree(opts.root, { excludes: opts.excludes, maxFileSize: opts.maxFileSize, noIgnore: opts.noIgnore === true });
 
   if (threads === 0 || !workersAvailable()) {
     const pack = compilePack(opts.rules, opts.globalAllow);

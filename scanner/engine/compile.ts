@@ -27,6 +27,8 @@ export interface CompiledRule {
   readonly stopwords: readonly string[];
   readonly pathAllow: readonly RE2Instance[];
   readonly placeholderFilter: boolean;
+  /** Generic (name = value) rules yield to a provider rule matching the same text. */
+  readonly generic: boolean;
   readonly before: number;
   readonly after: number;
   readonly multiline: boolean;
@@ -93,6 +95,7 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
       stopwords: (allow?.stopwords ?? []).map((w) => w.toLowerCase()),
       pathAllow: (allow?.paths ?? []).map((r, i) => compileAt(r, '', `rule ${rule.id} > allowlist.paths[${i}]`)),
       placeholderFilter: rule.placeholderFilter,
+      generic: rule.category === 'generic',
       before: rule.window?.before ?? 256,
       after: rule.window?.after ?? 2048,
       multiline: rule.window?.multiline ?? false,

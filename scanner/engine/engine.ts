@@ -26,6 +26,12 @@ const PERCENT_ESCAPE = '%[0-9A-Fa-f]{2}';
  */
 const percentEscapes = Array.from({ length: MAX_DECODE_DEPTH }, () => compileRe2(PERCENT_ESCAPE, 'g'));
 const ALLOW_MARKER = Buffer.from('keywarden:allow');
+/**
+ * Rule examples are templates (`«ghp_{base62:30}{checksum}»`, rules/README.md): text that still holds
+ * a marker or a placeholder is a template, never a secret, so keywarden can scan its own rule pack.
+ */
+const TEMPLATE_TEXT =
+  /[«»]|\{(?:base62|hex|HEX|base64|base64url|upper|lower|letters|digits|upperdigits|lowerdigits|base32|bech32|BECH32|checksum|badchecksum|jwt|uuid)(?::\d+)?\}/;
 
 /** Per-call scratch state; module-level reuse keeps allocations off the hot path. */
 const hitLists: HitList[] = [];
@@ -52,7 +58,19 @@ function scanAtDepth(pack: CompiledPack, buf: Buffer, ctx: ScanContext, depth: n
   const out: RawMatch[] = [];
   if (hits.length > 0) runWindows(pack, buf, hits, disabled, out);
   if (depth < MAX_DECODE_DEPTH) decodeAndScan(pack, buf, ctx, depth, out);
-  return out;
+  return out.length > 1 ? dropGenericOverlaps(pack, out) : out;
+}
+
+/**
+ * `token = "ghp_…"` matches both the GitHub rule and a generic assignment rule: one secret, one
+ * report, from the rule that knows the format (and its checksum and liveness check).
+ */
+function dropGenericOverlaps(pack: CompiledPack, matches: RawMatch[]): RawMatch[] {
+  const specific = matches.filter((m) => !pack.rules[m.ruleIndex]!.generic);
+  if (specific.length === 0 || specific.length === matches.length) return matches;
+  return matches.filter(
+    (m) => !pack.rules[m.ruleIndex]!.generic || !specific.some((p) => p.start < m.end && m.start < p.end),
+  );
 }
 
 function runWindows(pack: CompiledPack, buf: Buffer, hits: HitList, disabled: Uint8Array | null, out: RawMatch[]): void {
@@ -143,6 +161,7 @@ function checkMatch(pack: CompiledPack, r: CompiledRule, buf: Buffer, s: number,
   const b = r.boundary;
   if (b !== null && ((s > 0 && b[buf[s - 1]!] === 1) || (e < buf.length && b[buf[e]!] === 1))) return null;
   const secret = buf.toString('utf8', s, e);
+  if (TEMPLATE_TEXT.test(secret)) return null;
   const entropy = shannonEntropy(secret);
   if (entropy < r.minEntropy) return null;
   if (r.verifyChecksum !== null && !r.verifyChecksum(secret)) return null;

@@ -18,6 +18,8 @@ export interface WalkOptions {
   maxFileSize: number;
   /** Symlinks are never followed (a link can leave the tree or loop); each is counted as `symlink`. */
   followSymlinks?: false;
+  /** `--no-ignore`: do not read `.gitignore` files or `.git/info/exclude` (config excludes still apply). */
+  noIgnore?: boolean;
 }
 
 /**
@@ -83,7 +85,8 @@ export async function* walkTree(root: string, opts: WalkOptions): AsyncIterable<
 
   const excludes = ignore().add([...opts.excludes]);
   const hasExcludes = opts.excludes.length > 0;
-  const stack: Frame[] = [{ rel: '', abs: rootAbs, matchers: await ancestorMatchers(rootAbs) }];
+  const useGitignore = opts.noIgnore !== true;
+  const stack: Frame[] = [{ rel: '', abs: rootAbs, matchers: useGitignore ? await ancestorMatchers(rootAbs) : [] }];
 
   let sliceStart = performance.now();
   for (let frame = stack.pop(); frame; frame = stack.pop()) {
@@ -102,7 +105,7 @@ export async function* walkTree(root: string, opts: WalkOptions): AsyncIterable<
     }
 
     let matchers = frame.matchers;
-    if (entries.some((d) => d.name === '.gitignore' && !d.isDirectory())) {
+    if (useGitignore && entries.some((d) => d.name === '.gitignore' && !d.isDirectory())) {
       try {
         const text = readFileSync(join(frame.abs, '.gitignore'), 'utf8');
         matchers = [...matchers, { ig: ignore().add(text), strip: frame.rel.length, prefix: '' }];

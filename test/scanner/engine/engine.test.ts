@@ -119,3 +119,24 @@ describe('Aho–Corasick construction', () => {
     expect(hits.length).toBe(1);
   });
 });
+
+describe('scanBuffer: cross-rule and template handling', () => {
+  const generic = rule({
+    id: 'demo-generic',
+    category: 'generic',
+    pattern: '(?i)zztoken\\s*=\\s*"([^"]{8,64})"',
+    keywords: ['zztoken'],
+    secretGroup: 1,
+  });
+  const both = compilePack([token, generic]);
+
+  it('reports a provider token assigned to a suggestive name once, under the provider rule', () => {
+    const t = `dmo_${rand(32)}`;
+    const got = scanBuffer(both, Buffer.from(`zztoken = "${t}"`));
+    expect(got.map((m) => both.rules[m.ruleIndex]!.rule.id)).toEqual(['demo-token']);
+  });
+
+  it('never reports rule-example templates as secrets', () => {
+    expect(scanBuffer(both, Buffer.from('zztoken = "«{base62:30}»"\nzztoken = "abc{hex:32}def"'))).toEqual([]);
+  });
+});
