@@ -27,6 +27,7 @@ const MARKER_WORDS = [
   'example', 'sample', 'dummy', 'placeholder', 'changeme', 'changeit', 'redacted', 'replace', 'insert',
   'fixme', 'todo', 'test', 'fake', 'mock', 'demo', 'your', 'password', 'passwd', 'secret', 'qwerty',
   'letmein', 'foobar', 'lorem', 'ipsum', 'notreal', 'invalid', 'abc123', 'hunter2', 'default', 'sensitive',
+  'not-a-real', 'not_a_real', 'must_never', 'must-never',
 ];
 
 /** Whole values (after dropping punctuation) that are keywords or types, not credentials. */

@@ -1,0 +1,134 @@
+// The placeholder filter generic rules rely on: named cases of values it must drop, and of
+// random-looking values (generated here, never stored) it must keep.
+import { describe, expect, it } from 'vitest';
+import { seededRng } from '../../rules/examples.js';
+import { looksLikeIdentifierOrCode, looksLikePlaceholder } from '../../scanner/engine/placeholder.js';
+
+const placeholders: Record<string, string> = {
+  'shell/compose interpolation': '${DB_PASSWORD}',
+  'GitHub Actions expression': '${{ secrets.API_TOKEN }}',
+  'Helm/Go template': '{{ .Values.db.password }}',
+  'Jinja expression': '{{password}}',
+  'ERB tag': '<%= ENV["TOKEN"] %>',
+  'Ruby interpolation': '#{api_key}',
+  'shell command substitution': '$(cat /run/secrets/token)',
+  'bare shell variable': '$API_TOKEN',
+  'Windows env var': '%API_TOKEN%',
+  'dunder marker': '__API_TOKEN__',
+  'process.env reference': 'process.env.API_TOKEN',
+  'import.meta.env reference': 'import.meta.env.VITE_API_KEY',
+  'os.environ lookup': 'os.environ.get',
+  'Terraform variable': 'var.db_password',
+  'Ruby ENV fetch': "ENV.fetch('X')",
+  'angle-bracket token': '<TOKEN>',
+  'angle-bracket prose': '<your-api-key>',
+  'bracketed redaction': '[REDACTED]',
+  'x mask': 'xxxxxxxxxxxxxxxx',
+  'X mask with prefix': 'sk-XXXXXXXXXXXXXXXXXXXX',
+  'star mask': '********',
+  'zeros': '0000000000000000',
+  'ellipsis': 'abc...xyz1234',
+  'null': 'null',
+  'None': 'None',
+  'undefined': 'undefined',
+  'boolean': 'false',
+  'type name': 'string',
+  'your_ marker': 'your_api_key_here',
+  'YOUR marker upper case': 'YOUR-TOKEN-GOES-HERE',
+  'my_ prefix': 'my_super_token',
+  'REPLACE_ME': 'REPLACE_ME',
+  'TODO': 'TODO',
+  'example word': 'exampleKey1234567',
+  'AWS documented example': 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  'dummy': 'dummy-token-value',
+  'test': 'test1234test',
+  'changeme': 'changeme',
+  'the word secret': 'supersecretvalue',
+  'password123': 'password123',
+  'leetspeak password': 'P@ssw0rd!',
+  'ascending digits': 'abc1234567890',
+  'alphabet run': 'abcdefghijkl',
+  'keyboard walk': 'qwerty12345',
+  'function call': 'getPassword()',
+  'method call with args': 'vault.read("secret/db")',
+  'dotted property': 'config.password',
+  'minified property': 'e.password',
+  'camelCase variable': 'tokenValue',
+  'snake_case variable': 'db_password_value',
+  'SCREAMING_SNAKE env name': 'DB_PASSWORD',
+  'model name': 'bert-base-uncased',
+  'numbered name': 'password2',
+  'absolute path': '/run/secrets/db_password',
+  'home path': '~/.aws/credentials',
+  'relative path': './config/secrets.yaml',
+  'Windows path': 'C:\\secrets\\api.key',
+  'URL': 'https://oauth2.googleapis.com/token',
+  'SRI integrity hash': 'sha512-Aq3BQ5VZ9Wf0QvKkY0Z1Q8x7n+2Yc/4hT0m2pGmB6oQ9xTWk1fI5rB0sQ0hHc8f3uV0Y1k2Z3a4b5c6d7e8f9g==',
+  'docker digest': 'sha256:5e1f3b2a9c8d7e6f',
+  'ARN': 'arn:aws:secretsmanager:us-east-1:123456789012:secret:db',
+  'basic auth of user:password': 'dXNlcjpwYXNzd29yZA==',
+  'basic auth of admin:admin': 'YWRtaW46YWRtaW4=',
+};
+
+const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const B64 = `${B62.slice(10)}${B62.slice(0, 10)}+/`;
+function random(alphabet: string, n: number, rng: () => number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += alphabet[Math.floor(rng() * alphabet.length)];
+  return s;
+}
+
+describe('looksLikePlaceholder', () => {
+  it.each(Object.entries(placeholders))('drops %s', (_name, value) => {
+    expect(looksLikePlaceholder(value)).toBe(true);
+  });
+
+  const rng = seededRng(42);
+  const credentials: Record<string, string> = {
+    'random base62 (32)': random(B62, 32, rng),
+    'random base62 (12)': random(B62, 12, rng),
+    'random hex (40)': random('0123456789abcdef', 40, rng),
+    'random base64 (40)': random(B64, 40, rng),
+    'random password with symbols': `${random(B62, 6, rng)}!${random(B62, 5, rng)}#`,
+    'password with $ inside': `Tr0ub${random(B62, 4, rng)}$Q9`,
+    'basic auth of a random password': Buffer.from(`deploy:${random(B62, 16, rng)}`).toString('base64'),
+    'id:secret pair': `${random('0123456789', 9, rng)}:${random(B62, 35, rng)}`,
+    'Laravel app key': `base64:${random(B64, 43, rng)}=`,
+  };
+  it.each(Object.entries(credentials))('keeps %s', (_name, value) => {
+    expect(looksLikePlaceholder(value)).toBe(false);
+  });
+
+  it('keeps 99.5%+ of random 12-char base62 passwords (no word list or shape rule eats real keys)', () => {
+    const r = seededRng(7);
+    let kept = 0;
+    for (let i = 0; i < 2000; i++) if (!looksLikePlaceholder(random(B62, 12, r))) kept++;
+    expect(kept / 2000).toBeGreaterThan(0.995);
+  });
+
+  it('keeps every one of 2000 random 32-char hex and base62 tokens', () => {
+    const r = seededRng(8);
+    const dropped: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      if (looksLikePlaceholder(random(B62, 32, r))) dropped.push(i);
+      if (looksLikePlaceholder(random('0123456789abcdef', 32, r))) dropped.push(i);
+    }
+    expect(dropped.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('looksLikeIdentifierOrCode', () => {
+  const cases: Record<string, [string, boolean]> = {
+    'camelCase': ['accessTokenValue', true],
+    'dotted access': ['state.session.accessToken', true],
+    'all-caps env name': ['GITHUB_TOKEN', true],
+    'call': ['get_token()', true],
+    'abbreviations': ['cfg.db_pwd', true],
+    'random mixed case': ['qZ8kLm2PxR4t', false],
+    'random lower case': ['qhzkfmwpxbnt', false],
+    'random hex': ['9f86d081884c7d65', false],
+  };
+  it.each(Object.entries(cases))('%s', (_name, [value, expected]) => {
+    expect(looksLikeIdentifierOrCode(value)).toBe(expected);
+  });
+});
