@@ -27,8 +27,11 @@ export interface CompiledRule {
   readonly stopwords: readonly string[];
   readonly pathAllow: readonly RE2Instance[];
   readonly placeholderFilter: boolean;
-  /** Generic (name = value) rules yield to a provider rule matching the same text. */
-  readonly generic: boolean;
+  /**
+   * Who wins when two rules match overlapping text: 2 provider rules, 1 generic rules that validate
+   * a structure (the JWT checksum), 0 generic name = value rules. Lower ranks yield.
+   */
+  readonly rank: number;
   readonly before: number;
   readonly after: number;
   readonly multiline: boolean;
@@ -95,7 +98,7 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
       stopwords: (allow?.stopwords ?? []).map((w) => w.toLowerCase()),
       pathAllow: (allow?.paths ?? []).map((r, i) => compileAt(r, '', `rule ${rule.id} > allowlist.paths[${i}]`)),
       placeholderFilter: rule.placeholderFilter,
-      generic: rule.category === 'generic',
+      rank: rule.category !== 'generic' ? 2 : rule.checksum ? 1 : 0,
       before: rule.window?.before ?? 256,
       after: rule.window?.after ?? 2048,
       multiline: rule.window?.multiline ?? false,

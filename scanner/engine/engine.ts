@@ -63,14 +63,16 @@ function scanAtDepth(pack: CompiledPack, buf: Buffer, ctx: ScanContext, depth: n
 
 /**
  * `token = "ghp_…"` matches both the GitHub rule and a generic assignment rule: one secret, one
- * report, from the rule that knows the format (and its checksum and liveness check).
+ * report, from the rule that knows the format (and its checksum and liveness check). A match is
+ * dropped when a higher-ranked rule matched overlapping text (see `CompiledRule.rank`).
  */
 function dropGenericOverlaps(pack: CompiledPack, matches: RawMatch[]): RawMatch[] {
-  const specific = matches.filter((m) => !pack.rules[m.ruleIndex]!.generic);
-  if (specific.length === 0 || specific.length === matches.length) return matches;
-  return matches.filter(
-    (m) => !pack.rules[m.ruleIndex]!.generic || !specific.some((p) => p.start < m.end && m.start < p.end),
-  );
+  const rank = (m: RawMatch) => pack.rules[m.ruleIndex]!.rank;
+  if (matches.every((m) => rank(m) === 2)) return matches;
+  return matches.filter((m) => {
+    const r = rank(m);
+    return r === 2 || !matches.some((p) => rank(p) > r && p.start < m.end && m.start < p.end);
+  });
 }
 
 function runWindows(pack: CompiledPack, buf: Buffer, hits: HitList, disabled: Uint8Array | null, out: RawMatch[]): void {

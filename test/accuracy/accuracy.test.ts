@@ -49,7 +49,15 @@ const scanned = positives.map((p) => {
   return { p, buf, found };
 });
 for (const { p, buf, found } of scanned) {
-  const hit = found.some((m) => m.ruleIndex === p.ruleIndex && m.secret === p.secret && lineAt(buf, m.start) === p.line);
+  // Found by its own rule, or by a rule that outranks it on the same text (a provider rule over a
+  // generic one, a checksum-validated JWT over a bearer header): the engine reports one rule per secret.
+  const ownRank = pack.rules[p.ruleIndex]!.rank;
+  const hit = found.some(
+    (m) =>
+      (m.ruleIndex === p.ruleIndex || pack.rules[m.ruleIndex]!.rank > ownRank) &&
+      m.secret === p.secret &&
+      lineAt(buf, m.start) === p.line,
+  );
   if (!hit) {
     const own = found.filter((m) => m.ruleIndex === p.ruleIndex);
     const got = own.length ? ` (rule reported ${own.map((m) => `${redact(m.secret)} @${lineAt(buf, m.start)}`).join(', ')})` : '';
