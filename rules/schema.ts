@@ -85,6 +85,11 @@ export const RuleSpec = z
     negatives: z.array(z.string().min(1)).default([]),
     references: z.array(z.string().url()).default([]),
     liveness: LivenessCheck.optional(),
+    /**
+     * Rules whose matches on overlapping text this rule replaces: a Clerk key is also a well-formed
+     * Stripe key, a service-account JSON's private key is also an escaped PEM. One secret, one report.
+     */
+    supersedes: z.array(z.string()).default([]),
     tags: z.array(z.string()).default([]),
   })
   .strict();

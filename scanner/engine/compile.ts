@@ -32,6 +32,8 @@ export interface CompiledRule {
    * a structure (the JWT checksum), 0 generic name = value rules. Lower ranks yield.
    */
   readonly rank: number;
+  /** Indices of the rules this rule supersedes on overlapping text. */
+  readonly supersedes: readonly number[];
   readonly before: number;
   readonly after: number;
   readonly multiline: boolean;
@@ -99,11 +101,20 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
       pathAllow: (allow?.paths ?? []).map((r, i) => compileAt(r, '', `rule ${rule.id} > allowlist.paths[${i}]`)),
       placeholderFilter: rule.placeholderFilter,
       rank: rule.category !== 'generic' ? 2 : rule.checksum ? 1 : 0,
+      // Resolved below, once every rule has an index; an unknown id is simply ignored (the rule may be disabled).
+      supersedes: [] as number[],
       before: rule.window?.before ?? 256,
       after: rule.window?.after ?? 2048,
       multiline: rule.window?.multiline ?? false,
     };
   });
+  const indexOf = new Map(rules.map((r, i) => [r.id, i]));
+  for (const c of compiled) {
+    for (const id of c.rule.supersedes) {
+      const i = indexOf.get(id);
+      if (i !== undefined) (c.supersedes as number[]).push(i);
+    }
+  }
   const automaton = buildAutomaton([...keywordIds.keys()]);
   return {
     rules: compiled,

@@ -67,11 +67,14 @@ function scanAtDepth(pack: CompiledPack, buf: Buffer, ctx: ScanContext, depth: n
  * dropped when a higher-ranked rule matched overlapping text (see `CompiledRule.rank`).
  */
 function dropGenericOverlaps(pack: CompiledPack, matches: RawMatch[]): RawMatch[] {
-  const rank = (m: RawMatch) => pack.rules[m.ruleIndex]!.rank;
-  if (matches.every((m) => rank(m) === 2)) return matches;
+  const rule = (m: RawMatch) => pack.rules[m.ruleIndex]!;
   return matches.filter((m) => {
-    const r = rank(m);
-    return r === 2 || !matches.some((p) => rank(p) > r && p.start < m.end && m.start < p.end);
+    const r = rule(m);
+    return !matches.some((p) => {
+      if (p === m || !(p.start < m.end && m.start < p.end)) return false;
+      const q = rule(p);
+      return q.rank > r.rank || q.supersedes.includes(m.ruleIndex);
+    });
   });
 }
 
