@@ -73,7 +73,7 @@ export const RuleSpec = z
     window: z
       .object({
         before: z.number().int().min(0).max(65536).default(256),
-        after: z.number().int().min(1).max(1 << 20).default(2048),
+        after: z.number().int().min(1).max(1 << 20).default(512),
         multiline: z.boolean().default(false),
       })
       .strict()

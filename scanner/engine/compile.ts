@@ -104,7 +104,7 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
       // Resolved below, once every rule has an index; an unknown id is simply ignored (the rule may be disabled).
       supersedes: [] as number[],
       before: rule.window?.before ?? 256,
-      after: rule.window?.after ?? 2048,
+      after: rule.window?.after ?? 512,
       multiline: rule.window?.multiline ?? false,
     };
   });
