@@ -2,9 +2,13 @@
 // Exit codes: 0 no findings, 1 findings, 2 error (usage, bad config or rules, I/O failure).
 import { Command, CommanderError } from 'commander';
 import { isKeywardenError } from '../scanner/errors.js';
+import { registerDumpCommand } from './commands/dump.js';
 import { registerGitCommands } from './commands/git.js';
+import { registerRedactCommand } from './commands/redact.js';
 import { registerRulesCommands } from './commands/rules.js';
 import { registerScanCommand } from './commands/scan.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerQueueCommands } from './commands/worker.js';
 import { VERSION } from './version.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -22,6 +26,10 @@ export async function main(argv: string[]): Promise<number> {
   registerScanCommand(program, setExit);
   registerRulesCommands(program, setExit);
   registerGitCommands(program, setExit);
+  registerRedactCommand(program, setExit);
+  registerQueueCommands(program, setExit);
+  registerServeCommand(program, setExit);
+  registerDumpCommand(program, setExit);
 
   try {
     await program.parseAsync(argv);

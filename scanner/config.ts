@@ -91,6 +91,8 @@ export const ConfigFile = z
       .array(Override)
       .superRefine(unique((o) => o.id, 'is already overridden above; merge the two entries'))
       .default([]),
+    /** Nightly scan schedule for `keywarden serve`; validated there (workers/scheduler.ts), not by the scanner. */
+    schedule: z.unknown().optional(),
   })
   .strict();
 

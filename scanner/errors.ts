@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'KW_BASELINE_INVALID'
   | 'KW_REGEX_INVALID'
   | 'KW_INTERNAL'
-  | 'KW_GIT_NOT_A_REPO' | 'KW_GIT_UNKNOWN_REF';
+  | 'KW_GIT_NOT_A_REPO' | 'KW_GIT_UNKNOWN_REF'
+  | 'KW_DUMP_CORRUPT';
 
 export class KeywardenError extends Error {
   readonly code: ErrorCode;

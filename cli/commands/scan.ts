@@ -25,6 +25,8 @@ interface ScanFlags {
   maxFileSize?: string;
   threads?: string;
   progress?: boolean;
+  skipBinary?: boolean;
+  ignore?: boolean;
 }
 
 /** A size flag (`10MB`, `512KiB`) in bytes, or a usage error naming the flag. */
@@ -72,6 +74,8 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
     .option('--max-file-size <size>', 'skip (and count) files larger than this, e.g. 10MB')
     .option('--threads <n>', 'worker threads (0 = scan on the main thread; default: CPU cores)')
     .option('--no-progress', 'no progress line on stderr even on a TTY')
+    .option('--no-ignore', 'do not honour .gitignore files (config excludes still apply)')
+    .option('--skip-binary', 'skip binary files instead of scanning their strings as dumps')
     .action(async (path: string, flags: ScanFlags) => {
       const fromStdin = path === '-';
       const root = resolve(fromStdin ? '.' : path);
@@ -96,7 +100,8 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
             root,
             excludes: config.excludes,
             maxFileSize,
-            skipBinary: true,
+            noIgnore: flags.ignore === false,
+            skipBinary: flags.skipBinary === true,
             ...(threads === undefined ? {} : { threads }),
             ...(onProgress ? { onProgress } : {}),
           });

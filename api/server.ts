@@ -1,0 +1,138 @@
+// The HTTP API (`keywarden serve`): fastify over the queues and the finding store. An entry point like
+// the CLI: it alone sees workers/, the store and the metrics. Every route but the probes and the
+// OpenAPI document needs the bearer token; every error is `{error:{code,message}}` (see errors.ts).
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { JobQueues } from '../workers/queue.js';
+import { createRedis } from '../workers/redis.js';
+import type { Schedule } from '../workers/scheduler.js';
+import { FindingStore } from '../workers/store.js';
+import { bearerTokenCheck } from './auth.js';
+import type { ApiContext } from './context.js';
+import { classify, sendError } from './errors.js';
+import { ServiceMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import { registerFindingRoutes } from './routes/findings.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerJobRoutes } from './routes/jobs.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served without the bearer token (probes, the API description). */
+    public?: boolean;
+  }
+}
+
+/** @defaultValue 8 MiB: a log batch of 100,000 short lines fits. */
+export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
+
+export interface ApiServerOptions {
+  redisUrl: string;
+  /** Key prefix shared with the workers (KEYWARDEN_PREFIX). */
+  prefix: string;
+  /** KEYWARDEN_API_TOKEN; start-up fails (KW_CONFIG_INVALID) without a usable one. */
+  token: string | undefined;
+  /** Bytes. @defaultValue DEFAULT_BODY_LIMIT */
+  bodyLimit?: number;
+  /** Milliseconds /readyz waits for PING. @defaultValue 1000 */
+  readyTimeoutMs?: number;
+  /** fastify's pino logger options; false for none. @defaultValue false */
+  logger?: FastifyServerOptions['logger'];
+  /** The nightly schedule to report at /v1/schedules (syncing it is the caller's choice). */
+  schedule?: Schedule | null;
+  /** Node process metrics on /metrics. @defaultValue true */
+  processMetrics?: boolean;
+}
+
+export interface ApiServer {
+  app: FastifyInstance;
+  ctx: ApiContext;
+  /** `METHOD path` of every route registered (the OpenAPI test compares them with the document). */
+  routes: string[];
+  /** Listens; returns the base URL, e.g. `http://127.0.0.1:8787`. */
+  listen(host: string, port: number): Promise<string>;
+  /** Stops accepting, finishes in-flight requests, closes Redis connections. */
+  close(): Promise<void>;
+}
+
+function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>((r) => (timer = setTimeout(r, ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  // Before any connection is opened: a missing token is a configuration error, reported at once.
+  const authorized = bearerTokenCheck(opts.token);
+  const redis = createRedis(opts.redisUrl);
+  // ioredis retries on its own; an unhandled 'error' event would end the process.
+  redis.on('error', () => {});
+  const queues = new JobQueues(redis, opts.prefix);
+  const store = new FindingStore(redis, opts.prefix);
+  const metrics = new ServiceMetrics({ queues, store, redis, prefix: opts.prefix, processMetrics: opts.processMetrics ?? true });
+  const ctx: ApiContext = {
+    redis,
+    queues,
+    store,
+    metrics,
+    schedule: opts.schedule ?? null,
+    readyTimeoutMs: opts.readyTimeoutMs ?? 1000,
+  };
+
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT, trustProxy: false });
+  const routes: string[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push(`${m} ${r.url}`);
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    // Unknown routes answer 404 either way: nothing is served there, so there is nothing to guard.
+    if (req.is404 || req.routeOptions.config.public) return;
+    if (!authorized(req.headers.authorization)) {
+      reply.header('www-authenticate', 'Bearer realm="keywarden"');
+      return sendError(reply, 'KW_UNAUTHORIZED', 'missing or wrong bearer token (Authorization: Bearer <KEYWARDEN_API_TOKEN>)');
+    }
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const c = classify(err);
+    if (c.internal || c.status >= 500) req.log.error({ err }, 'request failed');
+    return reply.code(c.status).type('application/json; charset=utf-8').send(c.body);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, 'KW_ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
+  );
+
+  registerHealthRoutes(app, ctx);
+  registerJobRoutes(app, ctx);
+  registerFindingRoutes(app, ctx);
+  const doc = openApiDocument();
+  app.get('/v1/openapi.json', { config: { public: true } }, async () => doc);
+
+  app.addHook('onClose', async () => {
+    // Each step is bounded: with Redis away, a polite close would wait for a reconnection forever.
+    await bounded(metrics.close(), 2000);
+    await bounded(queues.close(), 2000);
+    if (redis.status === 'ready') await bounded(redis.quit(), 1000);
+    redis.disconnect();
+  });
+
+  await app.ready();
+  await metrics.start(Math.min(2000, 5 * ctx.readyTimeoutMs));
+
+  return {
+    app,
+    ctx,
+    routes,
+    async listen(host, port) {
+      return app.listen({ host, port });
+    },
+    async close() {
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,100 @@
+// `keywarden dump FILE...`: scan core files, minidumps, heap snapshots, hprof and other binaries
+// (gzip transparently) for credentials in their string runs; findings carry the byte offset.
+import { writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, relative, resolve, sep } from 'node:path';
+import type { Command } from 'commander';
+import { loadBuiltinRules } from '../../rules/load.js';
+import { loadConfig, mergeRules, parseSize } from '../../scanner/config.js';
+import { compilePack } from '../../scanner/engine/compile.js';
+import { KeywardenError } from '../../scanner/errors.js';
+import type { Finding, Report } from '../../scanner/finding.js';
+import { resolveFingerprintKey } from '../../scanner/fingerprint.js';
+import { REPORT_FORMATS, type ReportFormat, render } from '../../scanner/reporters/index.js';
+import { scanDumpFile } from '../../scanner/scan-dump.js';
+import { emptyStats } from '../../scanner/scan-tree.js';
+import { DEFAULT_DUMP_CHUNK, DEFAULT_MIN_LENGTH } from '../../scanner/sources/dump.js';
+import { VERSION } from '../version.js';
+
+interface DumpFlags {
+  format?: string;
+  output?: string;
+  config?: string;
+  showSecrets?: boolean;
+  minLength?: string;
+  chunkSize?: string;
+}
+
+function pickFormat(flag: string | undefined, output: string | undefined): ReportFormat {
+  if (flag) {
+    if (!(REPORT_FORMATS as readonly string[]).includes(flag)) {
+      throw new KeywardenError('KW_USAGE', `--format must be one of ${REPORT_FORMATS.join(', ')}; got ${JSON.stringify(flag)}`);
+    }
+    return flag as ReportFormat;
+  }
+  if (output?.endsWith('.sarif') || output?.endsWith('.sarif.json')) return 'sarif';
+  if (output?.endsWith('.jsonl')) return 'jsonl';
+  if (output?.endsWith('.json')) return 'json';
+  return !output && process.stdout.isTTY ? 'text' : 'json';
+}
+
+export function registerDumpCommand(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('dump')
+    .description('scan crash dumps and binary files (ELF core, minidump, .heapsnapshot, .hprof, gzip) for credentials')
+    .argument('<files...>', 'dump files to scan')
+    .option('-f, --format <format>', `report format: ${REPORT_FORMATS.join(' | ')} (default: text on a TTY, else json)`)
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .option('-c, --config <file>', 'config file (default: .keywarden.yaml in the current directory)')
+    .option('--show-secrets', 'include the full secret in text and JSON reports (never in SARIF)')
+    .option('--min-length <n>', `shortest string run scanned, in characters (default ${DEFAULT_MIN_LENGTH})`)
+    .option('--chunk-size <size>', `bytes read per step, e.g. 4MiB (default ${DEFAULT_DUMP_CHUNK})`)
+    .action(async (files: string[], flags: DumpFlags) => {
+      const format = pickFormat(flags.format, flags.output);
+      const minLength = flags.minLength === undefined ? DEFAULT_MIN_LENGTH : Number(flags.minLength);
+      if (!(Number.isInteger(minLength) && minLength >= 4 && minLength <= 4096)) {
+        throw new KeywardenError('KW_USAGE', `--min-length must be an integer 4..4096; got ${JSON.stringify(flags.minLength)}`);
+      }
+      const chunkSize = flags.chunkSize === undefined ? DEFAULT_DUMP_CHUNK : parseSize(flags.chunkSize);
+      if (chunkSize === null || chunkSize < 256) {
+        throw new KeywardenError(
+          'KW_USAGE',
+          `--chunk-size: expected a size of at least 256 bytes; got ${JSON.stringify(flags.chunkSize)}`,
+        );
+      }
+      const cwd = process.cwd();
+      const config = await loadConfig(cwd, flags.config);
+      const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+      const configDir = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'keywarden');
+      const { key } = resolveFingerprintKey(process.env, { configDir });
+      const pack = compilePack(rules, config.allowlist);
+      const opts = { fingerprintKey: key, showSecrets: flags.showSecrets === true, minLength, chunkSize };
+
+      const started = performance.now();
+      const stats = emptyStats();
+      const findings: Finding[] = [];
+      let firstError: KeywardenError | undefined;
+      for (const file of files) {
+        const abs = resolve(file);
+        const path = relative(cwd, abs).split(sep).join('/') || file;
+        const r = await scanDumpFile(pack, abs, path, opts);
+        findings.push(...r.findings);
+        stats.bytes += r.bytes;
+        if (r.error) {
+          stats.errors.push({ path, code: r.error.code, message: r.error.message });
+          firstError ??= r.error;
+        } else {
+          stats.files++;
+        }
+      }
+      stats.durationMs = Math.round(performance.now() - started);
+
+      const report: Report = { version: 1, tool: { name: 'keywarden', version: VERSION }, findings, stats };
+      const text = render(format, report, { rules, color: !flags.output && process.stdout.isTTY === true });
+      if (flags.output) writeFileSync(flags.output, text);
+      else process.stdout.write(text);
+      // The report above covers what was read; a failed input still ends the run with exit 2.
+      if (firstError) throw firstError;
+      setExit(findings.length > 0 ? 1 : 0);
+    });
+}

@@ -1,0 +1,135 @@
+// `keywarden redact`: stdin → stdout log filter (plain lines or NDJSON), findings to a side file.
+// `keywarden intake`: the HTTP intake for log shippers (intake/server.ts). Both are entry points:
+// they resolve config, rules and the fingerprint key once, then hand off to the pure parts.
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { startIntake } from '../../intake/server.js';
+import { loadBuiltinRules } from '../../rules/load.js';
+import { loadConfig, mergeRules } from '../../scanner/config.js';
+import { KeywardenError } from '../../scanner/errors.js';
+import { resolveFingerprintKey } from '../../scanner/fingerprint.js';
+import { createRedactor, DEFAULT_MAX_LINE_LENGTH, type Redactor, RedactTransform } from '../../scanner/redact-stream.js';
+import { parseSize } from './scan.js';
+
+interface RedactFlags {
+  json?: boolean;
+  findings?: string;
+  config?: string;
+  maxLineLength?: string;
+  stream?: string;
+}
+
+interface IntakeFlags {
+  config?: string;
+  host: string;
+  port: string;
+  downstream?: string;
+  spool: string;
+  findings?: string;
+  tokenEnv: string;
+  bodyLimit: string;
+}
+
+/** Rules, allowlist and key exactly as `keywarden scan` resolves them, so markers match scan fingerprints. */
+async function buildRedactor(configPath: string | undefined, stream: string): Promise<Redactor> {
+  const config = await loadConfig(resolve('.'), configPath);
+  const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+  const configDir = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'keywarden');
+  const { key } = resolveFingerprintKey(process.env, { configDir });
+  return createRedactor({ rules, globalAllow: config.allowlist, fingerprintKey: key, stream });
+}
+
+/** Appends JSONL to a file; a write error fails the command (findings must not vanish silently). */
+function findingsSink(path: string | undefined): { write: (obj: unknown) => void; close: () => Promise<void> } {
+  if (!path) return { write: () => {}, close: async () => {} };
+  const out: WriteStream = createWriteStream(path, { flags: 'a' });
+  let failed: Error | null = null;
+  out.on('error', (err) => {
+    failed = err;
+  });
+  return {
+    write: (obj) => {
+      out.write(`${JSON.stringify(obj)}\n`);
+    },
+    close: () =>
+      new Promise((res, rej) => {
+        out.end(() => (failed ? rej(failed) : res()));
+      }),
+  };
+}
+
+export function registerRedactCommand(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('redact')
+    .description('redact secrets in a log stream: stdin to stdout, one line out per line in')
+    .option('--json', 'input is NDJSON: redact inside string values, keep every line valid JSON')
+    .option('--findings <file>', 'append findings (redacted, JSONL) to this file; never to stdout')
+    .option('-c, --config <file>', 'config file (default: .keywarden.yaml in the working directory)')
+    .option('--max-line-length <size>', 'longer lines are redacted as plain text in pieces of this size (default 1MiB)')
+    .option('--stream <name>', 'stream name recorded in findings', '-')
+    .action(async (flags: RedactFlags) => {
+      const maxLineLength = flags.maxLineLength ? parseSize(flags.maxLineLength, '--max-line-length') : DEFAULT_MAX_LINE_LENGTH;
+      if (maxLineLength < 1024) throw new KeywardenError('KW_USAGE', '--max-line-length must be at least 1KiB');
+      const redactor = await buildRedactor(flags.config, flags.stream ?? '-');
+      const sink = findingsSink(flags.findings);
+      const transform = new RedactTransform(redactor, {
+        json: flags.json === true,
+        maxLineLength,
+        onFinding: (f) => sink.write(f),
+      });
+      // 1 MiB reads: fewer, larger batches for the engine (a pipe still hands over what it has).
+      const input = createReadStream('', { fd: 0, highWaterMark: 1 << 20 });
+      try {
+        await pipeline(input, transform, process.stdout);
+      } catch (err) {
+        // The reader went away (`| head`): not an error of ours.
+        if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+      }
+      await sink.close();
+      // A filter succeeds whether or not it found anything: exit 0 keeps shippers (omprog) running.
+      setExit(0);
+    });
+
+  program
+    .command('intake')
+    .description('HTTP intake for log shippers (Fluent Bit http output, Vector http sink): redact, report, forward')
+    .option('-c, --config <file>', 'config file (default: .keywarden.yaml in the working directory)')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port to listen on', '8686')
+    .option('--downstream <url>', 'forward redacted batches here (POST); without it batches stay in the spool')
+    .option('--spool <dir>', 'directory for batches not yet delivered', './keywarden-spool')
+    .option('--findings <file>', 'append findings (JSONL) to this file')
+    .option('--token-env <name>', 'environment variable holding the bearer token', 'KEYWARDEN_INTAKE_TOKEN')
+    .option('--body-limit <size>', 'largest accepted request body', '10MiB')
+    .action(async (flags: IntakeFlags) => {
+      const token = process.env[flags.tokenEnv];
+      if (!token || token.length < 16) {
+        throw new KeywardenError('KW_USAGE', `set ${flags.tokenEnv} to a bearer token of at least 16 characters`);
+      }
+      const port = Number.parseInt(flags.port, 10);
+      if (!(port >= 0 && port < 65536)) throw new KeywardenError('KW_USAGE', `--port must be 0..65535; got ${flags.port}`);
+      const redactor = await buildRedactor(flags.config, 'intake');
+      const intake = await startIntake({
+        redactor,
+        host: flags.host,
+        port,
+        token,
+        spoolDir: resolve(flags.spool),
+        ...(flags.downstream ? { downstreamUrl: flags.downstream } : {}),
+        ...(flags.findings ? { findingsFile: resolve(flags.findings) } : {}),
+        bodyLimit: parseSize(flags.bodyLimit, '--body-limit'),
+      });
+      process.stderr.write(`keywarden intake listening on ${intake.url}\n`);
+      await new Promise<void>((res) => {
+        const stop = () => {
+          void intake.close().then(res);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      setExit(0);
+    });
+}

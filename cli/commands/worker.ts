@@ -1,0 +1,301 @@
+// `keywarden worker`, `keywarden enqueue <kind>`, `keywarden findings list|show|resolve|health`: the
+// service side of the CLI (workers/). Settings come from REDIS_URL and KEYWARDEN_PREFIX, read once here.
+import { homedir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { KeywardenError } from '../../scanner/errors.js';
+import { FINGERPRINT_KEY_ENV, resolveFingerprintKey } from '../../scanner/fingerprint.js';
+import { defaultScanSettings, repoTarget } from '../../workers/handlers.js';
+import { isJobKind, JOB_KINDS, type JobKind } from '../../workers/jobs.js';
+import { FindingState, RESOLUTIONS, type Resolution } from '../../workers/lifecycle.js';
+import { JobQueues } from '../../workers/queue.js';
+import { createRedis, type ServiceConfig, safeRedisUrl, serviceConfigFromEnv } from '../../workers/redis.js';
+import { FindingStore, type StoredFinding } from '../../workers/store.js';
+import { startWorkers } from '../../workers/worker.js';
+
+function xdg(envName: string, fallback: string): string {
+  return process.env[envName] || join(homedir(), fallback);
+}
+
+function positiveInt(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1)
+      throw new KeywardenError('KW_USAGE', `${flag} must be a positive integer; got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+function parseQueues(v: string): JobKind[] {
+  const kinds = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = kinds.filter((k) => !isJobKind(k));
+  if (bad.length > 0 || kinds.length === 0)
+    throw new KeywardenError(
+      'KW_USAGE',
+      `--queues takes a comma-separated list of ${JOB_KINDS.join(', ')}; got ${JSON.stringify(v)}`,
+    );
+  return kinds as JobKind[];
+}
+
+function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+/** Runs `fn` with a store on a fresh connection, closed afterwards. */
+async function withStore<T>(cfg: ServiceConfig, fn: (store: FindingStore) => Promise<T>): Promise<T> {
+  // Commands of a one-shot CLI should fail rather than wait forever for a Redis that is not there.
+  const redis = createRedis(cfg.redisUrl, { maxRetriesPerRequest: 2, retryStrategy: (n) => (n > 3 ? null : 200) });
+  try {
+    return await fn(new FindingStore(redis, cfg.prefix));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function printJson(v: unknown): void {
+  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+}
+
+function textRow(f: StoredFinding): string {
+  return `${f.fingerprint}  ${f.state.padEnd(18)} ${f.ruleId.padEnd(28)} ${f.redacted}  (${f.occurrences} occurrence${f.occurrences === 1 ? '' : 's'}, first seen ${f.firstSeen})`;
+}
+
+interface EnqueueFlags {
+  json?: string;
+  repo?: string;
+  branch?: string;
+  incremental?: boolean;
+  base?: string;
+  head?: string;
+  path?: string;
+  stream?: string;
+  line?: string[];
+  fingerprint?: string;
+  wait?: boolean;
+  timeout?: number;
+}
+
+/** Job data from `--json`, or from the flags that apply to `kind`. */
+function jobData(kind: string, f: EnqueueFlags): unknown {
+  if (f.json !== undefined) {
+    try {
+      return JSON.parse(f.json);
+    } catch (err) {
+      throw new KeywardenError('KW_USAGE', `--json is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  const d: Record<string, unknown> = {};
+  const set = (k: string, v: unknown) => {
+    if (v !== undefined) d[k] = v;
+  };
+  switch (kind) {
+    case 'scan-history':
+      set('repo', f.repo);
+      set('branch', f.branch);
+      set('incremental', f.incremental);
+      break;
+    case 'scan-diff':
+      set('repo', f.repo);
+      set('base', f.base);
+      set('head', f.head);
+      break;
+    case 'scan-dump':
+      set('path', f.path);
+      break;
+    case 'scan-log-batch':
+      set('stream', f.stream);
+      set('lines', f.line);
+      break;
+    default:
+      set('fingerprint', f.fingerprint);
+  }
+  return d;
+}
+
+export function registerQueueCommands(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('worker')
+    .description('run scan workers against REDIS_URL until SIGTERM (in-flight jobs finish first)')
+    .option('--queues <kinds>', `comma-separated job kinds to take (default: all: ${JOB_KINDS.join(',')})`, parseQueues)
+    .option('--concurrency <n>', 'jobs at once per queue', positiveInt('--concurrency'), 1)
+    .option(
+      '--lock-duration <ms>',
+      "job lock lifetime: a dead worker's job is taken back after this",
+      positiveInt('--lock-duration'),
+      30_000,
+    )
+    .option('--stalled-interval <ms>', 'how often to look for jobs of dead workers', positiveInt('--stalled-interval'), 30_000)
+    .addOption(
+      new Option('--debug-pause-ms <ms>', 'test hook: pause after each recorded occurrence')
+        .argParser(positiveInt('--debug-pause-ms'))
+        .hideHelp(),
+    )
+    .action(
+      async (flags: {
+        queues?: JobKind[];
+        concurrency: number;
+        lockDuration: number;
+        stalledInterval: number;
+        debugPauseMs?: number;
+      }) => {
+        const cfg = serviceConfigFromEnv(process.env);
+        const fk = resolveFingerprintKey(process.env, { configDir: join(xdg('XDG_CONFIG_HOME', '.config'), 'keywarden') });
+        if (fk.origin !== 'env') {
+          process.stderr.write(
+            `keywarden: warning: ${FINGERPRINT_KEY_ENV} is not set: this worker's fingerprints differ from other machines', so one secret may become several findings\n`,
+          );
+        }
+        const scan = await defaultScanSettings(
+          process.cwd(),
+          process.env,
+          fk.key,
+          join(xdg('XDG_CACHE_HOME', '.cache'), 'keywarden', 'repos'),
+        );
+        const running = await startWorkers({
+          redisUrl: cfg.redisUrl,
+          prefix: cfg.prefix,
+          ...(flags.queues ? { queues: flags.queues } : {}),
+          concurrency: flags.concurrency,
+          lockDurationMs: flags.lockDuration,
+          stalledIntervalMs: flags.stalledInterval,
+          scan,
+          ...(flags.debugPauseMs ? { debugPauseMs: flags.debugPauseMs } : {}),
+          log: (e) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`),
+        });
+        process.stderr.write(
+          `${JSON.stringify({ event: 'ready', pid: process.pid, redis: safeRedisUrl(cfg.redisUrl), queues: flags.queues ?? JOB_KINDS })}\n`,
+        );
+        await new Promise<void>((resolve) => {
+          const stop = (sig: string) => {
+            process.stderr.write(`${JSON.stringify({ event: 'stopping', signal: sig })}\n`);
+            resolve();
+          };
+          process.once('SIGTERM', () => stop('SIGTERM'));
+          process.once('SIGINT', () => stop('SIGINT'));
+        });
+        await running.close();
+        setExit(0);
+      },
+    );
+
+  program
+    .command('enqueue')
+    .description('submit a job: scan-history, scan-diff, scan-dump, scan-log-batch (rotate, confirm-revocation)')
+    .argument('<kind>', JOB_KINDS.join(' | '))
+    .option('--json <data>', 'the job data as JSON (instead of the flags below)')
+    .option('--repo <repo>', 'scan-history, scan-diff: repository path or URL (as the worker sees it)')
+    .option('--branch <ref>', 'scan-history: only this ref')
+    .option('--incremental', 'scan-history: only commits not scanned by the last incremental run')
+    .option('--base <ref>', 'scan-diff: the branch the change merges into')
+    .option('--head <ref>', 'scan-diff: the change')
+    .option('--path <file>', 'scan-dump: dump path (as the worker sees it)')
+    .option('--stream <name>', 'scan-log-batch: log stream name')
+    .option('--line <text...>', 'scan-log-batch: log lines')
+    .option('--fingerprint <fp>', 'rotate, confirm-revocation: the finding')
+    .option('--wait', 'wait for the job to finish and print its result')
+    .option('--timeout <ms>', 'with --wait: give up after this long', positiveInt('--timeout'), 600_000)
+    .action(async (kind: string, flags: EnqueueFlags) => {
+      const cfg = serviceConfigFromEnv(process.env);
+      // Give up after ~10 s without Redis rather than hang; --wait polls through short restarts.
+      const redis = createRedis(cfg.redisUrl, { maxRetriesPerRequest: 5, retryStrategy: (n) => (n > 50 ? null : 200) });
+      const queues = new JobQueues(redis, cfg.prefix);
+      try {
+        const r = await queues.enqueue(kind, jobData(kind, flags));
+        if (!flags.wait) {
+          printJson(r);
+          return;
+        }
+        const view = await queues.waitFor(r.kind, r.id, flags.timeout ?? 600_000);
+        printJson({ ...r, ...view });
+        if (view.state !== 'completed') setExit(2);
+      } finally {
+        await queues.close();
+        redis.disconnect();
+      }
+    });
+
+  const findings = program
+    .command('findings')
+    .description('findings in the service store (REDIS_URL): list, show, resolve, health');
+
+  findings
+    .command('list')
+    .description('findings, oldest first, filtered by state, repository or stream, rule')
+    .addOption(new Option('--state <state>', 'only this lifecycle state').choices(FindingState.options))
+    .option('--repo <repo>', 'only findings seen in this repository (path or URL)')
+    .option('--stream <name>', 'only findings seen in this log stream')
+    .option('--dump <path>', 'only findings seen in this dump')
+    .option('--rule <id>', 'only this rule')
+    .option('--limit <n>', 'at most this many', positiveInt('--limit'), 1000)
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['json', 'text']).default('json'))
+    .action(
+      async (flags: {
+        state?: FindingState;
+        repo?: string;
+        stream?: string;
+        dump?: string;
+        rule?: string;
+        limit: number;
+        format: string;
+      }) => {
+        const cfg = serviceConfigFromEnv(process.env);
+        const given = [flags.repo, flags.stream, flags.dump].filter((x) => x !== undefined);
+        if (given.length > 1) throw new KeywardenError('KW_USAGE', 'give at most one of --repo, --stream, --dump');
+        const target =
+          flags.repo !== undefined ? repoTarget(flags.repo) : flags.dump !== undefined ? resolve(flags.dump) : flags.stream;
+        const list = await withStore(cfg, (s) =>
+          s.list({
+            ...(flags.state ? { state: flags.state } : {}),
+            ...(flags.rule ? { ruleId: flags.rule } : {}),
+            ...(target !== undefined ? { target } : {}),
+            limit: flags.limit,
+          }),
+        );
+        if (flags.format === 'text') process.stdout.write(list.map((f) => `${textRow(f)}\n`).join(''));
+        else printJson(list);
+      },
+    );
+
+  findings
+    .command('show')
+    .description('one finding with its occurrences and audit trail (JSON)')
+    .argument('<fingerprint>')
+    .action(async (fp: string) => {
+      const cfg = serviceConfigFromEnv(process.env);
+      const out = await withStore(cfg, async (s) => ({
+        finding: await s.mustGet(fp),
+        occurrences: await s.occurrences(fp),
+        audit: await s.audit(fp),
+      }));
+      printJson(out);
+    });
+
+  findings
+    .command('resolve')
+    .description('close a finding by judgement: false positive or accepted risk (audited)')
+    .argument('<fingerprint>')
+    .addOption(new Option('--as <resolution>', 'how it is resolved').choices(Object.keys(RESOLUTIONS)).makeOptionMandatory())
+    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+    .option('--actor <name>', 'who (default: cli:<user>)')
+    .action(async (fp: string, flags: { as: Resolution; reason: string; actor?: string }) => {
+      const cfg = serviceConfigFromEnv(process.env);
+      const r = await withStore(cfg, (s) => s.resolve(fp, flags.as, { actor: flags.actor ?? cliActor(), reason: flags.reason }));
+      printJson({ fingerprint: fp, ...r });
+    });
+
+  findings
+    .command('health')
+    .description('open findings by state and age; time from detection to confirmed revocation (JSON)')
+    .action(async () => {
+      const cfg = serviceConfigFromEnv(process.env);
+      printJson(await withStore(cfg, (s) => s.health()));
+    });
+  void setExit;
+}

@@ -1,0 +1,227 @@
+// The service under failure, with real processes: a real redis-server (AOF on) and workers spawned as
+// `node bin/keywarden.js worker` (compiled by the vitest globalSetup). Short lock and stalled-check
+// intervals make a killed worker's job come back within seconds.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { JobQueues } from '../../workers/queue.js';
+import { createRedis } from '../../workers/redis.js';
+import { FindingStore } from '../../workers/store.js';
+import { type RedisHandle, startRedis } from '../helpers/redis.js';
+import { githubToken, makeRepo, TEST_FINGERPRINT_KEY } from './fixtures.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'keywarden.js');
+const run = promisify(execFile);
+
+let redis: RedisHandle;
+let conn: Redis;
+let home: string;
+const children = new Set<ChildProcess>();
+const repos: string[] = [];
+let n = 0;
+
+beforeAll(async () => {
+  redis = await startRedis({ aof: true });
+  conn = createRedis(redis.url);
+  home = mkdtempSync(join(tmpdir(), 'kw-home-'));
+});
+afterEach(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+});
+afterAll(async () => {
+  conn?.disconnect();
+  await redis?.stop();
+  for (const r of repos) rmSync(r, { recursive: true, force: true });
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+function env(prefix: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    REDIS_URL: redis.url,
+    KEYWARDEN_PREFIX: prefix,
+    KEYWARDEN_FINGERPRINT_KEY: TEST_FINGERPRINT_KEY,
+    XDG_CONFIG_HOME: join(home, 'config'),
+    XDG_CACHE_HOME: join(home, 'cache'),
+    XDG_STATE_HOME: join(home, 'state'),
+  };
+}
+
+interface Spawned {
+  proc: ChildProcess;
+  log: () => string;
+}
+
+/** Starts a worker process and resolves once it says it is ready. */
+async function spawnWorker(prefix: string, extra: string[] = []): Promise<Spawned> {
+  const proc = spawn(process.execPath, [BIN, 'worker', '--lock-duration', '2000', '--stalled-interval', '500', ...extra], {
+    env: env(prefix),
+    cwd: home,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.add(proc);
+  let out = '';
+  proc.stderr!.on('data', (d) => {
+    out += d.toString();
+  });
+  await until(
+    () => out.includes('"event":"ready"') || proc.exitCode !== null,
+    20_000,
+    () => `worker did not start: ${out}`,
+  );
+  if (proc.exitCode !== null) throw new Error(`worker exited ${proc.exitCode}: ${out}`);
+  return { proc, log: () => out };
+}
+
+async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function setup() {
+  const prefix = `rel${process.pid}-${++n}`;
+  return { prefix, queues: new JobQueues(conn, prefix), store: new FindingStore(conn, prefix) };
+}
+
+describe('workers under failure', () => {
+  it('a job whose worker is SIGKILLed mid-scan completes on another worker, no finding lost or duplicated', async () => {
+    const { prefix, queues, store } = setup();
+    const tokens = Array.from({ length: 8 }, (_, i) => githubToken(100 + i));
+    const repo = makeRepo(tokens);
+    repos.push(repo);
+    // A records one occurrence every 400 ms, so it is surely mid-job when killed.
+    const a = await spawnWorker(prefix, ['--queues', 'scan-history', '--debug-pause-ms', '400']);
+    const job = await queues.enqueue('scan-history', { repo });
+    await until(
+      async () => (await store.list()).length >= 2,
+      30_000,
+      () => `A recorded nothing: ${a.log()}`,
+    );
+    a.proc.kill('SIGKILL');
+    const partial = (await store.list()).length;
+    expect(partial).toBeLessThan(tokens.length);
+
+    const b = await spawnWorker(prefix, ['--queues', 'scan-history']);
+    const view = await queues.waitFor('scan-history', job.id, 40_000);
+    expect(view.state).toBe('completed');
+    expect(b.log()).toContain(`"jobId":"${job.id}"`);
+
+    const list = await store.list();
+    expect(list).toHaveLength(tokens.length);
+    for (const f of list) {
+      expect(f.occurrences).toBe(1);
+      expect((await store.audit(f.fingerprint)).filter((e) => e.what === 'detected')).toHaveLength(1);
+    }
+    await queues.close();
+  });
+
+  it('the same scan enqueued twice is one job and one set of findings', async () => {
+    const { prefix, queues, store } = setup();
+    const repo = makeRepo([githubToken(200), githubToken(201)]);
+    repos.push(repo);
+    const first = await queues.enqueue('scan-history', { repo });
+    const second = await queues.enqueue('scan-history', { repo });
+    expect(second).toEqual({ ...first, duplicate: true });
+    await spawnWorker(prefix, ['--queues', 'scan-history', '--concurrency', '2']);
+    expect((await queues.waitFor('scan-history', first.id, 30_000)).state).toBe('completed');
+    const third = await queues.enqueue('scan-history', { repo }); // still kept as completed: a no-op
+    expect(third.duplicate).toBe(true);
+    const list = await store.list();
+    expect(list.map((f) => f.occurrences)).toEqual([1, 1]);
+    const counts = await queues.counts(['scan-history']);
+    expect(counts['scan-history']).toMatchObject({ completed: 1, waiting: 0, active: 0 });
+    await queues.close();
+  });
+
+  it('findings, lifecycle states and audit events survive a Redis restart during a run', async () => {
+    const { prefix, queues, store } = setup();
+    await spawnWorker(prefix, ['--queues', 'scan-log-batch', '--concurrency', '4']);
+    const batch = (i: number) => ({
+      stream: `app-${i % 3}`,
+      lines: [`request ${i} ok`, `retry with ${githubToken(300 + i)}`],
+      firstLine: i * 10 + 1,
+    });
+    const before = await Promise.all(Array.from({ length: 10 }, (_, i) => queues.enqueue('scan-log-batch', batch(i))));
+    for (const j of before) expect((await queues.waitFor('scan-log-batch', j.id, 20_000)).state).toBe('completed');
+    const [resolved] = await store.list({ target: 'app-0' });
+    await store.resolve(resolved!.fingerprint, 'accepted_risk', { actor: 'test', reason: 'sandbox key' });
+
+    // Enqueue more, restart Redis while the worker drains them, then enqueue again.
+    const during = await Promise.all(Array.from({ length: 20 }, (_, i) => queues.enqueue('scan-log-batch', batch(10 + i))));
+    await redis.restart();
+    const after = await Promise.all(Array.from({ length: 10 }, (_, i) => queues.enqueue('scan-log-batch', batch(30 + i))));
+    for (const j of [...during, ...after]) expect((await queues.waitFor('scan-log-batch', j.id, 30_000)).state).toBe('completed');
+
+    const list = await store.list();
+    expect(list).toHaveLength(40);
+    expect(list.every((f) => f.occurrences === 1)).toBe(true);
+    expect((await store.mustGet(resolved!.fingerprint)).state).toBe('accepted_risk');
+    expect((await store.audit(resolved!.fingerprint)).map((e) => e.what)).toEqual(['detected', 'accept_risk']);
+    await queues.close();
+  });
+
+  it('invalid job data and unimplemented kinds fail visibly without crashing the worker, which stops on SIGTERM', async () => {
+    const { prefix, queues } = setup();
+    const w = await spawnWorker(prefix, ['--queues', 'scan-dump,rotate']);
+    // Bypass the enqueue-side validation, as a buggy producer would.
+    const raw = new Queue('scan-dump', { connection: conn, prefix });
+    const bad = await raw.add('scan-dump', { path: 7 }, { attempts: 5, removeOnFail: false });
+    const rot = await queues.enqueue('rotate', { fingerprint: `kw1:${'9'.repeat(32)}` });
+    const badView = await queues.waitFor('scan-dump', bad.id!, 20_000);
+    expect(badView).toMatchObject({ state: 'failed', attemptsMade: 1 });
+    expect(badView.failedReason).toMatch(/KW_JOB_INVALID: invalid scan-dump job data: scan-dump > path/);
+    const rotView = await queues.waitFor('rotate', rot.id, 20_000);
+    expect(rotView.state).toBe('failed');
+    expect(rotView.failedReason).toMatch(/KW_NOT_IMPLEMENTED.*rotation issue/);
+    expect(w.proc.exitCode).toBeNull();
+    expect((await queues.counts(['scan-dump']))['scan-dump']).toMatchObject({ failed: 1 });
+
+    const exited = new Promise<number | null>((r) => w.proc.once('exit', (code) => r(code)));
+    w.proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await raw.close();
+    await queues.close();
+  });
+
+  it('the CLI enqueues, lists, shows and resolves findings', async () => {
+    const { prefix } = setup();
+    await spawnWorker(prefix, ['--queues', 'scan-log-batch']);
+    const e = env(prefix);
+    const token = githubToken(400);
+    const enq = await run(
+      process.execPath,
+      [BIN, 'enqueue', 'scan-log-batch', '--stream', 'cli', '--line', 'hello', `key ${token}`, '--wait', '--timeout', '20000'],
+      { env: e },
+    );
+    expect(JSON.parse(enq.stdout)).toMatchObject({ state: 'completed', returnvalue: { findings: 1 } });
+    const list = JSON.parse(
+      (await run(process.execPath, [BIN, 'findings', 'list', '--state', 'detected', '--stream', 'cli'], { env: e })).stdout,
+    );
+    expect(list).toHaveLength(1);
+    const fp = list[0].fingerprint as string;
+    await run(process.execPath, [BIN, 'findings', 'resolve', fp, '--as', 'false_positive', '--reason', 'documented example'], {
+      env: e,
+    });
+    const shown = JSON.parse((await run(process.execPath, [BIN, 'findings', 'show', fp], { env: e })).stdout);
+    expect(shown.finding.state).toBe('false_positive');
+    expect(shown.occurrences[0].finding.line).toBe(2);
+    expect(shown.audit.at(-1)).toMatchObject({ what: 'mark_false_positive', reason: 'documented example' });
+    expect(JSON.stringify(shown)).not.toContain(token);
+    const illegal = await run(process.execPath, [BIN, 'findings', 'resolve', fp, '--as', 'accepted_risk', '--reason', 'x'], {
+      env: e,
+    }).catch((err) => err);
+    expect(illegal.code).toBe(2);
+    expect(illegal.stderr).toContain('cannot accept_risk a finding in state false_positive');
+  });
+});

@@ -1,0 +1,220 @@
+// One function per job kind: run the scan the job names and turn its findings into store occurrences
+// with stable keys. No BullMQ here (worker.ts wires it), so tests and the bench can call these directly.
+import { createHash } from 'node:crypto';
+import { createReadStream, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadBuiltinRules } from '../rules/load.js';
+import type { Rule } from '../rules/schema.js';
+import { loadConfig, mergeRules } from '../scanner/config.js';
+import { type CompiledPack, compilePack, type GlobalAllowlist } from '../scanner/engine/compile.js';
+import { scanBuffer } from '../scanner/engine/engine.js';
+import type { Finding } from '../scanner/finding.js';
+import { toFindings } from '../scanner/findings.js';
+import { type GitScanOptions, type GitScanResult, scanDiff, scanHistory } from '../scanner/scan-git.js';
+import { isRemoteUrl, openRemote } from '../scanner/sources/git/remote.js';
+import { existingCommits, type GitRepo, openRepo } from '../scanner/sources/git/repo.js';
+import { readChunks } from '../scanner/sources/stdin.js';
+import { ServiceError } from './errors.js';
+import type { AnyJob, JobData } from './jobs.js';
+import type { FindingStore, Occurrence } from './store.js';
+
+/** What every handler needs, built once per worker process. */
+export interface ScanSettings {
+  /** Rules for dumps and log batches (history scans also read the repository's own config). */
+  rules: Rule[];
+  globalAllow: GlobalAllowlist;
+  /** Must be the same on every worker (KEYWARDEN_FINGERPRINT_KEY), or one secret becomes many findings. */
+  fingerprintKey: Buffer;
+  /** Bytes. */
+  maxFileSize: number;
+  /** Where URL repositories are cloned. */
+  cacheDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface Scanned {
+  occurrences: Occurrence[];
+  bytes: number;
+  /** Runs after the occurrences are stored (an incremental scan saves its tips only then). */
+  after?: () => Promise<void>;
+}
+
+/** Settings from the built-in pack and a config file (if any) at `root`. */
+export async function defaultScanSettings(
+  root: string,
+  env: NodeJS.ProcessEnv,
+  fingerprintKey: Buffer,
+  cacheDir: string,
+): Promise<ScanSettings> {
+  const config = await loadConfig(root);
+  const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+  return { rules, globalAllow: config.allowlist, fingerprintKey, maxFileSize: config.maxFileSize, cacheDir, env };
+}
+
+const packs = new WeakMap<ScanSettings, CompiledPack>();
+/** Compiled once per settings object: a log batch must not pay for compiling the pack. */
+function packOf(s: ScanSettings): CompiledPack {
+  let p = packs.get(s);
+  if (!p) {
+    p = compilePack(s.rules, s.globalAllow);
+    packs.set(s, p);
+  }
+  return p;
+}
+
+export async function runScan(job: AnyJob, s: ScanSettings, store: FindingStore, jobId?: string): Promise<Scanned> {
+  switch (job.kind) {
+    case 'scan-history':
+      return scanHistoryJob(job.data, s, store, jobId);
+    case 'scan-diff':
+      return scanDiffJob(job.data, s, jobId);
+    case 'scan-dump':
+      return scanDumpJob(job.data, s, jobId);
+    case 'scan-log-batch':
+      return scanLogBatchJob(job.data, s, jobId);
+    case 'rotate':
+    case 'confirm-revocation':
+      throw new ServiceError('KW_NOT_IMPLEMENTED', `${job.kind} jobs are not implemented until the rotation issue`);
+    default: {
+      const never: never = job;
+      throw new ServiceError('KW_JOB_INVALID', `unhandled job kind ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+// ---- git ---------------------------------------------------------------------------------------
+
+interface OpenedRepo {
+  repo: GitRepo;
+  /** Real path of the work tree (or git dir), or the URL without credentials: the occurrence target. */
+  target: string;
+}
+
+async function openTarget(repoArg: string, s: ScanSettings): Promise<OpenedRepo> {
+  if (isRemoteUrl(repoArg)) {
+    const r = await openRemote(repoArg, { env: s.env, cacheDir: s.cacheDir });
+    return { repo: r.repo, target: r.url };
+  }
+  const repo = await openRepo(resolve(repoArg), s.env);
+  return { repo, target: realpathSync(repo.workTree ?? repo.gitDir) };
+}
+
+/** What `findings list --repo` compares with: the same normalization the workers apply. */
+export function repoTarget(repoArg: string): string {
+  if (isRemoteUrl(repoArg)) return repoArg.replace(/\/\/[^@/]*@/, '//');
+  try {
+    return realpathSync(resolve(repoArg));
+  } catch {
+    return repoArg;
+  }
+}
+
+async function gitOptions(repo: GitRepo, s: ScanSettings): Promise<GitScanOptions> {
+  if (repo.workTree === null)
+    return {
+      rules: s.rules,
+      globalAllow: s.globalAllow,
+      fingerprintKey: s.fingerprintKey,
+      showSecrets: false,
+      maxFileSize: s.maxFileSize,
+    };
+  const config = await loadConfig(repo.workTree);
+  const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+  return {
+    rules,
+    globalAllow: config.allowlist,
+    fingerprintKey: s.fingerprintKey,
+    showSecrets: false,
+    maxFileSize: config.maxFileSize,
+  };
+}
+
+function gitOccurrences(target: string, result: GitScanResult, jobId?: string): Occurrence[] {
+  return result.findings.map((finding) => {
+    const commit = finding.source.kind === 'git' ? finding.source.commit : '-';
+    const o: Occurrence = { target, key: `git|${target}|${commit}|${finding.path}|${finding.line}|${finding.column}`, finding };
+    if (jobId) o.jobId = jobId;
+    return o;
+  });
+}
+
+async function scanHistoryJob(
+  d: JobData<'scan-history'>,
+  s: ScanSettings,
+  store: FindingStore,
+  jobId?: string,
+): Promise<Scanned> {
+  const { repo, target } = await openTarget(d.repo, s);
+  const opts = await gitOptions(repo, s);
+  const scope = d.branch ?? '--all';
+  // Old tips may be gone (force-push, deleted branch): exclude only the ones still present.
+  const exclude = d.incremental ? await existingCommits(repo, await store.gitTips(target, scope)) : [];
+  const result = await scanHistory(repo, { ...opts, ...(d.branch ? { branch: d.branch } : {}), exclude });
+  const scanned: Scanned = { occurrences: gitOccurrences(target, result, jobId), bytes: result.stats.bytes };
+  if (d.incremental) scanned.after = () => store.saveGitTips(target, scope, [...result.tips.values()]);
+  return scanned;
+}
+
+async function scanDiffJob(d: JobData<'scan-diff'>, s: ScanSettings, jobId?: string): Promise<Scanned> {
+  const { repo, target } = await openTarget(d.repo, s);
+  const opts = await gitOptions(repo, s);
+  const result = await scanDiff(repo, { ...opts, base: d.base, head: d.head });
+  return { occurrences: gitOccurrences(target, result, jobId), bytes: result.stats.bytes };
+}
+
+// ---- dumps and logs ----------------------------------------------------------------------------
+// TODO(#5): switch to scanner/scan-dump.ts and scanner/redact-stream.ts once they land; until then the
+// engine runs here directly, chunked like scan-stream.ts so a dump never sits whole in memory.
+
+async function scanDumpJob(d: JobData<'scan-dump'>, s: ScanSettings, jobId?: string): Promise<Scanned> {
+  const pack = packOf(s);
+  const path = resolve(d.path);
+  const occurrences: Occurrence[] = [];
+  let bytes = 0;
+  try {
+    for await (const { buf, offset, ownedEnd } of readChunks(createReadStream(path), {
+      chunkSize: 8 << 20,
+      overlap: pack.maxWindow,
+    })) {
+      bytes = offset + buf.length;
+      const matches = scanBuffer(pack, buf, { path }).filter((m) => m.start < ownedEnd);
+      if (matches.length === 0) continue;
+      const found = toFindings(pack, buf, matches, { path, source: { kind: 'file' }, fingerprintKey: s.fingerprintKey });
+      // toFindings sorts by position; recover each finding's byte offset from its match.
+      // Same order as toFindings (position, then rule id): equal starts are equal line and column.
+      const ruleId = (m: (typeof matches)[number]) => pack.rules[m.ruleIndex]!.rule.id;
+      const sorted = [...matches].sort((a, b) => a.start - b.start || ruleId(a).localeCompare(ruleId(b)));
+      found.forEach((f, i) => {
+        const at = offset + (sorted[i]?.start ?? 0);
+        const finding: Finding = { ...f, source: { kind: 'dump', offset: at } };
+        const o: Occurrence = { target: path, key: `dump|${path}|${at}`, finding };
+        if (jobId) o.jobId = jobId;
+        occurrences.push(o);
+      });
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new ServiceError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`, [], { cause: err });
+    throw err;
+  }
+  return { occurrences, bytes };
+}
+
+async function scanLogBatchJob(d: JobData<'scan-log-batch'>, s: ScanSettings, jobId?: string): Promise<Scanned> {
+  const pack = packOf(s);
+  const buf = Buffer.from(d.lines.join('\n'), 'utf8');
+  const matches = scanBuffer(pack, buf, { path: d.stream });
+  if (matches.length === 0) return { occurrences: [], bytes: buf.length };
+  const source: Finding['source'] = d.time ? { kind: 'log', stream: d.stream, time: d.time } : { kind: 'log', stream: d.stream };
+  const found = toFindings(pack, buf, matches, { path: d.stream, source, fingerprintKey: s.fingerprintKey });
+  const shift = (d.firstLine ?? 1) - 1;
+  // With firstLine the stream position is known and is the key; without it, the batch's own digest.
+  const where = d.firstLine !== undefined ? '@' : `#${createHash('sha256').update(buf).digest('hex').slice(0, 24)}`;
+  const occurrences = found.map((f): Occurrence => {
+    const finding: Finding = { ...f, line: f.line + shift, endLine: f.endLine + shift };
+    const o: Occurrence = { target: d.stream, key: `log|${d.stream}|${where}|${finding.line}|${finding.column}`, finding };
+    if (jobId) o.jobId = jobId;
+    return o;
+  });
+  return { occurrences, bytes: buf.length };
+}

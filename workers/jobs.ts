@@ -1,0 +1,102 @@
+// Every job kind the service runs, each with its zod schema: the one contract between whoever enqueues
+// (CLI, HTTP API, scheduler) and the workers. One BullMQ queue per kind, named after it.
+import { createHash } from 'node:crypto';
+import type { JobsOptions } from 'bullmq';
+import { z } from 'zod';
+import { ServiceError } from './errors.js';
+
+const nonEmpty = z.string().min(1);
+/** A fingerprint as scanner/fingerprint.ts makes them. */
+export const Fingerprint = z.string().regex(/^kw1:[0-9a-f]{32}$/, 'a fingerprint is kw1: followed by 32 hex digits');
+
+export const JOB_SCHEMAS = {
+  /** A repository's history (path or URL the worker can read), every ref or one; incremental keeps tips in Redis. */
+  'scan-history': z.object({ repo: nonEmpty, branch: nonEmpty.optional(), incremental: z.boolean().optional() }).strict(),
+  /** A PR range: what `head` adds over merge-base(base, head). */
+  'scan-diff': z.object({ repo: nonEmpty, base: nonEmpty, head: nonEmpty }).strict(),
+  /** A crash dump (or any large binary file) at a path the worker can read. */
+  'scan-dump': z.object({ path: nonEmpty }).strict(),
+  /**
+   * A batch of log lines from one stream. `time`: when the batch was shipped (ISO), kept on each
+   * occurrence; `firstLine`: the stream line number of lines[0] (default 1).
+   */
+  'scan-log-batch': z
+    .object({
+      stream: nonEmpty,
+      lines: z.array(z.string()).min(1).max(100_000),
+      time: z.string().optional(),
+      firstLine: z.number().int().min(1).optional(),
+    })
+    .strict(),
+  /** Rotate a finding's key (rotation issue). */
+  rotate: z.object({ fingerprint: Fingerprint }).strict(),
+  /** Check that a rotated key no longer works (rotation issue). */
+  'confirm-revocation': z.object({ fingerprint: Fingerprint }).strict(),
+} as const;
+
+export type JobKind = keyof typeof JOB_SCHEMAS;
+export const JOB_KINDS = Object.keys(JOB_SCHEMAS) as JobKind[];
+export type JobData<K extends JobKind> = z.infer<(typeof JOB_SCHEMAS)[K]>;
+export type AnyJob = { [K in JobKind]: { kind: K; data: JobData<K> } }[JobKind];
+
+export function isJobKind(s: string): s is JobKind {
+  return Object.hasOwn(JOB_SCHEMAS, s);
+}
+
+/** Validates `data` for `kind`, or throws KW_JOB_INVALID listing every problem with its field. */
+export function parseJob(kind: string, data: unknown): AnyJob {
+  if (!isJobKind(kind))
+    throw new ServiceError('KW_JOB_INVALID', `unknown job kind ${JSON.stringify(kind)}`, [`kinds: ${JOB_KINDS.join(', ')}`]);
+  const r = JOB_SCHEMAS[kind].safeParse(data);
+  if (!r.success) {
+    const details = r.error.issues.map((i) => `${kind} > ${i.path.length > 0 ? i.path.join('.') : '(data)'}: ${i.message}`);
+    throw new ServiceError('KW_JOB_INVALID', `invalid ${kind} job data: ${details.join('; ')}`, details);
+  }
+  return { kind, data: r.data } as AnyJob;
+}
+
+/** JSON with object keys sorted, so equal data always hashes the same. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * The job id is derived from the content (`<kind>-<sha256 prefix>`), so enqueuing the same scan twice
+ * while the first is queued, running, or kept as completed yields one job. No `:` (BullMQ keys use it).
+ */
+export function jobIdFor(kind: JobKind, data: unknown): string {
+  return `${kind}-${createHash('sha256').update(kind).update('\0').update(canonicalJson(data)).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * Defaults for every job: 5 attempts with exponential backoff (1 s, 2 s, 4 s, 8 s); failed jobs are
+ * kept with their error (never silently dropped); completed jobs kept an hour (the window in which an
+ * identical enqueue is a no-op) and at most 10,000.
+ */
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnFail: false,
+  removeOnComplete: { age: 3600, count: 10_000 },
+};
+
+/** What a scan job returns (BullMQ keeps it as the job's return value). */
+export interface ScanJobResult {
+  kind: JobKind;
+  /** Distinct fingerprints this job saw. */
+  findings: number;
+  /** Fingerprints the store had never seen before this job. */
+  newFindings: number;
+  occurrences: number;
+  /** Occurrences the store had not recorded before (0 when the job is re-run). */
+  newOccurrences: number;
+  bytes: number;
+  durationMs: number;
+}

@@ -1,0 +1,418 @@
+// The finding store in Redis: one finding per fingerprint with its occurrences, lifecycle state and an
+// append-only audit stream. Writes are Lua scripts, so concurrent workers and re-run jobs never make a
+// second finding or a second copy of an occurrence. No raw secret is ever written here.
+import type { ClientContext, Redis, Result } from 'ioredis';
+import type { Finding } from '../scanner/finding.js';
+import { ServiceError } from './errors.js';
+import { FindingState, isOpen, type LifecycleEvent, OPEN_STATES, RESOLUTIONS, type Resolution, transition } from './lifecycle.js';
+
+/** One place a secret was seen: `key` is stable across re-runs of the same scan (the dedupe key). */
+export interface Occurrence {
+  /** What was scanned: repository (real path or credential-free URL), dump path or log stream. */
+  target: string;
+  key: string;
+  /** The finding as the scanner reported it; `secret` is dropped before writing. */
+  finding: Finding;
+  /** The job that saw it, for tracing. */
+  jobId?: string;
+}
+
+/** What the store keeps per occurrence (the Finding without its secret, plus where and by what job). */
+export interface StoredOccurrence {
+  key: string;
+  target: string;
+  jobId?: string;
+  /** ISO time the store first recorded it. */
+  recordedAt: string;
+  finding: Omit<Finding, 'secret'>;
+}
+
+export interface StoredFinding {
+  fingerprint: string;
+  ruleId: string;
+  description: string;
+  /** Redacted preview, never the secret. */
+  redacted: string;
+  confidence: Finding['confidence'];
+  state: FindingState;
+  /** ISO times. */
+  firstSeen: string;
+  lastSeen: string;
+  stateChangedAt: string;
+  /** When the finding last entered each state it has been in (e.g. `revoked`). */
+  stateTimes: Partial<Record<FindingState, string>>;
+  occurrences: number;
+}
+
+export interface AuditEvent {
+  /** Redis stream entry id: orders events, unique per finding. */
+  id: string;
+  /** `detected` (first occurrence) or a lifecycle event. */
+  what: string;
+  from: FindingState | '';
+  to: FindingState;
+  /** ISO time. */
+  at: string;
+  /** Who or what: `worker:<host>:<pid>`, `cli:<user>`, `api:<token name>`. */
+  actor: string;
+  reason: string;
+}
+
+export interface RecordResult {
+  /** Distinct fingerprints in the batch. */
+  findings: number;
+  newFindings: number;
+  occurrences: number;
+  newOccurrences: number;
+}
+
+export interface ListFilter {
+  state?: FindingState;
+  ruleId?: string;
+  target?: string;
+  /** @defaultValue 1000 */
+  limit?: number;
+}
+
+export interface AgeFigures {
+  count: number;
+  oldestSeconds: number | null;
+  /** Counts by age since first seen. */
+  ages: { under1d: number; d1to7: number; d7to30: number; over30d: number };
+}
+
+export interface HealthFigures {
+  generatedAt: string;
+  open: { total: number; byState: Partial<Record<FindingState, AgeFigures>> };
+  closed: Partial<Record<FindingState, number>>;
+  /** From first seen to confirmed revocation, over every revoked finding. */
+  timeToRevoke: { count: number; medianSeconds: number | null; p90Seconds: number | null; maxSeconds: number | null };
+}
+
+export interface Actor {
+  actor: string;
+  /** Milliseconds since the epoch; the caller's clock (tests pass a fixed one). */
+  now?: number;
+}
+
+// KEYS: finding, occurrences, audit, index, state:detected, rule set, target set
+// ARGV: fp, ruleId, description, redacted, confidence, now, occKey, occJson, actor, target
+const RECORD_LUA = `
+local created = 0
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'fingerprint', ARGV[1], 'ruleId', ARGV[2], 'description', ARGV[3], 'redacted', ARGV[4],
+    'confidence', ARGV[5], 'state', 'detected', 'firstSeen', ARGV[6], 'lastSeen', ARGV[6], 'stateChangedAt', ARGV[6],
+    'at:detected', ARGV[6], 'occurrences', 0)
+  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[1])
+  redis.call('SADD', KEYS[5], ARGV[1])
+  redis.call('SADD', KEYS[6], ARGV[1])
+  redis.call('XADD', KEYS[3], '*', 'what', 'detected', 'from', '', 'to', 'detected', 'at', ARGV[6], 'actor', ARGV[9],
+    'reason', 'first seen in ' .. ARGV[10])
+  created = 1
+end
+local added = redis.call('HSETNX', KEYS[2], ARGV[7], ARGV[8])
+if added == 1 then
+  redis.call('HINCRBY', KEYS[1], 'occurrences', 1)
+  local last = tonumber(redis.call('HGET', KEYS[1], 'lastSeen'))
+  if last == nil or tonumber(ARGV[6]) > last then redis.call('HSET', KEYS[1], 'lastSeen', ARGV[6]) end
+  redis.call('SADD', KEYS[7], ARGV[1])
+end
+return {created, added}
+`;
+
+// KEYS: finding, audit, from-state set, to-state set
+// ARGV: expected state, new state, event, now, actor, reason, fp
+// Returns -1 (no finding), 0 (state changed meanwhile: caller retries) or the audit entry id.
+const TRANSITION_LUA = `
+local cur = redis.call('HGET', KEYS[1], 'state')
+if not cur then return -1 end
+if cur ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'stateChangedAt', ARGV[4], 'at:' .. ARGV[2], ARGV[4])
+redis.call('SMOVE', KEYS[3], KEYS[4], ARGV[7])
+return redis.call('XADD', KEYS[2], '*', 'what', ARGV[3], 'from', ARGV[1], 'to', ARGV[2], 'at', ARGV[4], 'actor', ARGV[5], 'reason', ARGV[6])
+`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
+    kwRecord(...args: (string | number)[]): Result<[number, number], Context>;
+    kwTransition(...args: (string | number)[]): Result<string | number, Context>;
+  }
+}
+
+/** Occurrences written per pipeline round trip. */
+const RECORD_BATCH = 500;
+const DAY = 86_400;
+
+export class FindingStore {
+  readonly redis: Redis;
+  /** `<prefix>:store`: every key of the store starts with it. */
+  readonly ns: string;
+
+  constructor(redis: Redis, prefix: string) {
+    this.redis = redis;
+    this.ns = `${prefix}:store`;
+    // Scripts are sent as EVALSHA; ioredis falls back to EVAL after a Redis restart empties the cache.
+    redis.defineCommand('kwRecord', { numberOfKeys: 7, lua: RECORD_LUA });
+    redis.defineCommand('kwTransition', { numberOfKeys: 4, lua: TRANSITION_LUA });
+  }
+
+  private fKey(fp: string): string {
+    return `${this.ns}:f:${fp}`;
+  }
+  private occKey(fp: string): string {
+    return `${this.ns}:f:${fp}:occ`;
+  }
+  private auditKey(fp: string): string {
+    return `${this.ns}:f:${fp}:audit`;
+  }
+  private stateKey(s: FindingState): string {
+    return `${this.ns}:state:${s}`;
+  }
+  private get indexKey(): string {
+    return `${this.ns}:all`;
+  }
+  private ruleKey(id: string): string {
+    return `${this.ns}:rule:${id}`;
+  }
+  private targetKey(t: string): string {
+    return `${this.ns}:target:${t}`;
+  }
+
+  /**
+   * Records occurrences: creates the finding (state `detected`, one audit event) if its fingerprint is
+   * new, adds each occurrence unless its key is already there. Safe to run twice and concurrently.
+   * `onBatch` runs after each pipeline round trip (progress, test pauses).
+   */
+  async record(
+    occs: readonly Occurrence[],
+    who: Actor,
+    onBatch?: (done: number) => Promise<void>,
+    batchSize = RECORD_BATCH,
+  ): Promise<RecordResult> {
+    const now = who.now ?? Date.now();
+    const fps = new Set<string>();
+    let newFindings = 0;
+    let newOccurrences = 0;
+    for (let i = 0; i < occs.length; i += batchSize) {
+      const pipe = this.redis.pipeline();
+      const batch = occs.slice(i, i + batchSize);
+      for (const o of batch) {
+        const { secret: _never, ...f } = o.finding;
+        fps.add(f.fingerprint);
+        const stored: StoredOccurrence = { key: o.key, target: o.target, recordedAt: new Date(now).toISOString(), finding: f };
+        if (o.jobId) stored.jobId = o.jobId;
+        pipe.kwRecord(
+          this.fKey(f.fingerprint),
+          this.occKey(f.fingerprint),
+          this.auditKey(f.fingerprint),
+          this.indexKey,
+          this.stateKey('detected'),
+          this.ruleKey(f.ruleId),
+          this.targetKey(o.target),
+          f.fingerprint,
+          f.ruleId,
+          f.description,
+          f.redacted,
+          f.confidence,
+          now,
+          o.key,
+          JSON.stringify(stored),
+          who.actor,
+          o.target,
+        );
+      }
+      const results = (await pipe.exec()) ?? [];
+      for (const [err, res] of results) {
+        if (err) throw new ServiceError('KW_REDIS', `recording findings failed: ${err.message}`, [], { cause: err });
+        const [created, added] = res as [number, number];
+        newFindings += created;
+        newOccurrences += added;
+      }
+      if (onBatch) await onBatch(i + batch.length);
+    }
+    return { findings: fps.size, newFindings, occurrences: occs.length, newOccurrences };
+  }
+
+  async get(fp: string): Promise<StoredFinding | null> {
+    const h = await this.redis.hgetall(this.fKey(fp));
+    return h.fingerprint ? toStored(h) : null;
+  }
+
+  async mustGet(fp: string): Promise<StoredFinding> {
+    const f = await this.get(fp);
+    if (!f) throw new ServiceError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
+    return f;
+  }
+
+  /** Occurrences of a finding, ordered by target, then key. */
+  async occurrences(fp: string): Promise<StoredOccurrence[]> {
+    const h = await this.redis.hgetall(this.occKey(fp));
+    return Object.values(h)
+      .map((v) => JSON.parse(v) as StoredOccurrence)
+      .sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** The audit trail of a finding, oldest first. */
+  async audit(fp: string): Promise<AuditEvent[]> {
+    const entries = await this.redis.xrange(this.auditKey(fp), '-', '+');
+    return entries.map(([id, fields]) => {
+      const m = new Map<string, string>();
+      for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!, fields[i + 1]!);
+      return {
+        id,
+        what: m.get('what') ?? '',
+        from: (m.get('from') ?? '') as FindingState | '',
+        to: (m.get('to') ?? 'detected') as FindingState,
+        at: new Date(Number(m.get('at'))).toISOString(),
+        actor: m.get('actor') ?? '',
+        reason: m.get('reason') ?? '',
+      };
+    });
+  }
+
+  /** Findings matching every given filter, oldest first. */
+  async list(filter: ListFilter = {}): Promise<StoredFinding[]> {
+    const limit = filter.limit ?? 1000;
+    const sets: string[] = [];
+    if (filter.state) sets.push(this.stateKey(filter.state));
+    if (filter.ruleId) sets.push(this.ruleKey(filter.ruleId));
+    if (filter.target) sets.push(this.targetKey(filter.target));
+    const fps = sets.length > 0 ? await this.redis.sinter(...sets) : await this.redis.zrange(this.indexKey, '0', '-1');
+    const pipe = this.redis.pipeline();
+    for (const fp of fps) pipe.hgetall(this.fKey(fp));
+    const rows = ((await pipe.exec()) ?? []).map(([, h]) => h as Record<string, string>).filter((h) => h?.fingerprint);
+    return rows
+      .map(toStored)
+      .sort((a, b) => (a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : a.fingerprint < b.fingerprint ? -1 : 1))
+      .slice(0, limit);
+  }
+
+  /**
+   * Applies a lifecycle event: the pure `transition` decides, a script writes the new state and the
+   * audit event together, only if the state is still the one decided from (else it re-reads and
+   * decides again). Throws KW_ILLEGAL_TRANSITION or KW_FINDING_NOT_FOUND.
+   */
+  async apply(
+    fp: string,
+    event: LifecycleEvent,
+    who: Actor & { reason: string },
+  ): Promise<{ from: FindingState; to: FindingState; auditId: string }> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const current = await this.mustGet(fp);
+      const next = transition(current.state, event);
+      const now = who.now ?? Date.now();
+      const r = await this.redis.kwTransition(
+        this.fKey(fp),
+        this.auditKey(fp),
+        this.stateKey(current.state),
+        this.stateKey(next),
+        current.state,
+        next,
+        event,
+        now,
+        who.actor,
+        who.reason,
+        fp,
+      );
+      if (r === -1) throw new ServiceError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
+      if (r !== 0) return { from: current.state, to: next, auditId: String(r) };
+    }
+    throw new ServiceError('KW_REDIS', `finding ${fp} keeps changing state; gave up after 10 tries`);
+  }
+
+  /** `findings resolve --as false_positive|accepted_risk --reason …` */
+  resolve(fp: string, as: Resolution, who: Actor & { reason: string }) {
+    return this.apply(fp, RESOLUTIONS[as], who);
+  }
+
+  /** Open findings by state and age, closed counts, and time from first seen to revoked. */
+  async health(now = Date.now()): Promise<HealthFigures> {
+    const states = FindingState.options;
+    const pipe = this.redis.pipeline();
+    for (const s of states) pipe.smembers(this.stateKey(s));
+    const members = ((await pipe.exec()) ?? []).map(([, m]) => (m as string[]) ?? []);
+    const byState: Partial<Record<FindingState, AgeFigures>> = {};
+    const closed: Partial<Record<FindingState, number>> = {};
+    let total = 0;
+    const durations: number[] = [];
+    for (const [i, s] of states.entries()) {
+      const fps = members[i]!;
+      if (!isOpen(s) && s !== 'revoked') {
+        closed[s] = fps.length;
+        continue;
+      }
+      const p = this.redis.pipeline();
+      for (const fp of fps) p.hmget(this.fKey(fp), 'firstSeen', 'at:revoked');
+      const times = ((await p.exec()) ?? []).map(([, v]) => (v as (string | null)[]) ?? []);
+      if (s === 'revoked') {
+        closed[s] = fps.length;
+        for (const [first, revoked] of times) if (first && revoked) durations.push((Number(revoked) - Number(first)) / 1000);
+        continue;
+      }
+      const fig: AgeFigures = { count: fps.length, oldestSeconds: null, ages: { under1d: 0, d1to7: 0, d7to30: 0, over30d: 0 } };
+      for (const [first] of times) {
+        const age = Math.max(0, (now - Number(first ?? now)) / 1000);
+        fig.oldestSeconds = Math.max(fig.oldestSeconds ?? 0, Math.round(age));
+        if (age < DAY) fig.ages.under1d++;
+        else if (age < 7 * DAY) fig.ages.d1to7++;
+        else if (age < 30 * DAY) fig.ages.d7to30++;
+        else fig.ages.over30d++;
+      }
+      byState[s] = fig;
+      total += fps.length;
+    }
+    durations.sort((a, b) => a - b);
+    const q = (p: number) =>
+      durations.length === 0 ? null : Math.round(durations[Math.min(durations.length - 1, Math.floor(p * durations.length))]!);
+    return {
+      generatedAt: new Date(now).toISOString(),
+      open: { total, byState },
+      closed,
+      timeToRevoke: {
+        count: durations.length,
+        medianSeconds: q(0.5),
+        p90Seconds: q(0.9),
+        maxSeconds: durations.length ? Math.round(durations.at(-1)!) : null,
+      },
+    };
+  }
+
+  /** Ref tips the last incremental history scan of (repo, scope) started from. */
+  async gitTips(repoKey: string, scope: string): Promise<string[]> {
+    const v = await this.redis.hget(`${this.ns}:git-tips`, `${repoKey}\0${scope}`);
+    return v ? (JSON.parse(v) as string[]) : [];
+  }
+
+  /** Saved only after the scan's findings are recorded, so a crashed job is rescanned in full. */
+  async saveGitTips(repoKey: string, scope: string, tips: readonly string[]): Promise<void> {
+    await this.redis.hset(`${this.ns}:git-tips`, `${repoKey}\0${scope}`, JSON.stringify([...new Set(tips)].sort()));
+  }
+}
+
+export { OPEN_STATES };
+
+function iso(ms: string | undefined): string {
+  return new Date(Number(ms ?? 0)).toISOString();
+}
+
+function toStored(h: Record<string, string>): StoredFinding {
+  const stateTimes: Partial<Record<FindingState, string>> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (!k.startsWith('at:')) continue;
+    const s = FindingState.safeParse(k.slice(3));
+    if (s.success) stateTimes[s.data] = iso(v);
+  }
+  return {
+    fingerprint: h.fingerprint ?? '',
+    ruleId: h.ruleId ?? '',
+    description: h.description ?? '',
+    redacted: h.redacted ?? '',
+    confidence: (h.confidence ?? 'low') as Finding['confidence'],
+    state: FindingState.parse(h.state),
+    firstSeen: iso(h.firstSeen),
+    lastSeen: iso(h.lastSeen),
+    stateChangedAt: iso(h.stateChangedAt),
+    stateTimes,
+    occurrences: Number(h.occurrences ?? 0),
+  };
+}

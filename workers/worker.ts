@@ -1,0 +1,128 @@
+// The worker side: BullMQ workers, one per job kind, that parse `job.data` with the schema from jobs.ts,
+// run the handler, record occurrences in the finding store and map typed errors to BullMQ behaviour
+// (invalid data and unimplemented kinds fail at once; everything else retries with backoff).
+import { hostname } from 'node:os';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { isKeywardenError } from '../scanner/errors.js';
+import { isServiceError } from './errors.js';
+import { runScan, type ScanSettings } from './handlers.js';
+import { JOB_KINDS, type JobKind, parseJob, type ScanJobResult } from './jobs.js';
+import { createRedis } from './redis.js';
+import { FindingStore } from './store.js';
+
+export interface WorkerOptions {
+  redisUrl: string;
+  prefix: string;
+  /** @defaultValue every kind */
+  queues?: readonly JobKind[];
+  /** Jobs run at once per queue. @defaultValue 1 */
+  concurrency?: number;
+  /** Milliseconds a job's lock lasts without renewal; a killed worker's job is taken back after it. @defaultValue 30000 */
+  lockDurationMs?: number;
+  /** Milliseconds between checks for stalled jobs. @defaultValue 30000 */
+  stalledIntervalMs?: number;
+  scan: ScanSettings;
+  /** Written into audit events. @defaultValue `worker:<host>:<pid>` */
+  actor?: string;
+  /** Test hook: record occurrences one at a time, pausing this long after each (to kill a worker mid-job). */
+  debugPauseMs?: number;
+  /** One line per job outcome. @defaultValue nothing */
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+export interface RunningWorkers {
+  workers: Worker[];
+  store: FindingStore;
+  /** Stops taking jobs, waits for the in-flight ones, closes connections. */
+  close(): Promise<void>;
+}
+
+/** Runs one job: parse, scan, record. Exported for embedded use (tests, bench) without BullMQ. */
+export async function processJob(
+  kind: string,
+  data: unknown,
+  ctx: { scan: ScanSettings; store: FindingStore; actor: string; jobId?: string; debugPauseMs?: number },
+): Promise<ScanJobResult> {
+  const started = performance.now();
+  const job = parseJob(kind, data);
+  const scanned = await runScan(job, ctx.scan, ctx.store, ctx.jobId);
+  const pause = ctx.debugPauseMs;
+  const recorded = await ctx.store.record(
+    scanned.occurrences,
+    { actor: ctx.actor },
+    pause ? () => new Promise((r) => setTimeout(r, pause)) : undefined,
+    pause ? 1 : undefined,
+  );
+  if (scanned.after) await scanned.after();
+  return { kind: job.kind, ...recorded, bytes: scanned.bytes, durationMs: Math.round(performance.now() - started) };
+}
+
+/** Errors that no retry can fix: the job fails at once, with its code in the visible reason. */
+function permanent(err: unknown): boolean {
+  if (isServiceError(err, 'KW_JOB_INVALID') || isServiceError(err, 'KW_NOT_IMPLEMENTED')) return true;
+  return (
+    isKeywardenError(err) &&
+    (err.code === 'KW_GIT_NOT_A_REPO' ||
+      err.code === 'KW_GIT_UNKNOWN_REF' ||
+      err.code === 'KW_CONFIG_INVALID' ||
+      err.code === 'KW_RULES_INVALID')
+  );
+}
+
+export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers> {
+  const actor = opts.actor ?? `worker:${hostname()}:${process.pid}`;
+  const storeConn: Redis = createRedis(opts.redisUrl);
+  const store = new FindingStore(storeConn, opts.prefix);
+  const log = opts.log ?? (() => {});
+  const workers: Worker[] = [];
+  // BullMQ leaves connections it was given open on close(): these are ours to quit.
+  const conns: Redis[] = [storeConn];
+  for (const kind of opts.queues ?? JOB_KINDS) {
+    const processor = async (job: Job): Promise<ScanJobResult> => {
+      try {
+        const ctx = {
+          scan: opts.scan,
+          store,
+          actor,
+          ...(job.id ? { jobId: job.id } : {}),
+          ...(opts.debugPauseMs ? { debugPauseMs: opts.debugPauseMs } : {}),
+        };
+        return await processJob(kind, job.data, ctx);
+      } catch (err) {
+        if (permanent(err)) {
+          const code = isKeywardenError(err) ? err.code : 'KW_INTERNAL';
+          throw new UnrecoverableError(`${code}: ${(err as Error).message}`);
+        }
+        throw err;
+      }
+    };
+    const conn = createRedis(opts.redisUrl);
+    conns.push(conn);
+    const w = new Worker(kind, processor, {
+      connection: conn,
+      prefix: opts.prefix,
+      concurrency: opts.concurrency ?? 1,
+      lockDuration: opts.lockDurationMs ?? 30_000,
+      stalledInterval: opts.stalledIntervalMs ?? 30_000,
+      // A job whose worker died is retried, up to this many stalls, before it fails visibly.
+      maxStalledCount: 3,
+    });
+    w.on('completed', (job, result: ScanJobResult) => log({ event: 'completed', jobId: job.id, ...result }));
+    w.on('failed', (job, err) =>
+      log({ event: 'failed', kind, jobId: job?.id, attemptsMade: job?.attemptsMade, error: err.message }),
+    );
+    // Connection errors are retried by ioredis; log them rather than crash on an unhandled 'error'.
+    w.on('error', (err) => log({ event: 'error', kind, error: err.message }));
+    workers.push(w);
+  }
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  return {
+    workers,
+    store,
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(conns.map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}
