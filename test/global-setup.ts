@@ -8,4 +8,5 @@ export default function setup(): void {
     cwd: root,
     stdio: 'inherit',
   });
+  execFileSync(process.execPath, ['dist/rules/build-cache.js'], { cwd: root, stdio: 'inherit' });
 }
