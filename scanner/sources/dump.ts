@@ -97,7 +97,7 @@ export class OffsetMap {
 /**
  * Streaming string extractor. `push(piece)` returns the text extracted so far (runs separated by
  * '\n'), appending entries to `map` with absolute text positions; `end()` flushes the last runs.
- * One byte loop over the input; a run is copied out in one `Buffer.copy` when it ends.
+ * One byte loop over the input; a run is copied out when it ends (or when a piece ends inside it).
  */
 export class StringExtractor {
   readonly map = new OffsetMap();
