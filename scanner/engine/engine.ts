@@ -145,6 +145,12 @@ function runRule(
   const re = r.re;
   const window = buf.subarray(ws, we);
   re.lastIndex = 0;
+  if (r.pre !== null) {
+    r.pre.lastIndex = 0;
+    const first = r.pre.exec(window);
+    if (first === null) return;
+    re.lastIndex = first.index;
+  }
   for (let m = re.exec(window); m !== null; m = re.exec(window)) {
     const whole = m.indices?.[0];
     if (whole && whole[1] === whole[0]) re.lastIndex = whole[1] + 1; // empty match: step on

@@ -140,3 +140,10 @@ describe('scanBuffer: cross-rule and template handling', () => {
     expect(scanBuffer(both, Buffer.from('zztoken = "«{base62:30}»"\nzztoken = "abc{hex:32}def"'))).toEqual([]);
   });
 });
+
+describe('relaxRepetitions', () => {
+  it('widens only wide counted repetitions, leaving escaped braces and narrow bounds', async () => {
+    const { relaxRepetitions } = await import('../../../scanner/engine/compile.js');
+    expect(relaxRepetitions('a{2,200}\\{1,500}b{1,3}[x]{16,256}')).toBe('a{2,}\\{1,500}b{1,3}[x]{16,}');
+  });
+});
