@@ -73,7 +73,12 @@ interface Span {
   start: number;
   end: number;
   marker: string;
+  /** Rule confidence (high 2, medium 1, low 0): where two rules claim one span, the surer names it. */
+  rank: number;
 }
+
+const RANK = { high: 2, medium: 1, low: 0 } as const;
+const rankOf = (r: Redactor, ruleIndex: number): number => RANK[r.pack.rules[ruleIndex]!.rule.confidence];
 
 /**
  * Redacts a batch of whole lines (each ending in `\n`, except perhaps the last). With `json`, each
@@ -84,7 +89,7 @@ export function redactLines(r: Redactor, buf: Buffer, json: boolean, lineBase = 
   const matches = scanBuffer(r.pack, buf, { path: r.stream });
   // A JSON-escaped secret (`\/` inside base64, `\u0041`) is invisible to the raw scan; only lines
   // that hold such an escape pay for a parse. Two memchr-speed searches over the batch.
-  const escaped = json ? escapedLineStarts(buf) : null;
+  const escaped = json ? suspectEscapedLines(r, buf, escapedLineStarts(buf)) : null;
   if (matches.length === 0 && (escaped === null || escaped.length === 0)) return { out: buf, findings: [] };
 
   const findings = toFindings(r.pack, buf, matches, {
@@ -116,7 +121,7 @@ export function redactLines(r: Redactor, buf: Buffer, json: boolean, lineBase = 
     while (s < m.end) {
       const { entry } = lineOf(s);
       const e = Math.min(m.end, entry.end);
-      if (e > s) entry.spans.push({ start: s, end: e, marker });
+      if (e > s) entry.spans.push({ start: s, end: e, marker, rank: rankOf(r, m.ruleIndex) });
       s = entry.end + 1;
     }
   }
@@ -131,7 +136,7 @@ export function redactLines(r: Redactor, buf: Buffer, json: boolean, lineBase = 
     const { end: le, spans } = byLine.get(ls)!;
     parts.push(buf.subarray(cursor, ls));
     const line = buf.subarray(ls, le);
-    const local = mergeSpans(spans.map((sp) => ({ start: sp.start - ls, end: sp.end - ls, marker: sp.marker })));
+    const local = mergeSpans(spans.map((sp) => ({ ...sp, start: sp.start - ls, end: sp.end - ls })));
     let out: Buffer;
     if (json && (local.length === 0 || !allSpansInsideStrings(line, local))) {
       linesBefore += countLines(buf, counted, ls);
@@ -151,7 +156,7 @@ export function redactLines(r: Redactor, buf: Buffer, json: boolean, lineBase = 
 /** Sorted, overlap-free spans; overlapping matches (two rules on one key) become one marker. */
 function mergeSpans(spans: Span[]): Span[] {
   if (spans.length < 2) return spans;
-  spans.sort((a, b) => a.start - b.start || b.end - a.end);
+  spans.sort((a, b) => a.start - b.start || b.end - a.end || b.rank - a.rank);
   const out: Span[] = [spans[0]!];
   for (let i = 1; i < spans.length; i++) {
     const sp = spans[i]!;
@@ -179,6 +184,61 @@ function countLines(buf: Buffer, from: number, to: number): number {
   let n = 0;
   for (let i = buf.indexOf(NL, from); i !== -1 && i < to; i = buf.indexOf(NL, i + 1)) n++;
   return n;
+}
+
+/**
+ * Of the lines holding an escape, those whose decoded strings contain a match. The decoded strings of
+ * all of them are joined and scanned in one engine call: per-line scans made a log where every line
+ * has a `\u00e9` ten times slower than one without (measured: ~10 MB/s against ~120 MB/s).
+ */
+function suspectEscapedLines(r: Redactor, buf: Buffer, starts: number[]): number[] {
+  if (starts.length === 0) return starts;
+  const uniq = [...new Set(starts)].sort((a, b) => a - b);
+  const texts: string[] = [];
+  const segStart: number[] = [];
+  const owner: number[] = [];
+  let off = 0;
+  const collect = (v: unknown, into: string[]): void => {
+    if (typeof v === 'string') into.push(v);
+    else if (Array.isArray(v)) for (const x of v) collect(x, into);
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        into.push(k);
+        collect(x, into);
+      }
+    }
+  };
+  for (const ls of uniq) {
+    const nl = buf.indexOf(NL, ls);
+    let v: unknown;
+    try {
+      v = JSON.parse(buf.toString('utf8', ls, nl === -1 ? buf.length : nl));
+    } catch {
+      continue; // not JSON: its bytes are its text, and the raw scan has seen them
+    }
+    const strings: string[] = [];
+    collect(v, strings);
+    const text = `${strings.join('\n')}\n`;
+    segStart.push(off);
+    owner.push(ls);
+    texts.push(text);
+    off += Buffer.byteLength(text, 'utf8');
+  }
+  if (texts.length === 0) return [];
+  const hits = scanBuffer(r.pack, Buffer.from(texts.join(''), 'utf8'), { path: r.stream });
+  const out = new Set<number>();
+  for (const m of hits) {
+    // The last segment that starts at or before the match owns it.
+    let lo = 0;
+    let hi = segStart.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (segStart[mid]! <= m.start) lo = mid;
+      else hi = mid - 1;
+    }
+    out.add(owner[lo]!);
+  }
+  return [...out];
 }
 
 /** Starts of the lines that contain `\/` or `\u` (escapes that can hide a secret from the raw scan). */
@@ -276,7 +336,7 @@ function redactJsonLine(
     const local: Span[] = [];
     for (const m of ms) {
       const marker = markerFor(r, m.ruleIndex, m.secret);
-      local.push({ start: m.start, end: m.end, marker });
+      local.push({ start: m.start, end: m.end, marker, rank: rankOf(r, m.ruleIndex) });
       if (!seen.has(marker)) {
         seen.add(marker);
         findings.push(decodedFinding(r, m, lineNo));
@@ -366,6 +426,7 @@ export class LongLineRedactor {
         start: m.start - this.emitted,
         end: m.end - this.emitted,
         marker: markerFor(r, m.ruleIndex, m.secret),
+        rank: rankOf(r, m.ruleIndex),
       })),
     );
     this.emit(replaceSpans(buf.subarray(this.emitted, limit), spans));

@@ -67,9 +67,12 @@ export class JobQueues {
   }
 
   async get(kind: JobKind, id: string): Promise<JobView | null> {
-    const job = await this.queue(kind).getJob(id);
+    const q = this.queue(kind);
+    // State first, then the job: a job read before a state read could predate the failure it reports.
+    const state = await q.getJobState(id);
+    const job = await q.getJob(id);
     if (!job) return null;
-    const view: JobView = { id, kind, state: await job.getState(), attemptsMade: job.attemptsMade, data: job.data };
+    const view: JobView = { id, kind, state, attemptsMade: job.attemptsMade, data: job.data };
     if (job.failedReason) view.failedReason = job.failedReason;
     if (job.returnvalue !== undefined && job.returnvalue !== null) view.returnvalue = job.returnvalue;
     return view;

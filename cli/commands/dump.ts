@@ -1,19 +1,18 @@
 // `keywarden dump FILE...`: scan core files, minidumps, heap snapshots, hprof and other binaries
 // (gzip transparently) for credentials in their string runs; findings carry the byte offset.
 import { writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, relative, resolve, sep } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { loadBuiltinRules } from '../../rules/load.js';
 import { loadConfig, mergeRules, parseSize } from '../../scanner/config.js';
 import { compilePack } from '../../scanner/engine/compile.js';
 import { KeywardenError } from '../../scanner/errors.js';
 import type { Finding, Report } from '../../scanner/finding.js';
-import { resolveFingerprintKey } from '../../scanner/fingerprint.js';
-import { REPORT_FORMATS, type ReportFormat, render } from '../../scanner/reporters/index.js';
+import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
 import { scanDumpFile } from '../../scanner/scan-dump.js';
 import { emptyStats } from '../../scanner/scan-tree.js';
 import { DEFAULT_DUMP_CHUNK, DEFAULT_MIN_LENGTH } from '../../scanner/sources/dump.js';
+import { fingerprintKeyFromEnv, pickFormat } from '../report-options.js';
 import { VERSION } from '../version.js';
 
 interface DumpFlags {
@@ -23,19 +22,6 @@ interface DumpFlags {
   showSecrets?: boolean;
   minLength?: string;
   chunkSize?: string;
-}
-
-function pickFormat(flag: string | undefined, output: string | undefined): ReportFormat {
-  if (flag) {
-    if (!(REPORT_FORMATS as readonly string[]).includes(flag)) {
-      throw new KeywardenError('KW_USAGE', `--format must be one of ${REPORT_FORMATS.join(', ')}; got ${JSON.stringify(flag)}`);
-    }
-    return flag as ReportFormat;
-  }
-  if (output?.endsWith('.sarif') || output?.endsWith('.sarif.json')) return 'sarif';
-  if (output?.endsWith('.jsonl')) return 'jsonl';
-  if (output?.endsWith('.json')) return 'json';
-  return !output && process.stdout.isTTY ? 'text' : 'json';
 }
 
 export function registerDumpCommand(program: Command, setExit: (code: number) => void): void {
@@ -65,8 +51,7 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
       const cwd = process.cwd();
       const config = await loadConfig(cwd, flags.config);
       const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
-      const configDir = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'keywarden');
-      const { key } = resolveFingerprintKey(process.env, { configDir });
+      const key = fingerprintKeyFromEnv();
       const pack = compilePack(rules, config.allowlist);
       const opts = { fingerprintKey: key, showSecrets: flags.showSecrets === true, minLength, chunkSize };
 

@@ -1,20 +1,18 @@
 // `keywarden history [REPO]`, `keywarden diff --base REF --head REF [REPO]`, `keywarden staged [REPO]`:
 // the git scans (scanner/scan-git.ts) with the same flags, reports and exit codes as `scan`.
 import { realpathSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadBuiltinRules } from '../../rules/load.js';
 import { loadConfig, mergeRules } from '../../scanner/config.js';
-import { KeywardenError } from '../../scanner/errors.js';
 import type { Finding, Report } from '../../scanner/finding.js';
-import { resolveFingerprintKey } from '../../scanner/fingerprint.js';
-import { REPORT_FORMATS, type ReportFormat, render } from '../../scanner/reporters/index.js';
+import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
 import { type GitScanOptions, type GitScanResult, scanDiff, scanHistory, scanStaged } from '../../scanner/scan-git.js';
 import { isRemoteUrl, openRemote } from '../../scanner/sources/git/remote.js';
 import { existingCommits, type GitRepo, openRepo } from '../../scanner/sources/git/repo.js';
 import { loadState, previousTips, saveState } from '../../scanner/sources/git/state.js';
 import { isSuppressed, loadBaseline, loadIgnoreFile } from '../../scanner/suppress.js';
+import { fingerprintKeyFromEnv, pickFormat, xdgDir } from '../report-options.js';
 import { VERSION } from '../version.js';
 import { parseSize } from './scan.js';
 
@@ -40,23 +38,6 @@ interface DiffFlags extends CommonFlags {
   head?: string;
 }
 
-function pickFormat(flag: string | undefined, output: string | undefined): ReportFormat {
-  if (flag) {
-    if (!(REPORT_FORMATS as readonly string[]).includes(flag)) {
-      throw new KeywardenError('KW_USAGE', `--format must be one of ${REPORT_FORMATS.join(', ')}; got ${JSON.stringify(flag)}`);
-    }
-    return flag as ReportFormat;
-  }
-  if (output?.endsWith('.sarif') || output?.endsWith('.sarif.json')) return 'sarif';
-  if (output?.endsWith('.jsonl')) return 'jsonl';
-  if (output?.endsWith('.json')) return 'json';
-  return !output && process.stdout.isTTY ? 'text' : 'json';
-}
-
-function xdg(envName: string, fallback: string): string {
-  return process.env[envName] || join(homedir(), fallback);
-}
-
 function commonOptions(cmd: Command): Command {
   return cmd
     .option('-f, --format <format>', `report format: ${REPORT_FORMATS.join(' | ')} (default: text on a TTY, else json)`)
@@ -76,7 +57,7 @@ interface Opened {
 
 async function open(target: string, flags: CommonFlags): Promise<Opened> {
   if (isRemoteUrl(target)) {
-    const cacheDir = flags.cacheDir ?? join(xdg('XDG_CACHE_HOME', '.cache'), 'keywarden', 'repos');
+    const cacheDir = flags.cacheDir ?? join(xdgDir('XDG_CACHE_HOME', '.cache'), 'repos');
     const r = await openRemote(target, { env: process.env, cacheDir });
     return { repo: r.repo, key: r.url };
   }
@@ -89,14 +70,24 @@ async function prepare(repo: GitRepo, flags: CommonFlags) {
   const config = await loadConfig(root, flags.config);
   const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
   const maxFileSize = flags.maxFileSize ? parseSize(flags.maxFileSize, '--max-file-size') : config.maxFileSize;
-  const configDir = join(xdg('XDG_CONFIG_HOME', '.config'), 'keywarden');
-  const { key } = resolveFingerprintKey(process.env, { configDir });
-  const scanOpts: GitScanOptions = { rules, globalAllow: config.allowlist, fingerprintKey: key, showSecrets: flags.showSecrets === true, maxFileSize };
+  const key = fingerprintKeyFromEnv();
+  const scanOpts: GitScanOptions = {
+    rules,
+    globalAllow: config.allowlist,
+    fingerprintKey: key,
+    showSecrets: flags.showSecrets === true,
+    maxFileSize,
+  };
   return { root, rules, scanOpts, ignoreRoot: repo.workTree };
 }
 
 /** Writes the report; returns how many findings it holds after suppression. */
-function emit(result: GitScanResult, flags: CommonFlags, ctx: { rules: Awaited<ReturnType<typeof prepare>>['rules']; ignoreRoot: string | null }, setExit: (code: number) => void): number {
+function emit(
+  result: GitScanResult,
+  flags: CommonFlags,
+  ctx: { rules: Awaited<ReturnType<typeof prepare>>['rules']; ignoreRoot: string | null },
+  setExit: (code: number) => void,
+): number {
   for (const w of result.warnings) process.stderr.write(`keywarden: warning: ${w}\n`);
   const format = pickFormat(flags.format, flags.output);
   const ignore = ctx.ignoreRoot ? loadIgnoreFile(ctx.ignoreRoot) : new Set<string>();
@@ -125,7 +116,7 @@ export function registerGitCommands(program: Command, setExit: (code: number) =>
       const { repo, key } = await open(target, flags);
       const ctx = await prepare(repo, flags);
       const exclude: string[] = flags.sinceCommit ? [flags.sinceCommit] : [];
-      const stateFile = flags.stateFile ?? join(xdg('XDG_STATE_HOME', '.local/state'), 'keywarden', 'git-state.json');
+      const stateFile = flags.stateFile ?? join(xdgDir('XDG_STATE_HOME', '.local/state'), 'git-state.json');
       const scope = flags.branch ?? '--all';
       const state = flags.incremental ? loadState(stateFile) : null;
       // Old tips may be gone (force-push, deleted branch): exclude only the ones still present.
@@ -161,7 +152,9 @@ export function registerGitCommands(program: Command, setExit: (code: number) =>
     const author = { name: await gitConfig(repo, 'user.name'), email: await gitConfig(repo, 'user.email') };
     const result = await scanStaged(repo, { ...ctx.scanOpts, author, now: new Date().toISOString() });
     if (emit(result, flags, ctx, setExit) > 0) {
-      process.stderr.write('keywarden: secrets in staged changes; commit blocked (remove them, or mark a false positive with keywarden:allow)\n');
+      process.stderr.write(
+        'keywarden: secrets in staged changes; commit blocked (remove them, or mark a false positive with keywarden:allow)\n',
+      );
     }
   });
 }

@@ -1,17 +1,16 @@
 // `keywarden scan [PATH|-]`: scan a directory tree (or stdin) and write a report.
 import { writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadBuiltinRules } from '../../rules/load.js';
 import { loadConfig, mergeRules, parseSize as parseSizeText } from '../../scanner/config.js';
 import { KeywardenError } from '../../scanner/errors.js';
 import type { Finding, Report } from '../../scanner/finding.js';
-import { resolveFingerprintKey } from '../../scanner/fingerprint.js';
-import { REPORT_FORMATS, type ReportFormat, render } from '../../scanner/reporters/index.js';
+import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
 import { scanStream } from '../../scanner/scan-stream.js';
 import { type ScanProgress, scanTree } from '../../scanner/scan-tree.js';
 import { isSuppressed, loadBaseline, loadIgnoreFile } from '../../scanner/suppress.js';
+import { fingerprintKeyFromEnv, pickFormat } from '../report-options.js';
 import { VERSION } from '../version.js';
 
 const FORMATS = REPORT_FORMATS;
@@ -34,20 +33,6 @@ export function parseSize(text: string, what: string): number {
   const n = parseSizeText(text);
   if (n === null) throw new KeywardenError('KW_USAGE', `${what}: expected a size like 10MB, got ${JSON.stringify(text)}`);
   return n;
-}
-
-function pickFormat(flag: string | undefined, output: string | undefined): ReportFormat {
-  if (flag) {
-    if (!(FORMATS as readonly string[]).includes(flag)) {
-      throw new KeywardenError('KW_USAGE', `--format must be one of ${FORMATS.join(', ')}; got ${JSON.stringify(flag)}`);
-    }
-    return flag as ReportFormat;
-  }
-  if (output?.endsWith('.sarif') || output?.endsWith('.sarif.json')) return 'sarif';
-  if (output?.endsWith('.jsonl')) return 'jsonl';
-  if (output?.endsWith('.json')) return 'json';
-  // Text for a person at a terminal; JSON for a pipe or a file, where a program reads it.
-  return !output && process.stdout.isTTY ? 'text' : 'json';
 }
 
 function progressPrinter(enabled: boolean): ((p: ScanProgress) => void) | undefined {
@@ -87,8 +72,7 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
       if (threads !== undefined && !(threads >= 0 && threads <= 64)) {
         throw new KeywardenError('KW_USAGE', `--threads must be 0..64; got ${JSON.stringify(flags.threads)}`);
       }
-      const configDir = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'keywarden');
-      const { key } = resolveFingerprintKey(process.env, { configDir });
+      const key = fingerprintKeyFromEnv();
       const showSecrets = flags.showSecrets === true;
       const onProgress = progressPrinter(flags.progress !== false && process.stderr.isTTY === true);
 

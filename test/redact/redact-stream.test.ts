@@ -37,6 +37,12 @@ describe('redactLines', () => {
     expect(JSON.stringify(findings)).not.toContain(s);
   });
 
+  it('names the more confident rule when two rules claim the same span, and keeps CRLF line ends', () => {
+    const s = ghp();
+    const { out } = redactLines(r, Buffer.from(`token=${s}\r\nnext\r\n`), false);
+    expect(out.toString()).toBe(`token=${marker(s)}\r\nnext\r\n`);
+  });
+
   it('returns the very same buffer when a batch holds no secret', () => {
     const buf = Buffer.from('{"msg":"hello"}\n{"msg":"world"}\n');
     expect(redactLines(r, buf, true).out).toBe(buf);

@@ -115,7 +115,12 @@ describe('workers under failure', () => {
     const b = await spawnWorker(prefix, ['--queues', 'scan-history']);
     const view = await queues.waitFor('scan-history', job.id, 40_000);
     expect(view.state).toBe('completed');
-    expect(b.log()).toContain(`"jobId":"${job.id}"`);
+    // B's completion line may reach the pipe just after the state is visible.
+    await until(
+      () => b.log().includes(`"event":"completed","jobId":"${job.id}"`),
+      5000,
+      () => `B never reported the job: ${b.log()}`,
+    );
 
     const list = await store.list();
     expect(list).toHaveLength(tokens.length);
