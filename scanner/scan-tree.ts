@@ -92,8 +92,10 @@ export async function scanTree(opts: TreeScanOptions): Promise<TreeScanResult> {
       batch = [];
       batchBytes = 0;
       inFlight.push(
-        done.then((results) => {
-          for (const r of results) countResult(stats, findings, r);
+        done.then((outcome) => {
+          stats.files += outcome.cleanFiles;
+          stats.bytes += outcome.cleanBytes;
+          for (const r of outcome.results) countResult(stats, findings, r);
           progress();
         }),
       );

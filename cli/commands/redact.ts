@@ -2,16 +2,15 @@
 // `keywarden intake`: the HTTP intake for log shippers (intake/server.ts). Both are entry points:
 // they resolve config, rules and the fingerprint key once, then hand off to the pure parts.
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { startIntake } from '../../intake/server.js';
 import { loadBuiltinRules } from '../../rules/load.js';
 import { loadConfig, mergeRules } from '../../scanner/config.js';
 import { KeywardenError } from '../../scanner/errors.js';
-import { resolveFingerprintKey } from '../../scanner/fingerprint.js';
 import { createRedactor, DEFAULT_MAX_LINE_LENGTH, type Redactor, RedactTransform } from '../../scanner/redact-stream.js';
+import { fingerprintKeyFromEnv } from '../report-options.js';
 import { parseSize } from './scan.js';
 
 interface RedactFlags {
@@ -37,8 +36,7 @@ interface IntakeFlags {
 async function buildRedactor(configPath: string | undefined, stream: string): Promise<Redactor> {
   const config = await loadConfig(resolve('.'), configPath);
   const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
-  const configDir = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'keywarden');
-  const { key } = resolveFingerprintKey(process.env, { configDir });
+  const key = fingerprintKeyFromEnv();
   return createRedactor({ rules, globalAllow: config.allowlist, fingerprintKey: key, stream });
 }
 

@@ -172,13 +172,21 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
         process.stderr.write(
           `${JSON.stringify({ event: 'ready', pid: process.pid, redis: safeRedisUrl(cfg.redisUrl), queues: flags.queues ?? JOB_KINDS })}\n`,
         );
+        // First signal: finish in-flight jobs, then exit. A second one: exit now; the jobs' locks lapse
+        // and other workers take them back (stalled-job check), as after a crash.
+        let stopping = false;
         await new Promise<void>((resolve) => {
-          const stop = (sig: string) => {
+          const onSignal = (sig: string) => {
+            if (stopping) {
+              process.stderr.write(`${JSON.stringify({ event: 'forced', signal: sig })}\n`);
+              process.exit(1);
+            }
+            stopping = true;
             process.stderr.write(`${JSON.stringify({ event: 'stopping', signal: sig })}\n`);
             resolve();
           };
-          process.once('SIGTERM', () => stop('SIGTERM'));
-          process.once('SIGINT', () => stop('SIGINT'));
+          process.on('SIGTERM', () => onSignal('SIGTERM'));
+          process.on('SIGINT', () => onSignal('SIGINT'));
         });
         await running.close();
         setExit(0);

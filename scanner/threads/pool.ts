@@ -4,8 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { KeywardenError } from '../errors.js';
-import type { FileScanResult } from '../scan-file.js';
-import type { BatchRequest, BatchResponse, WorkerInit } from './protocol.js';
+import type { BatchOutcome, BatchRequest, BatchResponse, WorkerInit } from './protocol.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));
 /** Batches queued per worker: enough to hide message latency, few enough to keep memory flat. */
@@ -23,7 +22,7 @@ interface Slot {
 
 export class ScanPool {
   private readonly slots: Slot[];
-  private readonly pending = new Map<number, { slot: Slot; resolve: (r: FileScanResult[]) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { slot: Slot; resolve: (r: BatchOutcome) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private waiters: Array<() => void> = [];
   private failure: Error | null = null;
@@ -45,14 +44,14 @@ export class ScanPool {
    * Waits while every worker is full, then hands the batch over; `done` settles with its results.
    * (Wrapped in an object because an async function would flatten a returned promise.)
    */
-  async submit(files: BatchRequest['files']): Promise<{ done: Promise<FileScanResult[]> }> {
+  async submit(files: BatchRequest['files']): Promise<{ done: Promise<BatchOutcome> }> {
     for (;;) {
       if (this.failure) throw this.failure;
       const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
       if (slot.inFlight < IN_FLIGHT_PER_WORKER) {
         slot.inFlight++;
         const id = this.nextId++;
-        const done = new Promise<FileScanResult[]>((resolve, reject) => this.pending.set(id, { slot, resolve, reject }));
+        const done = new Promise<BatchOutcome>((resolve, reject) => this.pending.set(id, { slot, resolve, reject }));
         slot.worker.postMessage({ id, files } satisfies BatchRequest);
         return { done };
       }
@@ -69,7 +68,7 @@ export class ScanPool {
     if (!p) return;
     this.pending.delete(res.id);
     p.slot.inFlight--;
-    p.resolve(res.results);
+    p.resolve(res);
     this.wake();
   }
 

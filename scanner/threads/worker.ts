@@ -14,6 +14,17 @@ const opts = {
 };
 
 parentPort!.on('message', (req: BatchRequest) => {
-  const results = req.files.map((f) => readAndScan(pack, f, opts));
-  parentPort!.postMessage({ id: req.id, results } satisfies BatchResponse);
+  const results = [];
+  let cleanFiles = 0;
+  let cleanBytes = 0;
+  for (const f of req.files) {
+    const r = readAndScan(pack, f, opts);
+    if (r.status === 'scanned' && r.findings.length === 0) {
+      cleanFiles++;
+      cleanBytes += r.bytes;
+    } else {
+      results.push(r);
+    }
+  }
+  parentPort!.postMessage({ id: req.id, results, cleanFiles, cleanBytes } satisfies BatchResponse);
 });
