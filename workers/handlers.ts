@@ -1,19 +1,19 @@
 // One function per job kind: run the scan the job names and turn its findings into store occurrences
 // with stable keys. No BullMQ here (worker.ts wires it), so tests and the bench can call these directly.
 import { createHash } from 'node:crypto';
-import { createReadStream, realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadBuiltinRules } from '../rules/load.js';
 import type { Rule } from '../rules/schema.js';
 import { loadConfig, mergeRules } from '../scanner/config.js';
 import { type CompiledPack, compilePack, type GlobalAllowlist } from '../scanner/engine/compile.js';
-import { scanBuffer } from '../scanner/engine/engine.js';
+import type { KeywardenError } from '../scanner/errors.js';
 import type { Finding } from '../scanner/finding.js';
-import { toFindings } from '../scanner/findings.js';
+import { type Redactor, redactLines } from '../scanner/redact-stream.js';
+import { scanDumpFile } from '../scanner/scan-dump.js';
 import { type GitScanOptions, type GitScanResult, scanDiff, scanHistory } from '../scanner/scan-git.js';
 import { isRemoteUrl, openRemote } from '../scanner/sources/git/remote.js';
 import { existingCommits, type GitRepo, openRepo } from '../scanner/sources/git/repo.js';
-import { readChunks } from '../scanner/sources/stdin.js';
 import { ServiceError } from './errors.js';
 import type { AnyJob, JobData } from './jobs.js';
 import type { FindingStore, Occurrence } from './store.js';
@@ -37,6 +37,8 @@ export interface Scanned {
   bytes: number;
   /** Runs after the occurrences are stored (an incremental scan saves its tips only then). */
   after?: () => Promise<void>;
+  /** The source failed part-way: what was found is stored, then the job fails with this (and is retried). */
+  error?: KeywardenError;
 }
 
 /** Settings from the built-in pack and a config file (if any) at `root`. */
@@ -163,55 +165,31 @@ async function scanDiffJob(d: JobData<'scan-diff'>, s: ScanSettings, jobId?: str
 }
 
 // ---- dumps and logs ----------------------------------------------------------------------------
-// TODO(#5): switch to scanner/scan-dump.ts and scanner/redact-stream.ts once they land; until then the
-// engine runs here directly, chunked like scan-stream.ts so a dump never sits whole in memory.
 
 async function scanDumpJob(d: JobData<'scan-dump'>, s: ScanSettings, jobId?: string): Promise<Scanned> {
-  const pack = packOf(s);
   const path = resolve(d.path);
-  const occurrences: Occurrence[] = [];
-  let bytes = 0;
-  try {
-    for await (const { buf, offset, ownedEnd } of readChunks(createReadStream(path), {
-      chunkSize: 8 << 20,
-      overlap: pack.maxWindow,
-    })) {
-      bytes = offset + buf.length;
-      const matches = scanBuffer(pack, buf, { path }).filter((m) => m.start < ownedEnd);
-      if (matches.length === 0) continue;
-      const found = toFindings(pack, buf, matches, { path, source: { kind: 'file' }, fingerprintKey: s.fingerprintKey });
-      // toFindings sorts by position; recover each finding's byte offset from its match.
-      // Same order as toFindings (position, then rule id): equal starts are equal line and column.
-      const ruleId = (m: (typeof matches)[number]) => pack.rules[m.ruleIndex]!.rule.id;
-      const sorted = [...matches].sort((a, b) => a.start - b.start || ruleId(a).localeCompare(ruleId(b)));
-      found.forEach((f, i) => {
-        const at = offset + (sorted[i]?.start ?? 0);
-        const finding: Finding = { ...f, source: { kind: 'dump', offset: at } };
-        const o: Occurrence = { target: path, key: `dump|${path}|${at}`, finding };
-        if (jobId) o.jobId = jobId;
-        occurrences.push(o);
-      });
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new ServiceError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`, [], { cause: err });
-    throw err;
-  }
-  return { occurrences, bytes };
+  if (!existsSync(path)) throw new ServiceError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`);
+  // String extraction, gzip and offsets are scanner/scan-dump.ts's; the worker only keys occurrences.
+  const r = await scanDumpFile(packOf(s), path, path, { fingerprintKey: s.fingerprintKey, showSecrets: false });
+  const occurrences = r.findings.map((finding): Occurrence => {
+    const at = finding.source.kind === 'dump' ? finding.source.offset : 0;
+    const o: Occurrence = { target: path, key: `dump|${path}|${at}`, finding };
+    if (jobId) o.jobId = jobId;
+    return o;
+  });
+  return { occurrences, bytes: r.bytes, ...(r.error ? { error: r.error } : {}) };
 }
 
 async function scanLogBatchJob(d: JobData<'scan-log-batch'>, s: ScanSettings, jobId?: string): Promise<Scanned> {
-  const pack = packOf(s);
   const buf = Buffer.from(d.lines.join('\n'), 'utf8');
-  const matches = scanBuffer(pack, buf, { path: d.stream });
-  if (matches.length === 0) return { occurrences: [], bytes: buf.length };
-  const source: Finding['source'] = d.time ? { kind: 'log', stream: d.stream, time: d.time } : { kind: 'log', stream: d.stream };
-  const found = toFindings(pack, buf, matches, { path: d.stream, source, fingerprintKey: s.fingerprintKey });
-  const shift = (d.firstLine ?? 1) - 1;
+  // redactLines also finds JSON-escaped secrets in JSON log lines; its redacted output is not needed here.
+  const redactor: Redactor = { pack: packOf(s), key: s.fingerprintKey, stream: d.stream, markers: new Map() };
+  const { findings } = redactLines(redactor, buf, true, (d.firstLine ?? 1) - 1);
+  if (findings.length === 0) return { occurrences: [], bytes: buf.length };
   // With firstLine the stream position is known and is the key; without it, the batch's own digest.
   const where = d.firstLine !== undefined ? '@' : `#${createHash('sha256').update(buf).digest('hex').slice(0, 24)}`;
-  const occurrences = found.map((f): Occurrence => {
-    const finding: Finding = { ...f, line: f.line + shift, endLine: f.endLine + shift };
+  const occurrences = findings.map((f): Occurrence => {
+    const finding: Finding = d.time ? { ...f, source: { kind: 'log', stream: d.stream, time: d.time } } : f;
     const o: Occurrence = { target: d.stream, key: `log|${d.stream}|${where}|${finding.line}|${finding.column}`, finding };
     if (jobId) o.jobId = jobId;
     return o;

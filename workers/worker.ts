@@ -54,6 +54,7 @@ export async function processJob(
     pause ? () => new Promise((r) => setTimeout(r, pause)) : undefined,
     pause ? 1 : undefined,
   );
+  if (scanned.error) throw scanned.error;
   if (scanned.after) await scanned.after();
   return { kind: job.kind, ...recorded, bytes: scanned.bytes, durationMs: Math.round(performance.now() - started) };
 }

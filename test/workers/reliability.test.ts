@@ -199,6 +199,41 @@ describe('workers under failure', () => {
     await queues.close();
   });
 
+  it('SIGTERM lets the in-flight job finish before the worker exits', async () => {
+    const { prefix, queues, store } = setup();
+    const repo = makeRepo([githubToken(500), githubToken(501), githubToken(502)]);
+    repos.push(repo);
+    const w = await spawnWorker(prefix, ['--queues', 'scan-history', '--debug-pause-ms', '300']);
+    const job = await queues.enqueue('scan-history', { repo });
+    await until(
+      async () => (await store.list()).length >= 1,
+      20_000,
+      () => `nothing recorded: ${w.log()}`,
+    );
+    const exited = new Promise<number | null>((r) => w.proc.once('exit', (code) => r(code)));
+    w.proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect((await queues.get('scan-history', job.id))?.state).toBe('completed');
+    expect(await store.list()).toHaveLength(3);
+    await queues.close();
+  });
+
+  it('a job that fails for a reason a retry may fix is retried with backoff and stays visible', async () => {
+    const { prefix, queues } = setup();
+    await spawnWorker(prefix, ['--queues', 'scan-dump']);
+    // A directory: it exists (so the data is valid) but cannot be read as a dump.
+    const job = await queues.enqueue('scan-dump', { path: home });
+    await until(
+      async () => ((await queues.get('scan-dump', job.id))?.attemptsMade ?? 0) >= 2,
+      20_000,
+      () => 'not retried',
+    );
+    const view = await queues.get('scan-dump', job.id);
+    expect(['delayed', 'waiting', 'active']).toContain(view?.state);
+    expect(view?.failedReason).toMatch(/KW_SOURCE_READ|EISDIR/);
+    await queues.close();
+  });
+
   it('the CLI enqueues, lists, shows and resolves findings', async () => {
     const { prefix } = setup();
     await spawnWorker(prefix, ['--queues', 'scan-log-batch']);
