@@ -9,7 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBuiltinRules } from '../rules/load.js';
-import { RuleSpec } from '../rules/schema.js';
+import { type Rule, RuleSpec } from '../rules/schema.js';
 import { scanHistory } from '../scanner/scan-git.js';
 import { openRepo } from '../scanner/sources/git/repo.js';
 
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   const floorBytes = await git(['cat-file', '--batch-all-objects', '--batch'], repo.cwd);
   const floorS = (performance.now() - t) / 1000;
 
-  let rules;
+  let rules: Rule[];
   try {
     rules = loadBuiltinRules();
   } catch {

@@ -257,7 +257,19 @@ async function runRipgrep(
   // --no-ignore --hidden: read every file keywarden reads. -c: one line per matching file, so
   // output costs nothing next to the search.
   // 240 patterns compile past ripgrep's default 100 MB regex size limit; raise it (and the DFA cache) so rg runs at its best.
-  const args = ['-j2', '-c', '--no-ignore', '--hidden', '--regex-size-limit', '2G', '--dfa-size-limit', '2G', '-f', patterns, corpus.dir];
+  const args = [
+    '-j2',
+    '-c',
+    '--no-ignore',
+    '--hidden',
+    '--regex-size-limit',
+    '2G',
+    '--dfa-size-limit',
+    '2G',
+    '-f',
+    patterns,
+    corpus.dir,
+  ];
   const times: number[] = [];
   let matchingLines = 0;
   for (let i = 0; i < runs; i++) {

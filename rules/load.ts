@@ -277,10 +277,12 @@ export function writeBuiltinCache(): string {
 }
 
 function fileStamp(files: readonly string[]): string {
-  return files.map((f) => {
-    const st = statSync(f);
-    return `${basename(f)}:${st.size}:${Math.trunc(st.mtimeMs)}`;
-  }).join('|');
+  return files
+    .map((f) => {
+      const st = statSync(f);
+      return `${basename(f)}:${st.size}:${Math.trunc(st.mtimeMs)}`;
+    })
+    .join('|');
 }
 
 /** Only the compiled loader (dist/rules/load.js) has a cache; running from sources reads YAML. */

@@ -4,7 +4,15 @@
 import { z } from 'zod';
 
 /** Names of checksum validators; implementations live in `rules/checksums.ts`. */
-export const CHECKSUM_NAMES = ['github-crc32', 'npm-crc32', 'cloudflare-crc32', 'grafana-crc32', 'bech32', 'pypi-macaroon', 'jwt'] as const;
+export const CHECKSUM_NAMES = [
+  'github-crc32',
+  'npm-crc32',
+  'cloudflare-crc32',
+  'grafana-crc32',
+  'bech32',
+  'pypi-macaroon',
+  'jwt',
+] as const;
 export type ChecksumName = (typeof CHECKSUM_NAMES)[number];
 
 export const Confidence = z.enum(['high', 'medium', 'low']);
@@ -51,7 +59,20 @@ export const RuleSpec = z
     description: z.string().min(1),
     provider: z.string().min(1),
     /** Grouping for `rules list` and docs. */
-    category: z.enum(['cloud', 'code-host', 'registry', 'ai', 'saas', 'payment', 'messaging', 'infrastructure', 'observability', 'database', 'private-key', 'generic']),
+    category: z.enum([
+      'cloud',
+      'code-host',
+      'registry',
+      'ai',
+      'saas',
+      'payment',
+      'messaging',
+      'infrastructure',
+      'observability',
+      'database',
+      'private-key',
+      'generic',
+    ]),
     /** RE2 syntax. Should start at its literal anchor (see PERF-NOTES). */
     pattern: z.string().min(1),
     /** Capture group holding the secret; 0 = the whole match. */
@@ -73,7 +94,12 @@ export const RuleSpec = z
     window: z
       .object({
         before: z.number().int().min(0).max(65536).default(256),
-        after: z.number().int().min(1).max(1 << 20).default(512),
+        after: z
+          .number()
+          .int()
+          .min(1)
+          .max(1 << 20)
+          .default(512),
         multiline: z.boolean().default(false),
       })
       .strict()

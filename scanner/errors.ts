@@ -1,5 +1,5 @@
 // Typed errors with stable codes. The CLI maps every KeywardenError to exit code 2 and one line;
-// the HTTP layer (later issue) maps codes to statuses in one table. Messages never contain secrets.
+// the HTTP layer maps codes to statuses in one table (api/errors.ts). Messages never contain secrets.
 
 export type ErrorCode =
   | 'KW_RULES_INVALID'
@@ -9,8 +9,18 @@ export type ErrorCode =
   | 'KW_BASELINE_INVALID'
   | 'KW_REGEX_INVALID'
   | 'KW_INTERNAL'
-  | 'KW_GIT_NOT_A_REPO' | 'KW_GIT_UNKNOWN_REF'
-  | 'KW_DUMP_CORRUPT';
+  | 'KW_GIT_NOT_A_REPO'
+  | 'KW_GIT_UNKNOWN_REF'
+  | 'KW_DUMP_CORRUPT'
+  // Service layer (workers/, api/)
+  | 'KW_JOB_INVALID'
+  | 'KW_NOT_IMPLEMENTED'
+  | 'KW_ILLEGAL_TRANSITION'
+  | 'KW_FINDING_NOT_FOUND'
+  | 'KW_REDIS'
+  | 'KW_UNAUTHORIZED'
+  | 'KW_REQUEST_INVALID'
+  | 'KW_JSON_INVALID';
 
 export class KeywardenError extends Error {
   readonly code: ErrorCode;

@@ -73,7 +73,13 @@ interface Walk {
  * unique blob is read once from `git cat-file --batch` (started while the log still runs) and scanned
  * once; then every (commit, path) that introduced a blob with findings becomes an occurrence.
  */
-async function walkHistory(repo: GitRepo, pack: CompiledPack, opts: GitScanOptions, include: string[], exclude: string[]): Promise<Walk> {
+async function walkHistory(
+  repo: GitRepo,
+  pack: CompiledPack,
+  opts: GitScanOptions,
+  include: string[],
+  exclude: string[],
+): Promise<Walk> {
   const stats = emptyStats();
   const commits: CommitMeta[] = [];
   const blobIds = new Map<string, number>();
@@ -101,7 +107,12 @@ async function walkHistory(repo: GitRepo, pack: CompiledPack, opts: GitScanOptio
     const matches = scanBuffer(pack, data);
     if (matches.length === 0) return;
     // Secrets are kept until the end (the range scan checks them against the base); stripped by `reveal`.
-    const found = toFindings(pack, data, matches, { path, source: placeholder, fingerprintKey: opts.fingerprintKey, showSecrets: true });
+    const found = toFindings(pack, data, matches, {
+      path,
+      source: placeholder,
+      fingerprintKey: opts.fingerprintKey,
+      showSecrets: true,
+    });
     blobFindings.set(id, found);
   };
   const reader = openBlobReader(repo, opts.maxFileSize, onBlob);
@@ -156,7 +167,14 @@ async function walkHistory(repo: GitRepo, pack: CompiledPack, opts: GitScanOptio
       const order = app[a * 3 + 1]!;
       const meta = commits[order]!;
       const path = paths[app[a * 3 + 2]!]!;
-      const source: Provenance = { kind: 'git', commit: meta.sha, author: meta.author, email: meta.email, date: meta.date, message: meta.message };
+      const source: Provenance = {
+        kind: 'git',
+        commit: meta.sha,
+        author: meta.author,
+        email: meta.email,
+        date: meta.date,
+        message: meta.message,
+      };
       for (const f of found) {
         if (pathAllowed(pack, f.ruleId, path)) continue;
         located.push({ finding: { ...f, path, source }, order });
@@ -170,7 +188,7 @@ async function walkHistory(repo: GitRepo, pack: CompiledPack, opts: GitScanOptio
 function pathAllowed(pack: CompiledPack, ruleId: string, path: string): boolean {
   if (pack.globalPathAllow.some((re) => re.test(path))) return true;
   const rule = pack.rules.find((r) => r.rule.id === ruleId);
-  return rule !== undefined && rule.pathAllow.some((re) => re.test(path));
+  return rule?.pathAllow.some((re) => re.test(path)) === true;
 }
 
 /** One group per fingerprint: oldest occurrence (the introducer) first; groups oldest first. */
@@ -182,9 +200,17 @@ function groupByFingerprint(located: Located[]): Finding[] {
     else groups.set(l.finding.fingerprint, [l]);
   }
   const ordered = [...groups.values()].map((g) =>
-    g.sort((a, b) => b.order - a.order || cmp(a.finding.path, b.finding.path) || a.finding.line - b.finding.line || a.finding.column - b.finding.column),
+    g.sort(
+      (a, b) =>
+        b.order - a.order ||
+        cmp(a.finding.path, b.finding.path) ||
+        a.finding.line - b.finding.line ||
+        a.finding.column - b.finding.column,
+    ),
   );
-  ordered.sort((a, b) => b[0]!.order - a[0]!.order || cmp(a[0]!.finding.path, b[0]!.finding.path) || a[0]!.finding.line - b[0]!.finding.line);
+  ordered.sort(
+    (a, b) => b[0]!.order - a[0]!.order || cmp(a[0]!.finding.path, b[0]!.finding.path) || a[0]!.finding.line - b[0]!.finding.line,
+  );
   return ordered.flat().map((l) => l.finding);
 }
 
@@ -253,14 +279,28 @@ export async function scanDiff(repo: GitRepo, opts: DiffScanOptions): Promise<Gi
   if (commits === 0 && headSide.length > 0) commits = 1;
   stats.files += walk.stats.files;
   stats.bytes += walk.stats.bytes;
-  for (const [reason, n] of Object.entries(walk.stats.skipped)) stats.skipped[reason as keyof ScanStats['skipped']] = (stats.skipped[reason as keyof ScanStats['skipped']] ?? 0) + n;
+  for (const [reason, n] of Object.entries(walk.stats.skipped))
+    stats.skipped[reason as keyof ScanStats['skipped']] = (stats.skipped[reason as keyof ScanStats['skipped']] ?? 0) + n;
   stats.errors.push(...walk.stats.errors);
   stats.durationMs = Math.round(performance.now() - started);
   // Rename detection can miss a moved and edited file, whose old lines then look added: drop any
   // secret the merge base already held anywhere.
-  const before = mb === null ? new Set<string>() : await secretsPresentAt(repo, mb, located.map((l) => l.finding.secret ?? ''));
+  const before =
+    mb === null
+      ? new Set<string>()
+      : await secretsPresentAt(
+          repo,
+          mb,
+          located.map((l) => l.finding.secret ?? ''),
+        );
   const introduced = located.filter((l) => !before.has(l.finding.secret ?? ''));
-  return { findings: reveal(groupByFingerprint(introduced), opts.showSecrets), stats, commits, tips: new Map([[opts.head, head]]), warnings };
+  return {
+    findings: reveal(groupByFingerprint(introduced), opts.showSecrets),
+    stats,
+    commits,
+    tips: new Map([[opts.head, head]]),
+    warnings,
+  };
 }
 
 export interface StagedScanOptions extends GitScanOptions {
@@ -299,7 +339,12 @@ export async function scanStaged(repo: GitRepo, opts: StagedScanOptions): Promis
 const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 
 /** Scans the head-side blobs of a diff and keeps findings on added lines. */
-async function scanChanges(repo: GitRepo, pack: CompiledPack, opts: GitScanOptions, diffArgs: string[]): Promise<{ findings: Finding[]; stats: ScanStats }> {
+async function scanChanges(
+  repo: GitRepo,
+  pack: CompiledPack,
+  opts: GitScanOptions,
+  diffArgs: string[],
+): Promise<{ findings: Finding[]; stats: ScanStats }> {
   const stats = emptyStats();
   const [files, added] = await Promise.all([changedFiles(repo, diffArgs), addedLines(repo, diffArgs)]);
   const pathsOf = new Map<string, string[]>();
@@ -320,7 +365,12 @@ async function scanChanges(repo: GitRepo, pack: CompiledPack, opts: GitScanOptio
     stats.bytes += ev.data.length;
     const matches = scanBuffer(pack, ev.data);
     if (matches.length === 0) return;
-    const found = toFindings(pack, ev.data, matches, { path: first, source: placeholder, fingerprintKey: opts.fingerprintKey, showSecrets: true });
+    const found = toFindings(pack, ev.data, matches, {
+      path: first,
+      source: placeholder,
+      fingerprintKey: opts.fingerprintKey,
+      showSecrets: true,
+    });
     for (const path of paths) {
       const lines = added.get(path);
       for (const f of found) {

@@ -65,7 +65,11 @@ export async function scanTree(opts: TreeScanOptions): Promise<TreeScanResult> {
   const findings: Finding[] = [];
   const threads = opts.threads ?? availableParallelism();
   const progress = () => opts.onProgress?.({ files: stats.files, bytes: stats.bytes, findings: findings.length });
-  const events = walkTree(opts.root, { excludes: opts.excludes, maxFileSize: opts.maxFileSize, noIgnore: opts.noIgnore === true });
+  const events = walkTree(opts.root, {
+    excludes: opts.excludes,
+    maxFileSize: opts.maxFileSize,
+    noIgnore: opts.noIgnore === true,
+  });
 
   if (threads === 0 || !workersAvailable()) {
     const pack = compilePack(opts.rules, opts.globalAllow);

@@ -2,11 +2,9 @@
 // the HTTP layer map them like every other error; `worker.ts` maps them to BullMQ behaviour.
 import { type ErrorCode, KeywardenError } from '../scanner/errors.js';
 
-/**
- * TODO(#5): fold these into scanner/errors.ts `ErrorCode` (the lead owns that file); until then the
- * cast below is the only place they leave this module's type.
- */
-export type ServiceErrorCode =
+/** The service layer's subset of `ErrorCode`. */
+export type ServiceErrorCode = Extract<
+  ErrorCode,
   /** Job data failed its schema: fails the job at once, never retried. */
   | 'KW_JOB_INVALID'
   /** The job kind exists but its handler belongs to a later issue: fails the job at once, visibly. */
@@ -16,12 +14,13 @@ export type ServiceErrorCode =
   /** No finding with that fingerprint in the store. */
   | 'KW_FINDING_NOT_FOUND'
   /** Redis unreachable or misconfigured (REDIS_URL). */
-  | 'KW_REDIS';
+  | 'KW_REDIS'
+>;
 
 export class ServiceError extends KeywardenError {
   readonly serviceCode: ServiceErrorCode;
   constructor(code: ServiceErrorCode, message: string, details: readonly string[] = [], options?: { cause?: unknown }) {
-    super(code as unknown as ErrorCode, message, details, options);
+    super(code, message, details, options);
     this.name = 'ServiceError';
     this.serviceCode = code;
   }

@@ -119,7 +119,8 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
       // of them up front cost each thread ~150 ms of a scan's start. The loader has already checked
       // that every pattern compiles.
       get re() {
-        return (re ??= compileAt(rule.pattern, 'gd', `rule ${rule.id} > pattern`));
+        if (re === undefined) re = compileAt(rule.pattern, 'gd', `rule ${rule.id} > pattern`);
+        return re;
       },
       get pre() {
         if (pre === undefined) pre = relaxed(rule.pattern, rule.id);

@@ -6,11 +6,12 @@
 //   3. Checks on the few matches: boundaries, entropy, checksum, allowlists, placeholders, inline allow.
 //   4. Base64 and percent-encoded segments are decoded and scanned again (depth-limited); their
 //      matches point at the encoded text.
-import { looksLikePlaceholder } from './placeholder.js';
-import { HitList, findKeywords } from './aho.js';
+
+import { findKeywords, HitList } from './aho.js';
 import { forEachBase64Run } from './base64-runs.js';
 import type { CompiledPack, CompiledRule } from './compile.js';
 import { shannonEntropy } from './entropy.js';
+import { looksLikePlaceholder } from './placeholder.js';
 import { compileRe2 } from './re2.js';
 import type { RawMatch, ScanContext } from './types.js';
 
@@ -53,7 +54,11 @@ function scanAtDepth(pack: CompiledPack, buf: Buffer, ctx: ScanContext, depth: n
     }
   }
 
-  const hits = hitLists[depth] ?? (hitLists[depth] = new HitList());
+  let hits = hitLists[depth];
+  if (hits === undefined) {
+    hits = new HitList();
+    hitLists[depth] = hits;
+  }
   findKeywords(pack.automaton, buf, hits);
   const out: RawMatch[] = [];
   if (hits.length > 0) runWindows(pack, buf, hits, disabled, out);

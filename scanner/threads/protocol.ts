@@ -1,7 +1,8 @@
 // Messages between the scan coordinator and its worker threads (structured-clone safe).
+
+import type { Rule } from '../../rules/schema.js';
 import type { GlobalAllowlist } from '../engine/compile.js';
 import type { FileScanResult } from '../scan-file.js';
-import type { Rule } from '../../rules/schema.js';
 
 export interface WorkerInit {
   rules: Rule[];

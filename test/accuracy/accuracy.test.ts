@@ -66,7 +66,10 @@ for (const { p, buf, found } of scanned) {
   const onSecret = new Set(found.filter((m) => m.start < p.end && p.start < m.end).map((m) => m.ruleIndex));
   if (onSecret.size > 1) {
     doubled++;
-    const key = [...onSecret].map((i) => rules[i]!.id).sort().join(' + ');
+    const key = [...onSecret]
+      .map((i) => rules[i]!.id)
+      .sort()
+      .join(' + ');
     pairs.set(key, (pairs.get(key) ?? 0) + 1);
   }
   for (const m of found) {

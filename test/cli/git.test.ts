@@ -1,7 +1,7 @@
 // `keywarden history | diff | staged` as a user runs them: the compiled binary on real repositories,
 // including a real `git commit` blocked by the pre-commit hook, incremental runs and URL clones.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +40,13 @@ function run(args: string[], opts: { cwd?: string; env?: Record<string, string> 
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd: opts.cwd,
     encoding: 'utf8',
-    env: { ...process.env, KEYWARDEN_FINGERPRINT_KEY: 'test-fingerprint-key-0123456789', XDG_STATE_HOME: tmp('kw-state-'), XDG_CACHE_HOME: tmp('kw-cache-'), ...opts.env },
+    env: {
+      ...process.env,
+      KEYWARDEN_FINGERPRINT_KEY: 'test-fingerprint-key-0123456789',
+      XDG_STATE_HOME: tmp('kw-state-'),
+      XDG_CACHE_HOME: tmp('kw-cache-'),
+      ...opts.env,
+    },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -74,7 +80,13 @@ describe('keywarden history', () => {
     const report = Report.parse(JSON.parse(res.stdout));
     expect(report.findings).toHaveLength(1);
     expect(report.findings[0]).toMatchObject({ ruleId: 'kwtest-token', path: 'src/app.js', line: 2, column: 10 });
-    expect(report.findings[0]!.source).toMatchObject({ kind: 'git', commit: added, author: 'Ada Lovelace', email: 'ada@example.com', message: 'add key' });
+    expect(report.findings[0]!.source).toMatchObject({
+      kind: 'git',
+      commit: added,
+      author: 'Ada Lovelace',
+      email: 'ada@example.com',
+      message: 'add key',
+    });
     expect(res.stdout).not.toContain(s);
   });
 
@@ -145,7 +157,9 @@ describe('keywarden diff', () => {
     const res = run(['diff', r.dir, '--base', 'main', '--head', 'pr', '--format', 'json', '--show-secrets']);
     expect(res.code).toBe(1);
     const f = JSON.parse(res.stdout).findings;
-    expect(f.map((x: { secret: string; path: string; line: number }) => `${x.secret === s} ${x.path}:${x.line}`)).toEqual(['true a.txt:3']);
+    expect(f.map((x: { secret: string; path: string; line: number }) => `${x.secret === s} ${x.path}:${x.line}`)).toEqual([
+      'true a.txt:3',
+    ]);
     const sarif = run(['diff', r.dir, '--base', 'main', '--head', 'pr', '--format', 'sarif']);
     expect(JSON.parse(sarif.stdout).runs[0].results[0].locations[0].physicalLocation.region.startLine).toBe(3);
   });
@@ -228,16 +242,32 @@ describe('keywarden history URL', () => {
     const url = `http://127.0.0.1:${port}/repo.git`;
     const runAsync = (args: string[], env: Record<string, string>) =>
       new Promise<{ code: number | null; out: string }>((ok) => {
-        const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, KEYWARDEN_FINGERPRINT_KEY: 'k'.repeat(32), ...env } });
+        const p = spawn(process.execPath, [BIN, ...args], {
+          env: { ...process.env, KEYWARDEN_FINGERPRINT_KEY: 'k'.repeat(32), ...env },
+        });
         let out = '';
         p.stdout.on('data', (d) => (out += d));
         p.stderr.on('data', (d) => (out += d));
         p.on('close', (code) => ok({ code, out }));
       });
-    const denied = await runAsync(['history', url.replace('http://', `http://user:${token}x@`), '--cache-dir', tmp('kw-c1-'), '--config', configFile(), '--format', 'json'], {});
+    const denied = await runAsync(
+      [
+        'history',
+        url.replace('http://', `http://user:${token}x@`),
+        '--cache-dir',
+        tmp('kw-c1-'),
+        '--config',
+        configFile(),
+        '--format',
+        'json',
+      ],
+      {},
+    );
     expect(denied.code).toBe(2);
     expect(denied.out).not.toContain(`${token}x`);
-    const ok = await runAsync(['history', url, '--cache-dir', tmp('kw-c2-'), '--config', configFile(), '--format', 'json'], { GIT_TOKEN: token });
+    const ok = await runAsync(['history', url, '--cache-dir', tmp('kw-c2-'), '--config', configFile(), '--format', 'json'], {
+      GIT_TOKEN: token,
+    });
     server.close();
     expect(ok.out).not.toContain(token);
     expect(ok.code).toBe(1);

@@ -128,6 +128,11 @@ describe('keywarden scan', () => {
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout).length).toBeGreaterThanOrEqual(150);
     const rg = run(['rules', 'export', '--format', 'rg']);
-    expect(rg.stdout.split('\n').filter(Boolean).every((l) => l.startsWith('(?:') && l.endsWith(')'))).toBe(true);
+    expect(
+      rg.stdout
+        .split('\n')
+        .filter(Boolean)
+        .every((l) => l.startsWith('(?:') && l.endsWith(')')),
+    ).toBe(true);
   });
 });

@@ -98,7 +98,6 @@ describe('expandTemplate', () => {
 
   const literal: Record<string, string> = {
     'JSON object': '{"token": "x", "n": {"a": 1}}',
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal `${VAR}` is what is tested
     'shell variable': 'TOKEN=${GITHUB_TOKEN}',
     'Helm value': 'token: {{ .Values.token }}',
     'YAML flow mapping': 'auth: {user: demo, pass: demo}',

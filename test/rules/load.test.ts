@@ -189,7 +189,9 @@ describe('builtinRuleFiles', () => {
 describe('built-in pack cache', () => {
   it('serves from the compiled cache exactly the rules the YAML holds', async () => {
     // dist/ is built (with its cache) by the vitest globalSetup, as `npm run build` does.
-    const compiled = (await import(new URL('../../dist/rules/load.js', import.meta.url).href)) as typeof import('../../rules/load.js');
+    const compiled = (await import(
+      new URL('../../dist/rules/load.js', import.meta.url).href
+    )) as typeof import('../../rules/load.js');
     expect(compiled.loadBuiltinRules()).toEqual(loadRulePack(builtinRuleFiles()));
   });
 });

@@ -33,7 +33,10 @@ describe('built-in rule pack', () => {
           const start = Buffer.byteLength(ex.text.slice(0, ex.secretStart));
           const got = scanBuffer(pack, buf).filter((m) => m.ruleIndex === index);
           const hit = got.find((m) => m.start === start && m.secret === ex.secret);
-          expect(hit, `example ${n} (seed ${seed}): ${JSON.stringify(template)}; got ${got.length} matches of this rule`).toBeDefined();
+          expect(
+            hit,
+            `example ${n} (seed ${seed}): ${JSON.stringify(template)}; got ${got.length} matches of this rule`,
+          ).toBeDefined();
         }
       });
     });

@@ -156,7 +156,20 @@ function splitNul(buf: Buffer): Buffer[] {
  */
 export async function addedLinesInCommit(repo: GitRepo, commit: string): Promise<AddedLines> {
   const out = await runGit(
-    ['show', '--format=', '-U0', '-c', '-M', '--no-color', '--no-ext-diff', '--no-textconv', '--src-prefix=a/', '--dst-prefix=b/', commit, '--'],
+    [
+      'show',
+      '--format=',
+      '-U0',
+      '-c',
+      '-M',
+      '--no-color',
+      '--no-ext-diff',
+      '--no-textconv',
+      '--src-prefix=a/',
+      '--dst-prefix=b/',
+      commit,
+      '--',
+    ],
     { cwd: repo.cwd, env: repo.env, redact: repo.redact },
   );
   return parseAddedLines(out);

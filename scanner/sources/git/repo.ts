@@ -33,13 +33,28 @@ export async function openRepo(
   let gitDir: string;
   let workTree: string | null;
   try {
-    const out = (await runGit(['rev-parse', '--path-format=absolute', '--git-dir', '--is-bare-repository'], { cwd: dir, env: e, redact: redactList })).toString('utf8');
+    const out = (
+      await runGit(['rev-parse', '--path-format=absolute', '--git-dir', '--is-bare-repository'], {
+        cwd: dir,
+        env: e,
+        redact: redactList,
+      })
+    ).toString('utf8');
     const [dirLine = '', bare = 'false'] = out.split('\n');
     gitDir = dirLine.trim();
     // --show-toplevel fails in a bare repository, so ask only when there is a work tree.
-    workTree = bare.trim() === 'true' ? null : (await runGit(['rev-parse', '--show-toplevel'], { cwd: dir, env: e, redact: redactList })).toString('utf8').trim() || null;
+    workTree =
+      bare.trim() === 'true'
+        ? null
+        : (await runGit(['rev-parse', '--show-toplevel'], { cwd: dir, env: e, redact: redactList })).toString('utf8').trim() ||
+          null;
   } catch (err) {
-    const reason = err instanceof Error && 'stderr' in err ? firstLine(String((err as { stderr: string }).stderr)) : err instanceof Error ? err.message : String(err);
+    const reason =
+      err instanceof Error && 'stderr' in err
+        ? firstLine(String((err as { stderr: string }).stderr))
+        : err instanceof Error
+          ? err.message
+          : String(err);
     throw new KeywardenError('KW_GIT_NOT_A_REPO', `${dir} is not a git repository (${reason})`, [], { cause: err });
   }
   const cwd = workTree ?? gitDir;

@@ -1,7 +1,7 @@
 // The engine on hand-built rules: windows, boundaries, multi-line secrets, decoding, inline allow.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { RuleSpec, type Rule } from '../../../rules/schema.js';
+import { type Rule, RuleSpec } from '../../../rules/schema.js';
 import { buildAutomaton, findKeywords, HitList } from '../../../scanner/engine/aho.js';
 import { compilePack } from '../../../scanner/engine/compile.js';
 import { scanBuffer } from '../../../scanner/engine/engine.js';
@@ -41,7 +41,13 @@ describe('Aho–Corasick keyword prefilter', () => {
     const hits = new HitList();
     findKeywords(ac, Buffer.from('xABCD'), hits);
     const got = Array.from({ length: hits.length }, (_, i) => [hits.ids[i], hits.ends[i]]);
-    expect(got).toEqual(expect.arrayContaining([[0, 4], [2, 4], [1, 5]]));
+    expect(got).toEqual(
+      expect.arrayContaining([
+        [0, 4],
+        [2, 4],
+        [1, 5],
+      ]),
+    );
     expect(got).toHaveLength(3);
   });
 });
@@ -85,7 +91,12 @@ describe('scanBuffer', () => {
     const text = `data:\n  env: ${encoded}\n`;
     const got = scanBuffer(pack, Buffer.from(text));
     expect(got).toHaveLength(1);
-    expect(got[0]).toMatchObject({ secret: t, encoding: 'base64', start: text.indexOf(encoded), end: text.indexOf(encoded) + encoded.length });
+    expect(got[0]).toMatchObject({
+      secret: t,
+      encoding: 'base64',
+      start: text.indexOf(encoded),
+      end: text.indexOf(encoded) + encoded.length,
+    });
   });
 
   it('finds a token inside percent-encoded text', () => {

@@ -4,13 +4,21 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../../scanner/finding.js';
-import { scanDiff, scanStaged, STAGED_COMMIT } from '../../../scanner/scan-git.js';
+import { STAGED_COMMIT, scanDiff, scanStaged } from '../../../scanner/scan-git.js';
 import { openRepo } from '../../../scanner/sources/git/repo.js';
 import { KWTEST_RULE, lines, secret, TestRepo } from './fixture.js';
 
 const key = Buffer.from('test-fingerprint-key-0123456789');
 const opts = { rules: [KWTEST_RULE], globalAllow: {}, fingerprintKey: key, showSecrets: true, maxFileSize: 1_000_000 };
-const S = { old: secret(), modified: secret(), added: secret(), renamed: secret(), transient: secret(), onMain: secret(), late: secret() };
+const S = {
+  old: secret(),
+  modified: secret(),
+  added: secret(),
+  renamed: secret(),
+  transient: secret(),
+  onMain: secret(),
+  late: secret(),
+};
 const c: Record<string, string> = {};
 let repo: TestRepo;
 let findings: Finding[];
@@ -76,7 +84,9 @@ describe('scanDiff', () => {
   });
 
   it('fails with KW_GIT_UNKNOWN_REF for a ref that does not exist', async () => {
-    await expect(scanDiff(await openRepo(repo.dir, process.env), { ...opts, base: 'nope', head: 'pr' })).rejects.toMatchObject({ code: 'KW_GIT_UNKNOWN_REF' });
+    await expect(scanDiff(await openRepo(repo.dir, process.env), { ...opts, base: 'nope', head: 'pr' })).rejects.toMatchObject({
+      code: 'KW_GIT_UNKNOWN_REF',
+    });
   });
 });
 
@@ -90,7 +100,11 @@ describe('scanStaged', () => {
     r.write('app.env', `A=${committed}\nB=1\nC=${staged}\n`);
     r.write('unstaged.txt', `${secret()}\n`);
     r.git('add', 'app.env');
-    const res = await scanStaged(await openRepo(r.dir, process.env), { ...opts, now: '2024-01-01T00:00:00Z', author: { name: 'Ada', email: 'ada@example.com' } });
+    const res = await scanStaged(await openRepo(r.dir, process.env), {
+      ...opts,
+      now: '2024-01-01T00:00:00Z',
+      author: { name: 'Ada', email: 'ada@example.com' },
+    });
     expect(res.findings.map((f) => `${f.path}:${f.line}:${f.column} ${f.secret === staged}`)).toEqual(['app.env:3:3 true']);
     expect(res.findings[0]!.source).toMatchObject({ kind: 'git', commit: STAGED_COMMIT, author: 'Ada' });
     rmSync(r.dir, { recursive: true, force: true });
@@ -111,7 +125,9 @@ describe('bad input', () => {
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const dir = mkdtempSync(join(tmpdir(), 'kw-notrepo-'));
-    await expect(openRepo(dir, { ...process.env, GIT_CEILING_DIRECTORIES: tmpdir() })).rejects.toMatchObject({ code: 'KW_GIT_NOT_A_REPO' });
+    await expect(openRepo(dir, { ...process.env, GIT_CEILING_DIRECTORIES: tmpdir() })).rejects.toMatchObject({
+      code: 'KW_GIT_NOT_A_REPO',
+    });
     rmSync(dir, { recursive: true });
   });
 });

@@ -11,7 +11,17 @@ import { KWTEST_RULE, lines, secret, TestRepo } from './fixture.js';
 const key = Buffer.from('test-fingerprint-key-0123456789');
 const opts = { rules: [KWTEST_RULE], globalAllow: {}, fingerprintKey: key, showSecrets: true, maxFileSize: 100_000 };
 
-const S = { deleted: secret(), branch: secret(), renamed: secret(), removed: secret(), evil: secret(), side: secret(), binary: secret(), big: secret(), odd: secret() };
+const S = {
+  deleted: secret(),
+  branch: secret(),
+  renamed: secret(),
+  removed: secret(),
+  evil: secret(),
+  side: secret(),
+  binary: secret(),
+  big: secret(),
+  odd: secret(),
+};
 const c: Record<string, string> = {};
 let repo: TestRepo;
 let findings: Finding[];
@@ -90,7 +100,10 @@ describe('scanHistory', () => {
   });
 
   it('attributes a renamed file to the commit that added it, the rename as a later occurrence', () => {
-    expect(of(S.renamed).map(where)).toEqual([`${c.renameAdd!.slice(0, 12)} old/name.env:1:5`, `${c.rename!.slice(0, 12)} new/name.env:1:5`]);
+    expect(of(S.renamed).map(where)).toEqual([
+      `${c.renameAdd!.slice(0, 12)} old/name.env:1:5`,
+      `${c.rename!.slice(0, 12)} new/name.env:1:5`,
+    ]);
   });
 
   it('reports a secret in a file later removed', () => {
