@@ -1,7 +1,7 @@
 // The HTTP API (`keywarden serve`): fastify over the queues and the finding store. An entry point like
 // the CLI: it alone sees workers/, the store and the metrics. Every route but the probes and the
 // OpenAPI document needs the bearer token; every error is `{error:{code,message}}` (see errors.ts).
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { JobQueues } from '../workers/queue.js';
 import { createRedis } from '../workers/redis.js';
 import type { Schedule } from '../workers/scheduler.js';
@@ -35,8 +35,10 @@ export interface ApiServerOptions {
   bodyLimit?: number;
   /** Milliseconds /readyz waits for PING. @defaultValue 1000 */
   readyTimeoutMs?: number;
-  /** fastify's pino logger options; false for none. @defaultValue false */
+  /** fastify's pino logger options; false for none. Ignored when `loggerInstance` is given. @defaultValue false */
   logger?: FastifyServerOptions['logger'];
+  /** A ready logger (logging/logger.ts's `createLogger`, whose redaction covers the Authorization header). */
+  loggerInstance?: FastifyBaseLogger;
   /** The nightly schedule to report at /v1/schedules (syncing it is the caller's choice). */
   schedule?: Schedule | null;
   /** Node process metrics on /metrics. @defaultValue true */
@@ -83,7 +85,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     readyTimeoutMs: opts.readyTimeoutMs ?? 1000,
   };
 
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT, trustProxy: false });
+  const app: FastifyInstance = Fastify({
+    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? false }),
+    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    trustProxy: false,
+  });
   const routes: string[] = [];
   app.addHook('onRoute', (r) => {
     for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push(`${m} ${r.url}`);

@@ -6,6 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from '../logging/logger.js';
 import { type Redactor, redactLines } from '../scanner/redact-stream.js';
 import { type BatchKind, Spool, type SpoolEntry } from './spool.js';
 
@@ -34,6 +35,8 @@ export interface IntakeOptions {
   downstreamTimeoutMs?: number;
   /** @defaultValue true. Off only for benchmarks on a disk where fsync is the bottleneck. */
   fsync?: boolean;
+  /** One line per batch: kind, bytes, finding count, where it went (never its content). @defaultValue none */
+  logger?: Logger;
 }
 
 export interface Intake {
@@ -79,6 +82,7 @@ export async function startIntake(opts: IntakeOptions): Promise<Intake> {
   const authorized = tokenChecker(opts.token);
   const app: FastifyInstance = Fastify({ bodyLimit, logger: false });
   const redactor: Redactor = { ...opts.redactor, stream: 'intake' };
+  const log = opts.logger;
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
@@ -115,9 +119,16 @@ export async function startIntake(opts: IntakeOptions): Promise<Intake> {
     // it, it is as safe as in our spool (and skips an fsync and a re-read). Any failure: spool it.
     if (delivery.canSendDirect()) {
       const status = await delivery.send(out, kind);
-      if (status >= 200 && status < 300) return reply.code(200).send({ ok: true, findings: findings.length });
+      if (status >= 200 && status < 300) {
+        log?.info({ event: 'batch-forwarded', kind, bytes: out.length, findings: findings.length }, 'batch forwarded');
+        return reply.code(200).send({ ok: true, findings: findings.length });
+      }
     }
     await spool.put(out, kind);
+    log?.info(
+      { event: 'batch-spooled', kind, bytes: out.length, findings: findings.length, spooled: spool.length },
+      'batch spooled',
+    );
     delivery.kick();
     return reply.code(200).send({ ok: true, findings: findings.length });
   });
@@ -189,10 +200,13 @@ class Delivery {
       if (this.stopped) break;
       if (status >= 200 && status < 300) {
         await this.spool.remove(e);
+        this.opts.logger?.info({ event: 'batch-delivered', kind: e.kind, spooled: this.spool.length }, 'spooled batch delivered');
         delay = min;
       } else if (PERMANENT.has(status)) {
         await this.spool.bury(e);
+        this.opts.logger?.warn({ event: 'batch-buried', kind: e.kind, status }, 'downstream refused a batch for good; set aside');
       } else {
+        this.opts.logger?.debug({ event: 'downstream-retry', status, delayMs: delay }, 'downstream unavailable; retrying');
         await this.sleep(delay);
         delay = Math.min(max, delay * 2);
       }

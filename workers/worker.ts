@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Logger } from '../logging/logger.js';
 import { isKeywardenError } from '../scanner/errors.js';
 import { isServiceError } from './errors.js';
 import { runScan, type ScanSettings } from './handlers.js';
@@ -29,6 +30,8 @@ export interface WorkerOptions {
   debugPauseMs?: number;
   /** One line per job outcome. @defaultValue nothing */
   log?: (entry: Record<string, unknown>) => void;
+  /** Job start, completion and failure from `processJob` (ids, counts, codes; never job data). @defaultValue none */
+  logger?: Logger;
 }
 
 export interface RunningWorkers {
@@ -42,21 +45,46 @@ export interface RunningWorkers {
 export async function processJob(
   kind: string,
   data: unknown,
-  ctx: { scan: ScanSettings; store: FindingStore; actor: string; jobId?: string; debugPauseMs?: number },
+  ctx: {
+    scan: ScanSettings;
+    store: FindingStore;
+    actor: string;
+    jobId?: string;
+    debugPauseMs?: number;
+    logger?: Logger;
+  },
 ): Promise<ScanJobResult> {
   const started = performance.now();
-  const job = parseJob(kind, data);
-  const scanned = await runScan(job, ctx.scan, ctx.store, ctx.jobId);
-  const pause = ctx.debugPauseMs;
-  const recorded = await ctx.store.record(
-    scanned.occurrences,
-    { actor: ctx.actor },
-    pause ? () => new Promise((r) => setTimeout(r, pause)) : undefined,
-    pause ? 1 : undefined,
-  );
-  if (scanned.error) throw scanned.error;
-  if (scanned.after) await scanned.after();
-  return { kind: job.kind, ...recorded, bytes: scanned.bytes, durationMs: Math.round(performance.now() - started) };
+  // `kind` is the queue's name, not job data; the data itself is never logged (a log batch is secrets).
+  const log = ctx.logger?.child({ jobId: ctx.jobId, kind });
+  log?.info({ event: 'job-start' }, 'job started');
+  try {
+    const job = parseJob(kind, data);
+    const scanned = await runScan(job, ctx.scan, ctx.store, ctx.jobId);
+    const pause = ctx.debugPauseMs;
+    const recorded = await ctx.store.record(
+      scanned.occurrences,
+      { actor: ctx.actor },
+      pause ? () => new Promise((r) => setTimeout(r, pause)) : undefined,
+      pause ? 1 : undefined,
+    );
+    if (scanned.error) throw scanned.error;
+    if (scanned.after) await scanned.after();
+    const result: ScanJobResult = {
+      kind: job.kind,
+      ...recorded,
+      bytes: scanned.bytes,
+      durationMs: Math.round(performance.now() - started),
+    };
+    const { kind: _kind, ...counts } = result; // the child logger already names the kind
+    log?.info({ event: 'job-done', ...counts }, 'job completed');
+    return result;
+  } catch (err) {
+    // The code only: an error message may quote the job's input.
+    const code = isKeywardenError(err) ? err.code : 'KW_INTERNAL';
+    log?.info({ event: 'job-failed', code, durationMs: Math.round(performance.now() - started) }, 'job failed');
+    throw err;
+  }
 }
 
 /** Errors that no retry can fix: the job fails at once, with its code in the visible reason. */
@@ -88,6 +116,7 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
           actor,
           ...(job.id ? { jobId: job.id } : {}),
           ...(opts.debugPauseMs ? { debugPauseMs: opts.debugPauseMs } : {}),
+          ...(opts.logger ? { logger: opts.logger } : {}),
         };
         return await processJob(kind, job.data, ctx);
       } catch (err) {

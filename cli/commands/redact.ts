@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { startIntake } from '../../intake/server.js';
+import { createLogger } from '../../logging/logger.js';
 import { loadBuiltinRules } from '../../rules/load.js';
 import { loadConfig, mergeRules } from '../../scanner/config.js';
 import { KeywardenError } from '../../scanner/errors.js';
@@ -119,6 +120,8 @@ export function registerRedactCommand(program: Command, setExit: (code: number) 
         ...(flags.downstream ? { downstreamUrl: flags.downstream } : {}),
         ...(flags.findings ? { findingsFile: resolve(flags.findings) } : {}),
         bodyLimit: parseSize(flags.bodyLimit, '--body-limit'),
+        // JSON lines on stderr, level from KEYWARDEN_LOG_LEVEL; one per batch, never its content.
+        logger: createLogger({ name: 'intake' }),
       });
       process.stderr.write(`keywarden intake listening on ${intake.url}\n`);
       await new Promise<void>((res) => {

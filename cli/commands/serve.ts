@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { createApiServer } from '../../api/server.js';
+import { createLogger, LOG_LEVEL_ENV, LOG_LEVELS } from '../../logging/logger.js';
 import { KeywardenError } from '../../scanner/errors.js';
 import { JobQueues } from '../../workers/queue.js';
 import { createRedis, safeRedisUrl, serviceConfigFromEnv } from '../../workers/redis.js';
@@ -42,7 +43,8 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
     )
     .addOption(
       new Option('--log-level <level>', 'request log level (stderr, JSON)')
-        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent'])
+        .choices(LOG_LEVELS)
+        .env(LOG_LEVEL_ENV)
         .default('info'),
     )
     .action(async (flags: ServeFlags) => {
@@ -55,20 +57,8 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
         prefix: cfg.prefix,
         token,
         schedule,
-        logger:
-          flags.logLevel === 'silent'
-            ? false
-            : {
-                level: flags.logLevel,
-                // No query strings in the log: a repository URL given as a filter may carry credentials.
-                serializers: {
-                  req: (req: { method: string; url: string; ip?: string }) => ({
-                    method: req.method,
-                    path: req.url.split('?')[0],
-                    ip: req.ip,
-                  }),
-                },
-              },
+        // Secrets censored by path (Authorization and friends); requests logged without query strings.
+        loggerInstance: createLogger({ name: 'api', level: flags.logLevel }),
       });
       if (schedule) {
         // A schedule that cannot be written (Redis down, bad cron) is reported, and the API serves regardless.

@@ -3,6 +3,7 @@
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
+import { createLogger } from '../../logging/logger.js';
 import { KeywardenError } from '../../scanner/errors.js';
 import { FINGERPRINT_KEY_ENV, resolveFingerprintKey } from '../../scanner/fingerprint.js';
 import { defaultScanSettings, repoTarget } from '../../workers/handlers.js';
@@ -146,10 +147,13 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
         debugPauseMs?: number;
       }) => {
         const cfg = serviceConfigFromEnv(process.env);
+        // JSON lines on stderr, level from KEYWARDEN_LOG_LEVEL; secrets censored (logging/logger.ts).
+        const logger = createLogger({ name: 'worker' });
         const fk = resolveFingerprintKey(process.env, { configDir: join(xdg('XDG_CONFIG_HOME', '.config'), 'keywarden') });
         if (fk.origin !== 'env') {
-          process.stderr.write(
-            `keywarden: warning: ${FINGERPRINT_KEY_ENV} is not set: this worker's fingerprints differ from other machines', so one secret may become several findings\n`,
+          logger.warn(
+            { event: 'fingerprint-key-local' },
+            `${FINGERPRINT_KEY_ENV} is not set: this worker's fingerprints differ from other machines', so one secret may become several findings`,
           );
         }
         const scan = await defaultScanSettings(
@@ -167,22 +171,21 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
           stalledIntervalMs: flags.stalledInterval,
           scan,
           ...(flags.debugPauseMs ? { debugPauseMs: flags.debugPauseMs } : {}),
-          log: (e) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`),
+          logger,
+          log: (e) => logger.info(e, String(e.event)),
         });
-        process.stderr.write(
-          `${JSON.stringify({ event: 'ready', pid: process.pid, redis: safeRedisUrl(cfg.redisUrl), queues: flags.queues ?? JOB_KINDS })}\n`,
-        );
+        logger.info({ event: 'ready', redis: safeRedisUrl(cfg.redisUrl), queues: flags.queues ?? JOB_KINDS }, 'ready');
         // First signal: finish in-flight jobs, then exit. A second one: exit now; the jobs' locks lapse
         // and other workers take them back (stalled-job check), as after a crash.
         let stopping = false;
         await new Promise<void>((resolve) => {
           const onSignal = (sig: string) => {
             if (stopping) {
-              process.stderr.write(`${JSON.stringify({ event: 'forced', signal: sig })}\n`);
+              logger.warn({ event: 'forced', signal: sig }, 'forced exit');
               process.exit(1);
             }
             stopping = true;
-            process.stderr.write(`${JSON.stringify({ event: 'stopping', signal: sig })}\n`);
+            logger.info({ event: 'stopping', signal: sig }, 'stopping');
             resolve();
           };
           process.on('SIGTERM', () => onSignal('SIGTERM'));
