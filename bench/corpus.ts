@@ -192,18 +192,6 @@ function isBinary(path: string, sniff: Buffer): boolean {
   }
 }
 
-/** Our own small PRNG (mulberry32) for choosing files; secrets use the rules' `seededRng`. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Removes a previous corpus only if it looks like one of ours (copy-NNNN/ entries only). */
 function clearCorpusDir(dir: string): void {
   if (!existsSync(dir)) return;
@@ -231,7 +219,7 @@ function generate(opts: CorpusOptions, sources: SourceFile[], params: CorpusMani
   }
   const wanted = Math.max(50, Math.round((opts.sizeBytes / 1e6) * SECRETS_PER_MB));
   // A different stream from the secrets' rng (same algorithm, same seed would correlate them).
-  const pick = mulberry32(opts.seed ^ 0x9e3779b9);
+  const pick = seededRng(opts.seed ^ 0x9e3779b9);
   const plant = new Map<number, number>(); // file index → secrets appended to it
   for (let i = 0; i < wanted; i++) {
     const f = Math.floor(pick() * totalFiles);

@@ -128,11 +128,20 @@ export function defaultConfig(): KeywardenConfig {
  * neither, returns the defaults. Throws KW_CONFIG_INVALID listing every problem.
  */
 export async function loadConfig(root: string, explicitPath?: string): Promise<KeywardenConfig> {
+  const found = await readConfigFile(root, explicitPath);
+  return found === null ? defaultConfig() : parseConfig(found.text, displayPath(found.path));
+}
+
+/**
+ * The config file's text: `explicitPath` (must exist) or the first of `.keywarden.yaml` /
+ * `.keywarden.yml` at `root`; null when there is none. Shared with the scheduler, which reads the
+ * `schedule:` section of the same file.
+ */
+export async function readConfigFile(root: string, explicitPath?: string): Promise<{ path: string; text: string } | null> {
   const candidates = explicitPath !== undefined ? [explicitPath] : CONFIG_FILE_NAMES.map((n) => join(root, n));
   for (const path of candidates) {
-    let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      return { path, text: await readFile(path, 'utf8') };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (explicitPath === undefined && code === 'ENOENT') continue;
@@ -141,14 +150,11 @@ export async function loadConfig(root: string, explicitPath?: string): Promise<K
         'KW_CONFIG_INVALID',
         `cannot read config ${shown}: ${code ?? String(err)}`,
         [`${shown}: ${code ?? String(err)}`],
-        {
-          cause: err,
-        },
+        { cause: err },
       );
     }
-    return parseConfig(text, displayPath(path));
   }
-  return defaultConfig();
+  return null;
 }
 
 /** Validates config text; `file` names it in messages. Pure: reads nothing else. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Job, Queue } from 'bullmq';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { CONFIG_FILE_NAMES } from '../scanner/config.js';
+import { readConfigFile } from '../scanner/config.js';
 import { KeywardenError } from '../scanner/errors.js';
 import { DEFAULT_JOB_OPTIONS, type JobData } from './jobs.js';
 
@@ -156,19 +156,8 @@ export function parseSchedule(text: string, file: string): Schedule | null {
 
 /** `explicitPath` (must exist) or else the `schedule:` section of `.keywarden.yaml` at `root`; null if none. */
 export async function loadSchedule(root: string, explicitPath?: string): Promise<Schedule | null> {
-  const candidates = explicitPath !== undefined ? [explicitPath] : CONFIG_FILE_NAMES.map((n) => join(root, n));
-  for (const path of candidates) {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (explicitPath === undefined && code === 'ENOENT') continue;
-      throw new KeywardenError('KW_CONFIG_INVALID', `cannot read schedule ${path}: ${code ?? String(err)}`, [], { cause: err });
-    }
-    return parseSchedule(text, path);
-  }
-  return null;
+  const found = await readConfigFile(root, explicitPath);
+  return found === null ? null : parseSchedule(found.text, found.path);
 }
 
 export interface SyncReport {

@@ -1,24 +1,16 @@
 // A hand-built Report for the reporter tests and golden files. Secrets are generated from a seeded
 // generator at test time (never committed); fingerprints use a fixed test key.
 
+import { seededRng } from '../../../rules/examples.js';
 import type { Finding, Report } from '../../../scanner/finding.js';
 import { fingerprint } from '../../../scanner/fingerprint.js';
 import { redactPreview } from '../../../scanner/redact.js';
 import type { SarifRuleInfo } from '../../../scanner/reporters/index.js';
 
-export const TEST_KEY = Buffer.from('reporter-golden-test-key-0123456789', 'utf8');
+/** The goldens' seeded PRNG: previews and fingerprints never change. */
+export const seeded = seededRng;
 
-/** mulberry32: a tiny seeded PRNG, so the goldens' previews and fingerprints never change. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const TEST_KEY = Buffer.from('reporter-golden-test-key-0123456789', 'utf8');
 
 export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
