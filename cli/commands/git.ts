@@ -24,6 +24,8 @@ interface CommonFlags {
   showSecrets?: boolean;
   maxFileSize?: string;
   cacheDir?: string;
+  /** Accepted so that `scan`'s flags work here too; git scans print no progress line. */
+  progress?: boolean;
 }
 
 interface HistoryFlags extends CommonFlags {
@@ -46,7 +48,9 @@ function commonOptions(cmd: Command): Command {
     .option('--baseline <file>', 'a previous JSON report: report only findings not in it')
     .option('--show-secrets', 'include the full secret in text and JSON reports (never in SARIF)')
     .option('--max-file-size <size>', 'skip (and count) blobs larger than this, e.g. 10MB')
-    .option('--cache-dir <dir>', 'where URL repositories are cloned (default: $XDG_CACHE_HOME/keywarden/repos)');
+    .option('--cache-dir <dir>', 'where URL repositories are cloned (default: $XDG_CACHE_HOME/keywarden/repos)')
+    // Same flags as `scan` (hooks and CI pass it everywhere); git scans print no progress line anyway.
+    .option('--no-progress', 'no progress line on stderr (accepted for parity with scan)');
 }
 
 interface Opened {
