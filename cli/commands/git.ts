@@ -41,16 +41,18 @@ interface DiffFlags extends CommonFlags {
 }
 
 function commonOptions(cmd: Command): Command {
-  return cmd
-    .option('-f, --format <format>', `report format: ${REPORT_FORMATS.join(' | ')} (default: text on a TTY, else json)`)
-    .option('-o, --output <file>', 'write the report to a file instead of stdout')
-    .option('-c, --config <file>', 'config file (default: .keywarden.yaml at the work tree root)')
-    .option('--baseline <file>', 'a previous JSON report: report only findings not in it')
-    .option('--show-secrets', 'include the full secret in text and JSON reports (never in SARIF)')
-    .option('--max-file-size <size>', 'skip (and count) blobs larger than this, e.g. 10MB')
-    .option('--cache-dir <dir>', 'where URL repositories are cloned (default: $XDG_CACHE_HOME/keywarden/repos)')
-    // Same flags as `scan` (hooks and CI pass it everywhere); git scans print no progress line anyway.
-    .option('--no-progress', 'no progress line on stderr (accepted for parity with scan)');
+  return (
+    cmd
+      .option('-f, --format <format>', `report format: ${REPORT_FORMATS.join(' | ')} (default: text on a TTY, else json)`)
+      .option('-o, --output <file>', 'write the report to a file instead of stdout')
+      .option('-c, --config <file>', 'config file (default: .keywarden.yaml at the work tree root)')
+      .option('--baseline <file>', 'a previous JSON report: report only findings not in it')
+      .option('--show-secrets', 'include the full secret in text and JSON reports (never in SARIF)')
+      .option('--max-file-size <size>', 'skip (and count) blobs larger than this, e.g. 10MB')
+      .option('--cache-dir <dir>', 'where URL repositories are cloned (default: $XDG_CACHE_HOME/keywarden/repos)')
+      // Same flags as `scan` (hooks and CI pass it everywhere); git scans print no progress line anyway.
+      .option('--no-progress', 'no progress line on stderr (accepted for parity with scan)')
+  );
 }
 
 interface Opened {
