@@ -5,6 +5,16 @@ import { KeywardenError } from '../scanner/errors.js';
 import { resolveFingerprintKey } from '../scanner/fingerprint.js';
 import { REPORT_FORMATS, type ReportFormat } from '../scanner/reporters/index.js';
 
+/** The flags every report-writing command takes (scan, history, diff, staged). */
+export interface ReportFlags {
+  format?: string;
+  output?: string;
+  config?: string;
+  baseline?: string;
+  showSecrets?: boolean;
+  maxFileSize?: string;
+}
+
 /** `--format`, else from the `--output` extension; text for a person at a terminal, JSON for a program. */
 export function pickFormat(flag: string | undefined, output: string | undefined): ReportFormat {
   if (flag) {

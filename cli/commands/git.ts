@@ -12,17 +12,11 @@ import { isRemoteUrl, openRemote } from '../../scanner/sources/git/remote.js';
 import { existingCommits, type GitRepo, openRepo } from '../../scanner/sources/git/repo.js';
 import { loadState, previousTips, saveState } from '../../scanner/sources/git/state.js';
 import { isSuppressed, loadBaseline, loadIgnoreFile } from '../../scanner/suppress.js';
-import { fingerprintKeyFromEnv, pickFormat, xdgDir } from '../report-options.js';
+import { fingerprintKeyFromEnv, pickFormat, type ReportFlags, xdgDir } from '../report-options.js';
 import { VERSION } from '../version.js';
 import { parseSize } from './scan.js';
 
-interface CommonFlags {
-  format?: string;
-  output?: string;
-  config?: string;
-  baseline?: string;
-  showSecrets?: boolean;
-  maxFileSize?: string;
+interface CommonFlags extends ReportFlags {
   cacheDir?: string;
   /** Accepted so that `scan`'s flags work here too; git scans print no progress line. */
   progress?: boolean;

@@ -10,18 +10,12 @@ import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
 import { scanStream } from '../../scanner/scan-stream.js';
 import { type ScanProgress, scanTree } from '../../scanner/scan-tree.js';
 import { isSuppressed, loadBaseline, loadIgnoreFile } from '../../scanner/suppress.js';
-import { fingerprintKeyFromEnv, pickFormat } from '../report-options.js';
+import { fingerprintKeyFromEnv, pickFormat, type ReportFlags } from '../report-options.js';
 import { VERSION } from '../version.js';
 
 const FORMATS = REPORT_FORMATS;
 
-interface ScanFlags {
-  format?: string;
-  output?: string;
-  config?: string;
-  baseline?: string;
-  showSecrets?: boolean;
-  maxFileSize?: string;
+interface ScanFlags extends ReportFlags {
   threads?: string;
   progress?: boolean;
   skipBinary?: boolean;
