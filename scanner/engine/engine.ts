@@ -147,15 +147,18 @@ function runRule(
   seen: Set<string>,
   out: RawMatch[],
 ): void {
-  const re = r.re;
   const window = buf.subarray(ws, we);
-  re.lastIndex = 0;
-  if (r.pre !== null) {
-    r.pre.lastIndex = 0;
-    const first = r.pre.exec(window);
+  let from = 0;
+  const pre = r.pre;
+  if (pre !== null) {
+    pre.lastIndex = 0;
+    const first = pre.exec(window);
     if (first === null) return;
-    re.lastIndex = first.index;
+    from = first.index;
   }
+  // Touched only now: the full pattern (wide repetitions are slow to compile) is built on first need.
+  const re = r.re;
+  re.lastIndex = from;
   for (let m = re.exec(window); m !== null; m = re.exec(window)) {
     const whole = m.indices?.[0];
     if (whole && whole[1] === whole[0]) re.lastIndex = whole[1] + 1; // empty match: step on
