@@ -18,8 +18,10 @@ export interface Automaton {
   readonly keywordLengths: Int32Array;
 }
 
-function isUpper(b: number): boolean {
-  return b >= 0x41 && b <= 0x5a;
+/** Sets the transition on folded byte `b` and, for a letter, on its upper-case twin. */
+function setEdge(delta: Int32Array, state: number, b: number, next: number): void {
+  delta[state * 256 + b] = next;
+  if (b >= 0x61 && b <= 0x7a) delta[state * 256 + b - 0x20] = next;
 }
 
 function foldByte(b: number): number {
@@ -52,38 +54,25 @@ export function buildAutomaton(keywords: readonly string[]): Automaton {
   const n = goto.length;
   const fail = new Int32Array(n);
   const delta = new Int32Array(n * 256);
-  // Breadth-first: complete the DFA and merge outputs along failure links.
+  // Breadth-first: complete the DFA and merge outputs along failure links. A state's row starts as a
+  // copy of its failure state's row (complete already: failure states are shallower), then its own
+  // edges overwrite it. Trie edges hold folded bytes; each letter edge is mirrored to its upper case.
   const queue: number[] = [];
-  // Upper-case bytes are copied from their lower-case twins afterwards: visiting both would queue
-  // each state twice per letter, doubling the work with every letter of a keyword.
-  for (let b = 0; b < 256; b++) {
-    if (isUpper(b)) continue;
-    const next = goto[0]!.get(b);
-    if (next !== undefined) {
-      delta[b] = next;
-      fail[next] = 0;
-      queue.push(next);
-    } else {
-      delta[b] = 0;
-    }
+  for (const [b, next] of goto[0]!) {
+    fail[next] = 0;
+    setEdge(delta, 0, b, next);
+    queue.push(next);
   }
-  for (let b = 0x41; b <= 0x5a; b++) delta[b] = delta[b + 0x20]!;
   for (let qi = 0; qi < queue.length; qi++) {
-    const s = queue[qi]!;
-    const f = fail[s]!;
-    if (out[f]!.length > 0) out[s]!.push(...out[f]!);
-    for (let b = 0; b < 256; b++) {
-      if (isUpper(b)) continue;
-      const next = goto[s]!.get(b);
-      if (next !== undefined) {
-        fail[next] = delta[f * 256 + b]!;
-        delta[s * 256 + b] = next;
-        queue.push(next);
-      } else {
-        delta[s * 256 + b] = delta[f * 256 + b]!;
-      }
+    const st = queue[qi]!;
+    const f = fail[st]!;
+    if (out[f]!.length > 0) out[st]!.push(...out[f]!);
+    delta.copyWithin(st * 256, f * 256, f * 256 + 256);
+    for (const [b, next] of goto[st]!) {
+      fail[next] = delta[f * 256 + b]!;
+      setEdge(delta, st, b, next);
+      queue.push(next);
     }
-    for (let b = 0x41; b <= 0x5a; b++) delta[s * 256 + b] = delta[s * 256 + b + 0x20]!;
   }
 
   // Equivalence classes: every byte that occurs in no keyword behaves like every other such byte.
