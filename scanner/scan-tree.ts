@@ -69,6 +69,8 @@ export async function scanTree(opts: TreeScanOptions): Promise<TreeScanResult> {
     excludes: opts.excludes,
     maxFileSize: opts.maxFileSize,
     noIgnore: opts.noIgnore === true,
+    // The reader checks sizes on the open file; the walking thread is spared a syscall per file.
+    statFiles: false,
   });
 
   if (threads === 0 || !workersAvailable()) {
@@ -111,7 +113,7 @@ export async function scanTree(opts: TreeScanOptions): Promise<TreeScanResult> {
           continue;
         }
         batch.push({ path: ev.entry.path, absPath: ev.entry.absPath });
-        batchBytes += ev.entry.size;
+        batchBytes += Math.max(0, ev.entry.size);
         if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await flush();
       }
       await flush();

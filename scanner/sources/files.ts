@@ -20,6 +20,12 @@ export interface WalkOptions {
   followSymlinks?: false;
   /** `--no-ignore`: do not read `.gitignore` files or `.git/info/exclude` (config excludes still apply). */
   noIgnore?: boolean;
+  /**
+   * false: yield files without the per-file lstat (size -1, no `tooLarge` here); the reader checks the
+   * size on the open file instead. The tree scan does this: it saves the walking thread ~27k syscalls
+   * per 200 MB of small files, and the reader's fstat costs nothing extra. @defaultValue true
+   */
+  statFiles?: boolean;
 }
 
 /**
@@ -146,6 +152,10 @@ export async function* walkTree(root: string, opts: WalkOptions): AsyncIterable<
     for (const name of files) {
       const path = frame.rel + name;
       const absPath = join(frame.abs, name);
+      if (opts.statFiles === false) {
+        yield { kind: 'file', entry: { path, absPath, size: -1 } };
+        continue;
+      }
       let st: Stats;
       try {
         st = lstatSync(absPath);

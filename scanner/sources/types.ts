@@ -8,7 +8,7 @@ export interface FileEntry {
   path: string;
   /** Absolute path to read from. */
   absPath: string;
-  /** Bytes, from `lstat` at walk time (the reader re-checks: the file may have grown). */
+  /** Bytes, from `lstat` at walk time (the reader re-checks: the file may have grown); -1 when the walk did not stat. */
   size: number;
 }
 
