@@ -16,15 +16,11 @@ export interface GlobalAllowlist {
 export interface CompiledRule {
   readonly rule: Rule;
   readonly index: number;
-  /** Global + indices ('gd'): byte offsets of every group on Buffer input. */
-  readonly re: RE2Instance;
   /**
-   * The pattern with wide counted repetitions relaxed (`{16,256}` → `{16,}`), run first on each
-   * window; null when nothing was relaxed. It accepts a superset of the pattern, so a window it does
-   * not match cannot match; where it does, `re` runs from that position. Wide bounds unroll into
-   * hundreds of NFA states and made RE2 cost 10–2,500 µs per window; the relaxed form costs ~1 µs.
+   * Global + indices ('gd'): byte offsets of every group on Buffer input. Compiled from the pattern
+   * with wide counted repetitions relaxed (`{16,256}` → `{16,}`, see `relaxRepetitions`).
    */
-  readonly pre: RE2Instance | null;
+  readonly re: RE2Instance;
   readonly secretGroup: number;
   /** 256-entry table: 1 where a byte may not touch the secret. Null for `boundary: none`. */
   readonly boundary: Uint8Array | null;
@@ -78,19 +74,20 @@ function compileAt(source: string, flags: string, where: string): RE2Instance {
   }
 }
 
-/** Counted repetitions wider than this are relaxed in the prefilter pattern. */
+/** Counted repetitions wider than this are relaxed in the compiled pattern. */
 const WIDE_REPEAT = 32;
 
-/** `X{m,n}` with n - m > WIDE_REPEAT becomes `X{m,}` (escaped braces are left alone). */
+/**
+ * `X{m,n}` with n - m > WIDE_REPEAT becomes `X{m,}` (escaped braces are left alone). Wide bounds
+ * unroll into hundreds of NFA states: RE2 then spent 1–25 ms per matching window extracting groups
+ * (a 200 MB scan met ~50 such windows per thread, ~130 ms). The relaxed form costs microseconds, and
+ * the upper bound still holds in practice: the rule's window (`window.after`, sized to the format)
+ * caps how far a match can reach, and the boundary check rejects a run cut off by the window.
+ */
 export function relaxRepetitions(pattern: string): string {
   return pattern.replace(/(?<!\\)\{(\d+),(\d+)\}/g, (whole, m: string, n: string) =>
     Number(n) - Number(m) > WIDE_REPEAT ? `{${m},}` : whole,
   );
-}
-
-function relaxed(pattern: string, id: string): RE2Instance | null {
-  const r = relaxRepetitions(pattern);
-  return r === pattern ? null : compileAt(r, 'g', `rule ${id} > pattern (relaxed)`);
 }
 
 export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}): CompiledPack {
@@ -111,7 +108,6 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
     const allow = rule.allowlist;
     const check = rule.checksum ? checksums[rule.checksum] : null;
     let re: RE2Instance | undefined;
-    let pre: RE2Instance | null | undefined;
     return {
       rule,
       index,
@@ -119,12 +115,8 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
       // of them up front cost each thread ~150 ms of a scan's start. The loader has already checked
       // that every pattern compiles.
       get re() {
-        if (re === undefined) re = compileAt(rule.pattern, 'gd', `rule ${rule.id} > pattern`);
+        if (re === undefined) re = compileAt(relaxRepetitions(rule.pattern), 'gd', `rule ${rule.id} > pattern`);
         return re;
-      },
-      get pre() {
-        if (pre === undefined) pre = relaxed(rule.pattern, rule.id);
-        return pre;
       },
       secretGroup: rule.secretGroup,
       boundary: rule.boundary === 'none' ? null : rule.boundary === 'alnum' ? ALNUM : WORD,

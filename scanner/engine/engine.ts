@@ -148,17 +148,9 @@ function runRule(
   out: RawMatch[],
 ): void {
   const window = buf.subarray(ws, we);
-  let from = 0;
-  const pre = r.pre;
-  if (pre !== null) {
-    pre.lastIndex = 0;
-    const first = pre.exec(window);
-    if (first === null) return;
-    from = first.index;
-  }
-  // Touched only now: the full pattern (wide repetitions are slow to compile) is built on first need.
+  // Touched only now: a thread compiles only the rules its files trigger.
   const re = r.re;
-  re.lastIndex = from;
+  re.lastIndex = 0;
   for (let m = re.exec(window); m !== null; m = re.exec(window)) {
     const whole = m.indices?.[0];
     if (whole && whole[1] === whole[0]) re.lastIndex = whole[1] + 1; // empty match: step on

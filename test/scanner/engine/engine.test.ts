@@ -157,4 +157,19 @@ describe('relaxRepetitions', () => {
     const { relaxRepetitions } = await import('../../../scanner/engine/compile.js');
     expect(relaxRepetitions('a{2,200}\\{1,500}b{1,3}[x]{16,256}')).toBe('a{2,}\\{1,500}b{1,3}[x]{16,}');
   });
+
+  it('keeps a wide bound in force through the window and the boundary check', () => {
+    const wide = rule({
+      id: 'demo-wide',
+      pattern: 'wde_[A-Za-z0-9]{100,300}',
+      keywords: ['wde_'],
+      window: { before: 0, after: 304, multiline: false },
+    });
+    const widePack = compilePack([wide]);
+    const ok = `wde_${rand(250)}`;
+    expect(scanBuffer(widePack, Buffer.from(`k = "${ok}"\n`)).map((m) => m.secret)).toEqual([ok]);
+    // Longer than the format allows: cut off by the window, then rejected by the word boundary.
+    expect(scanBuffer(widePack, Buffer.from(`k = "wde_${rand(400)}"\n`))).toEqual([]);
+    expect(scanBuffer(widePack, Buffer.from(`k = "wde_${rand(99)}"\n`))).toEqual([]);
+  });
 });
