@@ -36,9 +36,14 @@ const COMMAND_MODULE: Record<string, string> = {
   serve: 'serve',
 };
 
-/** The first argument that is not a global option names the command; unknown or none loads all (help). */
+/**
+ * The first argument that is not a global option names the command; unknown or none loads all (for
+ * the help text), except a bare `--version`, which needs none.
+ */
 function modulesFor(argv: readonly string[]): string[] {
-  const first = argv.slice(2).find((a) => !a.startsWith('-'));
+  const args = argv.slice(2);
+  const first = args.find((a) => !a.startsWith('-'));
+  if (first === undefined && (args.includes('-V') || args.includes('--version'))) return [];
   const one = first === undefined ? undefined : COMMAND_MODULE[first];
   return one === undefined ? Object.keys(MODULES) : [one];
 }

@@ -1,15 +1,16 @@
 // Loads rule files (stage one of two): YAML → strict zod schema (schema.ts) → checks the schema cannot
 // express (patterns compile under RE2, secretGroup exists, ids unique across the pack). Every problem
 // is collected with its place and thrown at once as KW_RULES_INVALID; scanner/engine/compile.ts runs them.
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 // The one import from outside rules/: errors.ts is a leaf module (no imports) holding the single
 // typed-error class. TODO(#2): move errors.ts somewhere both rules/ and scanner/ may import.
 import { KeywardenError } from '../scanner/errors.js';
+import { builtinCachePath, builtinRuleFiles, builtinStamp, readBuiltinCache } from './builtin.js';
 import { type Rule, RuleSpec } from './schema.js';
 
 // rules/ may not import scanner/, so the loader reaches the re2 binding itself. It only validates
@@ -221,31 +222,7 @@ export function loadRulePack(paths: readonly string[]): Rule[] {
   return rules;
 }
 
-/**
- * Where the built-in YAML lives. From source this module is rules/load.ts (`./builtin`); compiled it
- * is dist/rules/load.js while the YAML ships beside dist/ in the package (`../../rules/builtin`).
- */
-function builtinDir(): string {
-  const candidates = ['./builtin/', '../../rules/builtin/', '../rules/builtin/'];
-  for (const c of candidates) {
-    const dir = fileURLToPath(new URL(c, import.meta.url));
-    try {
-      if (statSync(dir).isDirectory()) return dir;
-    } catch {
-      // Not this layout; try the next.
-    }
-  }
-  throw new KeywardenError('KW_INTERNAL', `built-in rules not found next to ${fileURLToPath(import.meta.url)}`);
-}
-
-/** Every `*.yaml` of the built-in pack, sorted so rule order (and rule indices) are stable. */
-export function builtinRuleFiles(): string[] {
-  const dir = builtinDir();
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    .sort()
-    .map((f) => join(dir, f));
-}
+export { builtinRuleFiles };
 
 /**
  * The built-in pack. Parsing and validating 240 YAML rules costs ~500 ms, most of a small scan's
@@ -253,40 +230,14 @@ export function builtinRuleFiles(): string[] {
  * `writeBuiltinCache`) and this reads that instead while every YAML file's size and mtime match.
  */
 export function loadBuiltinRules(): Rule[] {
-  const files = builtinRuleFiles();
-  const stamp = fileStamp(files);
-  const cache = cachePath();
-  if (cache !== null && existsSync(cache)) {
-    try {
-      const cached = JSON.parse(readFileSync(cache, 'utf8')) as { stamp: string; rules: Rule[] };
-      if (cached.stamp === stamp) return cached.rules;
-    } catch {
-      // A corrupt or partial cache is ignored: the YAML is the source of truth.
-    }
-  }
-  return loadRulePack(files);
+  return readBuiltinCache() ?? loadRulePack(builtinRuleFiles());
 }
 
 /** Validates the YAML pack and writes the cache beside the compiled loader. Called by `npm run build`. */
 export function writeBuiltinCache(): string {
   const files = builtinRuleFiles();
   const rules = loadRulePack(files);
-  const target = cachePath() ?? join(dirname(fileURLToPath(import.meta.url)), 'builtin.json');
-  writeFileSync(target, JSON.stringify({ stamp: fileStamp(files), rules }));
+  const target = builtinCachePath() ?? join(dirname(fileURLToPath(import.meta.url)), 'builtin.json');
+  writeFileSync(target, JSON.stringify({ stamp: builtinStamp(files), rules }));
   return target;
-}
-
-function fileStamp(files: readonly string[]): string {
-  return files
-    .map((f) => {
-      const st = statSync(f);
-      return `${basename(f)}:${st.size}:${Math.trunc(st.mtimeMs)}`;
-    })
-    .join('|');
-}
-
-/** Only the compiled loader (dist/rules/load.js) has a cache; running from sources reads YAML. */
-function cachePath(): string | null {
-  const here = fileURLToPath(import.meta.url);
-  return here.endsWith('.js') ? join(dirname(here), 'builtin.json') : null;
 }

@@ -1,6 +1,7 @@
 // The one `Finding` type (one occurrence of a secret identity), its `Provenance`, and the JSON report
 // envelope. Every reporter, the future Redis store, job payloads and the HTTP API import these.
 import { z } from 'zod';
+import { SKIP_REASONS } from './skip-reasons.js';
 
 /** Where the content came from: a discriminated union on `kind` (switch with a `never` check). */
 export const Provenance = z.discriminatedUnion('kind', [
@@ -50,7 +51,7 @@ export const Finding = z
   .strict();
 export type Finding = z.infer<typeof Finding>;
 
-export const SkipReason = z.enum(['binary', 'tooLarge', 'unreadable', 'excluded', 'symlink']);
+export const SkipReason = z.enum(SKIP_REASONS);
 export type SkipReason = z.infer<typeof SkipReason>;
 
 export const ScanStats = z

@@ -1,10 +1,10 @@
 // Suppression after the scan: `.keywardenignore` (fingerprints the team has accepted, everywhere) and
-// `--baseline` (a previous JSON report: only findings new since then are reported). Inline
+// `--baseline` (a previous JSON report, read by baseline.ts: only findings new since then are reported). Inline
 // `keywarden:allow` comments are the engine's business, not this module's.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeywardenError } from './errors.js';
-import { type Finding, Report } from './finding.js';
+import type { Finding } from './finding.js';
 
 export const IGNORE_FILE_NAME = '.keywardenignore';
 
@@ -68,39 +68,6 @@ export type Baseline = ReadonlySet<string>;
 export function baselineKey(f: Pick<Finding, 'fingerprint' | 'path'>): string {
   // NUL cannot occur in a path or a fingerprint, so the key is unambiguous.
   return `${f.fingerprint}\0${f.path}`;
-}
-
-/** Reads a JSON report written by `keywarden scan --format json`. Throws KW_BASELINE_INVALID naming the file. */
-export function loadBaseline(path: string): Baseline {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new KeywardenError('KW_BASELINE_INVALID', `cannot read baseline ${path}: ${code}`, [], { cause: err });
-  }
-  return parseBaseline(text, path);
-}
-
-/** The pure half of loadBaseline. */
-export function parseBaseline(text: string, file: string): Baseline {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    // JSON.parse's message can quote the input (a report may carry secrets with --show-secrets).
-    throw new KeywardenError('KW_BASELINE_INVALID', `baseline ${file} is not JSON (expected a report from --format json)`, [], {
-      cause: err,
-    });
-  }
-  const parsed = Report.safeParse(doc);
-  if (!parsed.success) {
-    const details = parsed.error.issues
-      .slice(0, 20)
-      .map((i) => `${file} > ${i.path.map(String).join('.') || '(top level)'}: ${i.message}`);
-    throw new KeywardenError('KW_BASELINE_INVALID', `baseline ${file} is not a keywarden JSON report`, details);
-  }
-  return new Set(parsed.data.findings.map(baselineKey));
 }
 
 /** True when the finding's fingerprint is in the ignore file, or it (fingerprint and path) is in the baseline. */

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import { loadBuiltinRules } from '../../rules/load.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { loadConfig, mergeRules, parseSize } from '../../scanner/config.js';
 import { compilePack } from '../../scanner/engine/compile.js';
 import { KeywardenError } from '../../scanner/errors.js';
@@ -50,7 +50,7 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
       }
       const cwd = process.cwd();
       const config = await loadConfig(cwd, flags.config);
-      const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+      const rules = mergeRules(config.extends === 'none' ? [] : await builtinRules(), config);
       const key = fingerprintKeyFromEnv();
       const pack = compilePack(rules, config.allowlist);
       const opts = { fingerprintKey: key, showSecrets: flags.showSecrets === true, minLength, chunkSize };

@@ -3,7 +3,7 @@
 import { realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadBuiltinRules } from '../../rules/load.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { loadConfig, mergeRules } from '../../scanner/config.js';
 import type { Finding, Report } from '../../scanner/finding.js';
 import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
@@ -11,7 +11,7 @@ import { type GitScanOptions, type GitScanResult, scanDiff, scanHistory, scanSta
 import { isRemoteUrl, openRemote } from '../../scanner/sources/git/remote.js';
 import { existingCommits, type GitRepo, openRepo } from '../../scanner/sources/git/repo.js';
 import { loadState, previousTips, saveState } from '../../scanner/sources/git/state.js';
-import { isSuppressed, loadBaseline, loadIgnoreFile } from '../../scanner/suppress.js';
+import { isSuppressed, loadIgnoreFile } from '../../scanner/suppress.js';
 import { fingerprintKeyFromEnv, pickFormat, type ReportFlags, xdgDir } from '../report-options.js';
 import { VERSION } from '../version.js';
 import { parseSize } from './scan.js';
@@ -68,7 +68,7 @@ async function open(target: string, flags: CommonFlags): Promise<Opened> {
 async function prepare(repo: GitRepo, flags: CommonFlags) {
   const root = repo.workTree ?? process.cwd();
   const config = await loadConfig(root, flags.config);
-  const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+  const rules = mergeRules(config.extends === 'none' ? [] : await builtinRules(), config);
   const maxFileSize = flags.maxFileSize ? parseSize(flags.maxFileSize, '--max-file-size') : config.maxFileSize;
   const key = fingerprintKeyFromEnv();
   const scanOpts: GitScanOptions = {
@@ -78,21 +78,22 @@ async function prepare(repo: GitRepo, flags: CommonFlags) {
     showSecrets: flags.showSecrets === true,
     maxFileSize,
   };
-  return { root, rules, scanOpts, ignoreRoot: repo.workTree };
+  // Read before the scan: a bad baseline should fail in a second, not after an hour of history.
+  const baseline = flags.baseline ? (await import('../../scanner/baseline.js')).loadBaseline(flags.baseline) : null;
+  return { root, rules, scanOpts, ignoreRoot: repo.workTree, baseline };
 }
 
 /** Writes the report; returns how many findings it holds after suppression. */
 function emit(
   result: GitScanResult,
   flags: CommonFlags,
-  ctx: { rules: Awaited<ReturnType<typeof prepare>>['rules']; ignoreRoot: string | null },
+  ctx: Pick<Awaited<ReturnType<typeof prepare>>, 'rules' | 'ignoreRoot' | 'baseline'>,
   setExit: (code: number) => void,
 ): number {
   for (const w of result.warnings) process.stderr.write(`keywarden: warning: ${w}\n`);
   const format = pickFormat(flags.format, flags.output);
   const ignore = ctx.ignoreRoot ? loadIgnoreFile(ctx.ignoreRoot) : new Set<string>();
-  const baseline = flags.baseline ? loadBaseline(flags.baseline) : null;
-  const findings: Finding[] = result.findings.filter((f) => !isSuppressed(f, ignore, baseline));
+  const findings: Finding[] = result.findings.filter((f) => !isSuppressed(f, ignore, ctx.baseline));
   const report: Report = { version: 1, tool: { name: 'keywarden', version: VERSION }, findings, stats: result.stats };
   const text = render(format, report, { rules: ctx.rules, color: !flags.output && process.stdout.isTTY === true });
   if (flags.output) writeFileSync(flags.output, text);

@@ -1,14 +1,14 @@
 // `keywarden rules list` and `keywarden rules export --format rg` (the benchmark's ripgrep input).
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadBuiltinRules } from '../../rules/load.js';
+import { builtinRules } from '../../rules/builtin.js';
 import type { Rule } from '../../rules/schema.js';
 import { loadConfig, mergeRules } from '../../scanner/config.js';
 import { KeywardenError } from '../../scanner/errors.js';
 
 async function effectiveRules(configPath: string | undefined): Promise<Rule[]> {
   const config = await loadConfig(resolve('.'), configPath);
-  return mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+  return mergeRules(config.extends === 'none' ? [] : await builtinRules(), config);
 }
 
 /**

@@ -2,14 +2,14 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadBuiltinRules } from '../../rules/load.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { loadConfig, mergeRules, parseSize as parseSizeText } from '../../scanner/config.js';
 import { KeywardenError } from '../../scanner/errors.js';
 import type { Finding, Report } from '../../scanner/finding.js';
 import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
 import { scanStream } from '../../scanner/scan-stream.js';
 import { type ScanProgress, scanTree } from '../../scanner/scan-tree.js';
-import { isSuppressed, loadBaseline, loadIgnoreFile } from '../../scanner/suppress.js';
+import { isSuppressed, loadIgnoreFile } from '../../scanner/suppress.js';
 import { fingerprintKeyFromEnv, pickFormat, type ReportFlags } from '../report-options.js';
 import { VERSION } from '../version.js';
 
@@ -60,7 +60,7 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
       const root = resolve(fromStdin ? '.' : path);
       const format = pickFormat(flags.format, flags.output);
       const config = await loadConfig(root, flags.config);
-      const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+      const rules = mergeRules(config.extends === 'none' ? [] : await builtinRules(), config);
       const maxFileSize = flags.maxFileSize ? parseSize(flags.maxFileSize, '--max-file-size') : config.maxFileSize;
       const threads = flags.threads === undefined ? undefined : Number.parseInt(flags.threads, 10);
       if (threads !== undefined && !(threads >= 0 && threads <= 64)) {
@@ -86,7 +86,7 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
       if (onProgress) process.stderr.write('\r\x1b[K');
 
       const ignore = fromStdin ? new Set<string>() : loadIgnoreFile(root);
-      const baseline = flags.baseline ? loadBaseline(flags.baseline) : null;
+      const baseline = flags.baseline ? (await import('../../scanner/baseline.js')).loadBaseline(flags.baseline) : null;
       const findings: Finding[] = result.findings.filter((f) => !isSuppressed(f, ignore, baseline));
       const report: Report = { version: 1, tool: { name: 'keywarden', version: VERSION }, findings, stats: result.stats };
       const text = render(format, report, { rules, color: !flags.output && process.stdout.isTTY === true });

@@ -2,7 +2,8 @@
 // order `scanner/finding.ts` declares them, so that reports diff cleanly and golden files are stable.
 // `--baseline` reads this output back with the `Report` schema.
 import { KeywardenError } from '../errors.js';
-import { type Finding, type Provenance, type Report, SkipReason } from '../finding.js';
+import type { Finding, Provenance, Report } from '../finding.js';
+import { SKIP_REASONS } from '../skip-reasons.js';
 
 /** The whole report, pretty-printed (2 spaces), with a trailing newline. */
 export function renderJson(report: Report): string {
@@ -27,7 +28,7 @@ function orderedReport(r: Report): Report {
       files: r.stats.files,
       bytes: r.stats.bytes,
       // Every reason, in the schema's order, so a consumer never has to default a missing count.
-      skipped: Object.fromEntries(SkipReason.options.map((k) => [k, r.stats.skipped[k] ?? 0])) as Report['stats']['skipped'],
+      skipped: Object.fromEntries(SKIP_REASONS.map((k) => [k, r.stats.skipped[k] ?? 0])) as Report['stats']['skipped'],
       durationMs: r.stats.durationMs,
       errors: (r.stats.errors ?? []).map((e) => ({ path: e.path, code: e.code, message: e.message })),
     },

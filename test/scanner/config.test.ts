@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Rule, RuleSpec } from '../../rules/schema.js';
-import { DEFAULT_MAX_FILE_SIZE, loadConfig, mergeRules, parseConfig, parseSize } from '../../scanner/config.js';
+import { DEFAULT_MAX_FILE_SIZE, loadConfig, mergeRules, parseSize } from '../../scanner/config.js';
+import { parseConfig } from '../../scanner/config-file.js';
 import { isKeywardenError, type KeywardenError } from '../../scanner/errors.js';
 
 const F = '.keywarden.yaml';

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadBaseline, parseBaseline } from '../../scanner/baseline.js';
 import { isKeywardenError, type KeywardenError } from '../../scanner/errors.js';
 import type { Finding, Report } from '../../scanner/finding.js';
-import { isSuppressed, loadBaseline, loadIgnoreFile, parseBaseline, parseIgnoreFile } from '../../scanner/suppress.js';
+import { isSuppressed, loadIgnoreFile, parseIgnoreFile } from '../../scanner/suppress.js';
 
 const FP1 = `kw1:${'1'.repeat(32)}`;
 const FP2 = `kw1:${'2'.repeat(32)}`;
