@@ -37,7 +37,7 @@ export interface TreeScanResult {
 }
 
 /** Files per batch and bytes per batch: per-file messages cost more than the scan of a small file. */
-const BATCH_FILES = 64;
+const BATCH_FILES = 256;
 const BATCH_BYTES = 2 << 20;
 
 export function emptyStats(): ScanStats {
