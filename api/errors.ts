@@ -12,7 +12,8 @@ export type ApiErrorCode =
   | 'KW_REQUEST_INVALID'
   | 'KW_BODY_TOO_LARGE'
   | 'KW_MEDIA_TYPE'
-  | 'KW_NOT_READY';
+  | 'KW_NOT_READY'
+  | 'KW_INTAKE_FULL';
 
 /**
  * Every code the API can answer with, and its status. A code absent here is a bug surfaced as 500
@@ -44,6 +45,8 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   KW_NOT_IMPLEMENTED: 501,
   KW_REDIS: 503,
   KW_NOT_READY: 503,
+  // The log-shipper intake's spool is over its limit: shippers hold the batch and retry (Retry-After).
+  KW_INTAKE_FULL: 503,
 });
 
 export function statusFor(code: string): number {

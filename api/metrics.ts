@@ -1,9 +1,11 @@
 // Prometheus metrics of the service (prom-client), read at scrape time from Redis: queue depth per
 // queue, job durations (from BullMQ queue events, as this process sees them), findings by state and the
-// time from detection to confirmed revocation. One registry per server, so tests can run several.
+// time from detection to confirmed revocation; with the intake mounted, its batch, byte and finding
+// counters. One registry per server, so tests can run several.
 import { type Job, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { IntakeBatchEvent, IntakeOutcome } from '../intake/server.js';
 import { JOB_KINDS, type JobKind } from '../workers/jobs.js';
 import { FindingState } from '../workers/lifecycle.js';
 import type { JobQueues } from '../workers/queue.js';
@@ -25,6 +27,15 @@ export const METRIC_NAMES = {
   timeToRevocation: 'keywarden_time_to_revocation_seconds',
 } as const;
 
+/** Registered only when `keywarden serve` mounts the log-shipper intake. */
+export const INTAKE_METRIC_NAMES = {
+  batches: 'keywarden_intake_batches_total',
+  bytes: 'keywarden_intake_bytes_total',
+  findings: 'keywarden_intake_findings_total',
+} as const;
+
+const INTAKE_OUTCOMES: readonly IntakeOutcome[] = ['forwarded', 'spooled', 'spool_full', 'record_failed'];
+
 export interface MetricsDeps {
   queues: JobQueues;
   store: FindingStore;
@@ -33,6 +44,8 @@ export interface MetricsDeps {
   prefix: string;
   /** Include Node's process metrics (CPU, memory, event loop). @defaultValue true */
   processMetrics?: boolean;
+  /** Register the intake counters. @defaultValue false */
+  intake?: boolean;
 }
 
 export class ServiceMetrics {
@@ -40,6 +53,7 @@ export class ServiceMetrics {
   private readonly events: QueueEvents[] = [];
   private readonly conns: Redis[] = [];
   private readonly jobDuration: Histogram<'queue' | 'outcome'>;
+  private readonly intake: { batches: Counter<'outcome'>; bytes: Counter; findings: Counter } | null = null;
 
   constructor(private readonly deps: MetricsDeps) {
     const { queues, store } = deps;
@@ -89,7 +103,39 @@ export class ServiceMetrics {
         }
       },
     });
+    if (deps.intake) {
+      // Counted in this process (each API replica its own), unlike the Redis-backed figures above.
+      const batches = new Counter({
+        name: INTAKE_METRIC_NAMES.batches,
+        help: 'Log-shipper batches by outcome: forwarded downstream, spooled, refused with 503 (spool_full, record_failed).',
+        labelNames: ['outcome'] as const,
+        registers,
+      });
+      for (const o of INTAKE_OUTCOMES) batches.inc({ outcome: o }, 0); // every outcome visible from the first scrape
+      this.intake = {
+        batches,
+        bytes: new Counter({
+          name: INTAKE_METRIC_NAMES.bytes,
+          help: 'Bytes of accepted log-shipper batches (after gzip decompression).',
+          registers,
+        }),
+        findings: new Counter({
+          name: INTAKE_METRIC_NAMES.findings,
+          help: 'Findings (occurrences) recorded from accepted log-shipper batches.',
+          registers,
+        }),
+      };
+    }
     if (deps.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** One intake batch; a no-op unless the counters were registered (`intake: true`). */
+  observeIntakeBatch(e: IntakeBatchEvent): void {
+    if (!this.intake) return;
+    this.intake.batches.inc({ outcome: e.outcome });
+    if (e.outcome !== 'forwarded' && e.outcome !== 'spooled') return;
+    this.intake.bytes.inc(e.bytes);
+    this.intake.findings.inc(e.findings);
   }
 
   /**

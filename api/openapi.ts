@@ -1,6 +1,6 @@
 // The OpenAPI 3.1 description of the HTTP API, served at GET /v1/openapi.json. Request schemas are
 // generated from the same zod schemas the routes validate with, so the two cannot drift; a test checks
-// that every registered route is described here.
+// that every registered route is described here (the intake's paths only when it is mounted).
 import { z } from 'zod';
 import { VERSION } from '../cli/version.js';
 import { JOB_KINDS, JOB_SCHEMAS } from '../workers/jobs.js';
@@ -60,14 +60,91 @@ function queryParameters(): Json[] {
   }));
 }
 
-export function openApiDocument(): Json {
+/** A fastify route URL as an OpenAPI path: `:id` → `{id}`, the intake's trailing `*` → `{stream}`. */
+export function openApiPath(url: string): string {
+  return url.replace(/:(\w+)/g, '{$1}').replace(/\/\*$/, '/{stream}');
+}
+
+const intakeErrors = {
+  '401': err('Missing or wrong intake token (KW_UNAUTHORIZED); the API token is not accepted here.'),
+};
+
+function intakeBatch(withStream: boolean): Json {
+  return {
+    operationId: withStream ? 'intakeStreamBatch' : 'intakeBatch',
+    summary: withStream ? 'A log shipper batch for a named stream' : 'A log shipper batch (stream `intake`)',
+    description:
+      'Fluent Bit `http` output (`format json` or `json_lines`) or Vector `http` sink (ndjson, or json with array framing); `Content-Encoding: gzip` accepted. The body decides the framing, not Content-Type. The batch is redacted, its findings recorded in the finding store (source kind `log`, target = the stream, one `detected` audit event per new finding), then the redacted batch is forwarded downstream or spooled. 200 is sent only after the findings are recorded and the batch is downstream or fsynced in the spool; a re-sent batch adds no occurrence.',
+    security: [{ intakeBearer: [] }],
+    ...(withStream
+      ? {
+          parameters: [
+            {
+              name: 'stream',
+              in: 'path',
+              required: true,
+              description:
+                'The stream name findings carry: letters, digits, `. _ -`, segments separated by `/`, at most 200 characters.',
+              schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)*$', maxLength: 200 },
+            },
+          ],
+        }
+      : {}),
+    requestBody: {
+      required: true,
+      content: {
+        'application/x-ndjson': { schema: { type: 'string', description: 'One JSON object per line.' } },
+        'application/json': { schema: { description: 'A JSON array of records, or JSON lines (Fluent Bit before 3.0).' } },
+      },
+    },
+    responses: {
+      '200': json(
+        {
+          type: 'object',
+          required: ['ok', 'findings'],
+          properties: { ok: { const: true }, findings: { type: 'integer', description: 'Findings in this batch.' } },
+        },
+        'Recorded and forwarded (or durably spooled).',
+      ),
+      '400': err('Empty body, invalid gzip or a bad stream name (KW_REQUEST_INVALID).'),
+      ...intakeErrors,
+      '413': err('Body over the intake limit, after gzip decompression too (KW_BODY_TOO_LARGE).'),
+      '503': err(
+        'Findings could not be recorded (KW_REDIS) or the spool is full (KW_INTAKE_FULL, with Retry-After): nothing was kept; send the batch again.',
+      ),
+    },
+  };
+}
+
+function intakePaths(): Json {
+  return {
+    '/v1/intake': { post: intakeBatch(false) },
+    '/v1/intake/{stream}': { post: intakeBatch(true) },
+    '/v1/intake/health': {
+      get: {
+        operationId: 'intakeHealth',
+        summary: 'The intake is mounted; batches waiting in its spool',
+        security: [{ intakeBearer: [] }],
+        responses: {
+          '200': json(
+            { type: 'object', properties: { ok: { const: true }, spooled: { type: 'integer' } } },
+            'Mounted; `spooled` batches wait for downstream.',
+          ),
+          ...intakeErrors,
+        },
+      },
+    },
+  };
+}
+
+export function openApiDocument(opts: { intake?: boolean } = {}): Json {
   return {
     openapi: '3.1.0',
     info: {
       title: 'keywarden service API',
       version: VERSION,
       description:
-        'Enqueue scans, read findings with their occurrences and audit trail, move findings through their lifecycle, and observe the service. Every route except /healthz, /readyz and /v1/openapi.json needs `Authorization: Bearer <KEYWARDEN_API_TOKEN>`. Errors are always `{"error":{"code","message","details?"}}`.',
+        'Enqueue scans, read findings with their occurrences and audit trail, move findings through their lifecycle, and observe the service. Every route except /healthz, /readyz and /v1/openapi.json needs `Authorization: Bearer <KEYWARDEN_API_TOKEN>`, except the log-shipper intake (/v1/intake, when mounted), which needs its own `KEYWARDEN_INTAKE_TOKEN`. Errors are always `{"error":{"code","message","details?"}}`.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: 'http://127.0.0.1:8787' }],
@@ -219,7 +296,7 @@ export function openApiDocument(): Json {
           operationId: 'metrics',
           summary: 'Prometheus metrics',
           description:
-            'keywarden_queue_depth{queue,state}, keywarden_job_duration_seconds{queue,outcome} (histogram), keywarden_findings{state}, keywarden_time_to_revocation_seconds (histogram), and Node process metrics.',
+            'keywarden_queue_depth{queue,state}, keywarden_job_duration_seconds{queue,outcome} (histogram), keywarden_findings{state}, keywarden_time_to_revocation_seconds (histogram), with the intake mounted keywarden_intake_batches_total{outcome}, keywarden_intake_bytes_total and keywarden_intake_findings_total, and Node process metrics.',
           responses: {
             '200': {
               description: 'Prometheus text exposition format 0.0.4.',
@@ -237,9 +314,21 @@ export function openApiDocument(): Json {
           responses: { '200': json({ type: 'object' }, 'The OpenAPI 3.1 description.') },
         },
       },
+      ...(opts.intake ? intakePaths() : {}),
     },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The value of KEYWARDEN_API_TOKEN.' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'The value of KEYWARDEN_API_TOKEN.' },
+        ...(opts.intake
+          ? {
+              intakeBearer: {
+                type: 'http',
+                scheme: 'bearer',
+                description: 'The value of KEYWARDEN_INTAKE_TOKEN: what log shippers hold; it opens nothing but /v1/intake.',
+              },
+            }
+          : {}),
+      },
       schemas: {
         Error: {
           type: 'object',

@@ -1,7 +1,13 @@
-// The HTTP API (`keywarden serve`): fastify over the queues and the finding store. An entry point like
-// the CLI: it alone sees workers/, the store and the metrics. Every route but the probes and the
-// OpenAPI document needs the bearer token; every error is `{error:{code,message}}` (see errors.ts).
+// The HTTP API (`keywarden serve`): fastify over the queues and the finding store, and optionally the
+// log-shipper intake at /v1/intake recording into that store. An entry point like the CLI: it alone
+// sees workers/, the store and the metrics. Every route but the probes and the OpenAPI document needs
+// the API token (the intake's routes, the intake's own); every error is `{error:{code,message}}`.
+import { hostname } from 'node:os';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { type FindingsSink, type IntakeCommonOptions, type IntakeRoutes, registerIntakeRoutes } from '../intake/server.js';
+import { KeywardenError } from '../scanner/errors.js';
+import { ServiceError } from '../workers/errors.js';
+import { logBatchOccurrences } from '../workers/handlers.js';
 import { JobQueues } from '../workers/queue.js';
 import { createRedis } from '../workers/redis.js';
 import type { Schedule } from '../workers/scheduler.js';
@@ -15,15 +21,23 @@ import { registerFindingRoutes } from './routes/findings.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Served without the bearer token (probes, the API description). */
-    public?: boolean;
-  }
-}
-
 /** @defaultValue 8 MiB: a log batch of 100,000 short lines fits. */
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
+
+/** Where `keywarden serve --intake` mounts the log-shipper intake. */
+export const INTAKE_PREFIX = '/v1/intake';
+
+/**
+ * The log-shipper intake inside the API server. `token` is KEYWARDEN_INTAKE_TOKEN: its own, never the
+ * API token (start-up refuses the same value), because every shipper host holds it and the API token
+ * can resolve findings and enqueue scans.
+ */
+export interface ApiIntakeOptions extends IntakeCommonOptions {
+  /** Audit actor of the findings it records. @defaultValue `intake:<host>:<pid>` */
+  actor?: string;
+  /** Milliseconds a batch's findings may take to reach Redis before the batch is refused with 503. @defaultValue 5000 */
+  recordTimeoutMs?: number;
+}
 
 export interface ApiServerOptions {
   redisUrl: string;
@@ -43,6 +57,10 @@ export interface ApiServerOptions {
   schedule?: Schedule | null;
   /** Node process metrics on /metrics. @defaultValue true */
   processMetrics?: boolean;
+  /** Milliseconds `close()` lets in-flight requests finish before it drops every connection. @defaultValue 5000 */
+  closeGraceMs?: number;
+  /** Mount the log-shipper intake at INTAKE_PREFIX. @defaultValue none */
+  intake?: ApiIntakeOptions;
 }
 
 export interface ApiServer {
@@ -50,6 +68,8 @@ export interface ApiServer {
   ctx: ApiContext;
   /** `METHOD path` of every route registered (the OpenAPI test compares them with the document). */
   routes: string[];
+  /** The mounted intake's spool and drain, or null without `intake`. */
+  intake: IntakeRoutes | null;
   /** Listens; returns the base URL, e.g. `http://127.0.0.1:8787`. */
   listen(host: string, port: number): Promise<string>;
   /** Stops accepting, finishes in-flight requests, closes Redis connections. */
@@ -67,15 +87,54 @@ function bounded(p: Promise<unknown>, ms: number): Promise<void> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * The intake's findings into the store, through the same occurrence keys as `scan-log-batch` jobs
+ * (target = stream, key on the batch digest): a shipper re-sending a batch adds nothing. Bounded:
+ * the store's client waits through a Redis outage, but a shipper must get its 503 and retry.
+ */
+function storeSink(store: FindingStore, actor: string, timeoutMs: number): FindingsSink {
+  return async (findings, meta) => {
+    const occurrences = logBatchOccurrences(findings, { stream: meta.stream, body: meta.body, time: meta.receivedAt });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ServiceError('KW_REDIS', `recording the batch's findings took longer than ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([store.record(occurrences, { actor }), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
 export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   // Before any connection is opened: a missing token is a configuration error, reported at once.
   const authorized = bearerTokenCheck(opts.token);
+  if (opts.intake) {
+    bearerTokenCheck(opts.intake.token, 'KEYWARDEN_INTAKE_TOKEN'); // validated here too: before Redis
+    if (opts.intake.token === opts.token) {
+      throw new KeywardenError(
+        'KW_CONFIG_INVALID',
+        'KEYWARDEN_INTAKE_TOKEN must differ from KEYWARDEN_API_TOKEN: shippers must not hold the API token',
+      );
+    }
+  }
   const redis = createRedis(opts.redisUrl);
   // ioredis retries on its own; an unhandled 'error' event would end the process.
   redis.on('error', () => {});
   const queues = new JobQueues(redis, opts.prefix);
   const store = new FindingStore(redis, opts.prefix);
-  const metrics = new ServiceMetrics({ queues, store, redis, prefix: opts.prefix, processMetrics: opts.processMetrics ?? true });
+  const metrics = new ServiceMetrics({
+    queues,
+    store,
+    redis,
+    prefix: opts.prefix,
+    processMetrics: opts.processMetrics ?? true,
+    intake: opts.intake !== undefined,
+  });
   const ctx: ApiContext = {
     redis,
     queues,
@@ -97,7 +156,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
 
   app.addHook('onRequest', async (req, reply) => {
     // Unknown routes answer 404 either way: nothing is served there, so there is nothing to guard.
-    if (req.is404 || req.routeOptions.config.public) return;
+    const config = req.routeOptions.config;
+    if (req.is404 || config.public || config.ownToken) return;
     if (!authorized(req.headers.authorization)) {
       reply.header('www-authenticate', 'Bearer realm="keywarden"');
       return sendError(reply, 'KW_UNAUTHORIZED', 'missing or wrong bearer token (Authorization: Bearer <KEYWARDEN_API_TOKEN>)');
@@ -116,7 +176,21 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   registerHealthRoutes(app, ctx);
   registerJobRoutes(app, ctx);
   registerFindingRoutes(app, ctx);
-  const doc = openApiDocument();
+  const intake = opts.intake
+    ? await registerIntakeRoutes(app, {
+        ...opts.intake,
+        prefix: INTAKE_PREFIX,
+        tokenName: 'KEYWARDEN_INTAKE_TOKEN',
+        streamFromPath: true,
+        onFindings: storeSink(
+          store,
+          opts.intake.actor ?? `intake:${hostname()}:${process.pid}`,
+          opts.intake.recordTimeoutMs ?? 5000,
+        ),
+        onBatch: (e) => metrics.observeIntakeBatch(e),
+      })
+    : null;
+  const doc = openApiDocument({ intake: intake !== null });
   app.get('/v1/openapi.json', { config: { public: true } }, async () => doc);
 
   app.addHook('onClose', async () => {
@@ -134,11 +208,19 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     app,
     ctx,
     routes,
+    intake,
     async listen(host, port) {
       return app.listen({ host, port });
     },
     async close() {
-      await app.close();
+      // fastify closes idle keep-alive connections, but not one opened without a request yet (HTTP
+      // clients open spares): Node would wait its 60 s headers timeout. In-flight requests get the grace.
+      const force = setTimeout(() => app.server.closeAllConnections(), opts.closeGraceMs ?? 5000);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(force);
+      }
     },
   };
 }

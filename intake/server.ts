@@ -1,29 +1,57 @@
 // The HTTP intake for log shippers: Fluent Bit's `http` output (`json` and `json_lines`) and Vector's
 // `http` sink (`ndjson`, or `json` framed as an array) POST batches here; each is redacted, its
-// findings appended to a JSONL file, the redacted batch spooled durably, then forwarded downstream in
-// order with retries. An entry point: it sees the scanner, its own spool, and nothing else.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// findings handed to a sink (a JSONL file standalone, the finding store inside `keywarden serve`), the
+// redacted batch spooled durably, then forwarded downstream in order with retries. An entry point: it
+// sees the scanner, its own spool and the HTTP layer's shared token check and error table.
 import { appendFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { bearerTokenCheck } from '../api/auth.js';
+import { ApiError, classify, sendError } from '../api/errors.js';
 import type { Logger } from '../logging/logger.js';
+import type { Finding } from '../scanner/finding.js';
 import { type Redactor, redactLines } from '../scanner/redact-stream.js';
 import { type BatchKind, Spool, type SpoolEntry } from './spool.js';
 
-export interface IntakeOptions {
+/** What the sink learns about the batch a set of findings came from. */
+export interface IntakeBatchMeta {
+  /** The stream the findings name (`source.stream`). */
+  stream: string;
+  /** The batch as received (after gzip): a sink can key on its digest, so a re-sent batch records nothing new. */
+  body: Buffer;
+  kind: BatchKind;
+  /** ISO time the intake received the batch. */
+  receivedAt: string;
+}
+
+/**
+ * Where a batch's findings go. The batch is acknowledged (200) only after this resolves; when it
+ * rejects, the shipper gets an error status and sends the batch again, so nothing acknowledged is lost.
+ * Called only for batches with at least one finding.
+ */
+export type FindingsSink = (findings: Finding[], meta: IntakeBatchMeta) => Promise<void>;
+
+/** How one batch ended, for counters (api/metrics.ts). */
+export type IntakeOutcome = 'forwarded' | 'spooled' | 'spool_full' | 'record_failed';
+export interface IntakeBatchEvent {
+  outcome: IntakeOutcome;
+  /** Bytes received (after gzip). */
+  bytes: number;
+  findings: number;
+}
+
+/** Options shared by the standalone intake and the one mounted in `keywarden serve`. */
+export interface IntakeCommonOptions {
   redactor: Redactor;
-  /** @defaultValue `127.0.0.1`: the intake is for shippers on this host unless told otherwise. */
-  host?: string;
-  /** @defaultValue 0 (any free port; read it back from `Intake.url`). */
-  port?: number;
-  /** Bearer token every request must carry (`Authorization: Bearer <token>`). */
+  /** Bearer token every request must carry (`Authorization: Bearer <token>`); 16+ characters, no whitespace. */
   token: string;
+  /** Where the token comes from, for 401 messages and start-up errors. @defaultValue `KEYWARDEN_INTAKE_TOKEN` */
+  tokenName?: string;
   spoolDir: string;
   /** Where redacted batches go (POST). Without it, batches wait in the spool. */
   downstreamUrl?: string;
   /** Extra headers on downstream requests (e.g. its own Authorization). */
   downstreamHeaders?: Record<string, string>;
-  findingsFile?: string;
   /** Bytes, after gzip decompression too. @defaultValue 10 MiB */
   bodyLimit?: number;
   /** Above this many spooled bytes, new batches get 503 so shippers hold them. @defaultValue 1 GiB */
@@ -39,6 +67,37 @@ export interface IntakeOptions {
   logger?: Logger;
 }
 
+export interface IntakeOptions extends IntakeCommonOptions {
+  /** @defaultValue `127.0.0.1`: the intake is for shippers on this host unless told otherwise. */
+  host?: string;
+  /** @defaultValue 0 (any free port; read it back from `Intake.url`). */
+  port?: number;
+  /** Findings appended here as JSONL (redacted, never the secret). @defaultValue none (not kept) */
+  findingsFile?: string;
+}
+
+export interface IntakeRouteOptions extends IntakeCommonOptions {
+  /** Mount point, e.g. `/v1/intake`. @defaultValue `` (the server's root) */
+  prefix?: string;
+  /**
+   * Name each batch's stream after the path under the prefix (`POST /v1/intake/web/nginx` → `web/nginx`;
+   * the bare prefix → `intake`), so one intake serves many shippers and findings say which one.
+   * @defaultValue false: every batch is stream `intake`
+   */
+  streamFromPath?: boolean;
+  /** @defaultValue none: findings are only counted */
+  onFindings?: FindingsSink;
+  /** Once per batch, after its response is decided. */
+  onBatch?: (e: IntakeBatchEvent) => void;
+}
+
+/** The mounted routes' state; delivery stops when the fastify instance closes. */
+export interface IntakeRoutes {
+  readonly spool: Spool;
+  /** Resolves once the spool is empty (everything delivered), or rejects after `timeoutMs`. */
+  drained(timeoutMs?: number): Promise<void>;
+}
+
 export interface Intake {
   readonly url: string;
   readonly spool: Spool;
@@ -51,16 +110,9 @@ export interface Intake {
 const CONTENT_TYPE: Record<BatchKind, string> = { ndjson: 'application/x-ndjson', json: 'application/json' };
 /** Downstream statuses that will not change on retry: the batch is set aside, not retried forever. */
 const PERMANENT = new Set([400, 401, 403, 404, 405, 410, 413, 415, 422]);
-
-/** Constant-time token check: both sides hashed first so that lengths leak nothing either. */
-function tokenChecker(token: string): (header: string | undefined) => boolean {
-  const want = createHash('sha256').update(token).digest();
-  return (header) => {
-    if (header === undefined || !header.startsWith('Bearer ')) return false;
-    const got = createHash('sha256').update(header.slice(7)).digest();
-    return timingSafeEqual(got, want);
-  };
-}
+/** Path segments a stream name may use: it becomes a store index key and a `?repo=` filter value. */
+const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9._-]+)*$/;
+const MAX_STREAM_NAME = 200;
 
 /**
  * Fluent Bit `json` and Vector's array framing send one JSON array; `json_lines` and `ndjson` send
@@ -75,45 +127,75 @@ function kindOf(body: Buffer): BatchKind {
   return 'ndjson';
 }
 
-export async function startIntake(opts: IntakeOptions): Promise<Intake> {
+/** Appends findings as JSONL: the standalone intake's side channel (`--findings FILE`). */
+export function jsonlFindingsSink(path: string): FindingsSink {
+  return async (findings) => {
+    await appendFile(path, findings.map((f) => `${JSON.stringify(f)}\n`).join(''));
+  };
+}
+
+/**
+ * Registers the intake's routes on `app` under `opts.prefix` in an encapsulated scope of their own:
+ * their raw-body parser, their token check and their error handler touch nothing else the server
+ * serves. `GET <prefix>/health`; `POST <prefix>` and `POST <prefix>/*` take batches.
+ */
+export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRouteOptions): Promise<IntakeRoutes> {
   const bodyLimit = opts.bodyLimit ?? 10 << 20;
   const maxSpoolBytes = opts.maxSpoolBytes ?? 1 << 30;
+  const tokenName = opts.tokenName ?? 'KEYWARDEN_INTAKE_TOKEN';
+  const authorized = bearerTokenCheck(opts.token, tokenName);
   const spool = await Spool.open(opts.spoolDir, { fsync: opts.fsync ?? true });
-  const authorized = tokenChecker(opts.token);
-  const app: FastifyInstance = Fastify({ bodyLimit, logger: false });
-  const redactor: Redactor = { ...opts.redactor, stream: 'intake' };
+  const delivery = new Delivery(spool, opts);
   const log = opts.logger;
-
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (req, body, done) => {
-    const buf = body as Buffer;
-    if (req.headers['content-encoding'] === 'gzip') {
-      try {
-        done(null, gunzipSync(buf, { maxOutputLength: bodyLimit }));
-      } catch {
-        done(Object.assign(new Error('gzip body invalid or over the size limit'), { statusCode: 413 }), undefined);
-      }
-      return;
+  const prefix = opts.prefix ?? '';
+  // The redactor's stream names findings; one object per stream name, sharing the compiled pack.
+  const redactors = new Map<string, Redactor>();
+  const redactorFor = (stream: string): Redactor => {
+    let r = redactors.get(stream);
+    if (!r) {
+      r = { ...opts.redactor, stream };
+      if (redactors.size < 1024) redactors.set(stream, r);
     }
-    done(null, buf);
-  });
+    return r;
+  };
 
-  app.addHook('onRequest', async (req, reply) => {
-    if (!authorized(req.headers.authorization)) {
-      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized' });
+  const streamOf = (req: FastifyRequest): string => {
+    if (!opts.streamFromPath) return 'intake';
+    const rest = ((req.params as Record<string, string | undefined>)['*'] ?? '').replace(/\/+$/, '');
+    if (rest === '') return 'intake';
+    if (rest.length > MAX_STREAM_NAME || !STREAM_NAME.test(rest)) {
+      throw new ApiError(
+        'KW_REQUEST_INVALID',
+        `the path under ${prefix || '/'} names the stream: letters, digits, . _ - and /, at most ${MAX_STREAM_NAME} characters`,
+      );
     }
-  });
+    return rest;
+  };
 
-  app.get('/health', async () => ({ ok: true, spooled: spool.length }));
-
-  app.post('/*', async (req, reply) => {
+  const takeBatch = async (req: FastifyRequest, reply: FastifyReply) => {
     const body = req.body;
-    if (!Buffer.isBuffer(body) || body.length === 0) return reply.code(400).send({ error: 'empty body' });
-    if (spool.bytes > maxSpoolBytes) return reply.code(503).header('retry-after', '5').send({ error: 'spool full' });
+    if (!Buffer.isBuffer(body) || body.length === 0) throw new ApiError('KW_REQUEST_INVALID', 'empty body');
+    const stream = streamOf(req);
+    if (spool.bytes > maxSpoolBytes) {
+      opts.onBatch?.({ outcome: 'spool_full', bytes: body.length, findings: 0 });
+      reply.header('retry-after', '5');
+      return sendError(reply, 'KW_INTAKE_FULL', 'spool full: downstream is behind; retry later');
+    }
     const kind = kindOf(body);
-    const { out, findings } = redactLines(redactor, body, true);
-    if (findings.length > 0 && opts.findingsFile) {
-      await appendFile(opts.findingsFile, findings.map((f) => `${JSON.stringify(f)}\n`).join(''));
+    const receivedAt = new Date().toISOString();
+    const { out, findings } = redactLines(redactorFor(stream), body, true);
+    if (findings.length > 0 && opts.onFindings) {
+      try {
+        await opts.onFindings(findings, { stream, body, kind, receivedAt });
+      } catch (err) {
+        // Not acknowledged and not forwarded: the shipper sends the batch again.
+        opts.onBatch?.({ outcome: 'record_failed', bytes: body.length, findings: findings.length });
+        log?.warn(
+          { event: 'findings-not-recorded', code: (err as { code?: unknown }).code ?? 'KW_INTERNAL' },
+          'findings not recorded; batch refused',
+        );
+        throw err;
+      }
     }
     // Fast path: nothing queued, so order allows sending this batch straight on; once downstream has
     // it, it is as safe as in our spool (and skips an fsync and a re-read). Any failure: spool it.
@@ -121,6 +203,7 @@ export async function startIntake(opts: IntakeOptions): Promise<Intake> {
       const status = await delivery.send(out, kind);
       if (status >= 200 && status < 300) {
         log?.info({ event: 'batch-forwarded', kind, bytes: out.length, findings: findings.length }, 'batch forwarded');
+        opts.onBatch?.({ outcome: 'forwarded', bytes: body.length, findings: findings.length });
         return reply.code(200).send({ ok: true, findings: findings.length });
       }
     }
@@ -129,23 +212,82 @@ export async function startIntake(opts: IntakeOptions): Promise<Intake> {
       { event: 'batch-spooled', kind, bytes: out.length, findings: findings.length, spooled: spool.length },
       'batch spooled',
     );
+    opts.onBatch?.({ outcome: 'spooled', bytes: body.length, findings: findings.length });
     delivery.kick();
     return reply.code(200).send({ ok: true, findings: findings.length });
-  });
+  };
 
-  const delivery = new Delivery(spool, opts);
+  await app.register(
+    async (scope) => {
+      // Shippers' bodies are taken as raw bytes whatever their Content-Type (see kindOf); in this
+      // scope only, so the API beside it keeps its JSON parser.
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (req, raw, done) => {
+        const buf = raw as Buffer;
+        if (req.headers['content-encoding'] !== 'gzip') return done(null, buf);
+        try {
+          done(null, gunzipSync(buf, { maxOutputLength: bodyLimit }));
+        } catch (err) {
+          const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+          done(
+            tooLarge
+              ? new ApiError('KW_BODY_TOO_LARGE', `the gzip body inflates past the ${bodyLimit}-byte limit`)
+              : new ApiError('KW_REQUEST_INVALID', 'Content-Encoding is gzip but the body is not valid gzip'),
+            undefined,
+          );
+        }
+      });
+
+      scope.addHook('onRequest', async (req, reply) => {
+        if (!authorized(req.headers.authorization)) {
+          reply.header('www-authenticate', 'Bearer realm="keywarden-intake"');
+          return sendError(reply, 'KW_UNAUTHORIZED', `missing or wrong bearer token (Authorization: Bearer <${tokenName}>)`);
+        }
+      });
+
+      // Same error bodies as the API; an unexpected error's text stays out of the log (it may quote input).
+      scope.setErrorHandler((err, _req, reply) => {
+        const c = classify(err);
+        if (c.internal) log?.error({ event: 'intake-error', name: (err as Error).name }, 'intake request failed');
+        return reply.code(c.status).type('application/json; charset=utf-8').send(c.body);
+      });
+
+      const config = { ownToken: true };
+      scope.get('/health', { config }, async () => ({ ok: true, spooled: spool.length }));
+      // The bare prefix too (Fluent Bit's `uri /v1/intake`); at the root, `/*` already matches `/`.
+      if (prefix !== '') scope.post('/', { config, bodyLimit, prefixTrailingSlash: 'no-slash' }, takeBatch);
+      scope.post('/*', { config, bodyLimit }, takeBatch);
+
+      // After in-flight requests: a batch accepted while closing is spooled, then delivery stops.
+      scope.addHook('onClose', async () => {
+        await delivery.stop();
+      });
+    },
+    { prefix },
+  );
+  delivery.kick(); // what an earlier run left behind goes first
+
+  return { spool, drained: (timeoutMs = 10_000) => delivery.drained(timeoutMs) };
+}
+
+/** The intake on its own HTTP server (`keywarden intake`), findings to `findingsFile` if given. */
+export async function startIntake(opts: IntakeOptions): Promise<Intake> {
+  const bodyLimit = opts.bodyLimit ?? 10 << 20;
+  const app: FastifyInstance = Fastify({ bodyLimit, logger: false });
+  const routes = await registerIntakeRoutes(app, {
+    ...opts,
+    ...(opts.findingsFile ? { onFindings: jsonlFindingsSink(opts.findingsFile) } : {}),
+  });
   await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
   const addr = app.server.address();
   const url = typeof addr === 'object' && addr !== null ? `http://${addr.address}:${addr.port}` : String(addr);
-  delivery.kick(); // what an earlier run left behind goes first
 
   return {
     url,
-    spool,
-    drained: (timeoutMs = 10_000) => delivery.drained(timeoutMs),
+    spool: routes.spool,
+    drained: routes.drained,
     close: async () => {
       await app.close();
-      await delivery.stop();
     },
   };
 }
@@ -159,7 +301,7 @@ class Delivery {
 
   constructor(
     private readonly spool: Spool,
-    private readonly opts: IntakeOptions,
+    private readonly opts: IntakeCommonOptions,
   ) {}
 
   kick(): void {

@@ -185,14 +185,43 @@ async function scanLogBatchJob(d: JobData<'scan-log-batch'>, s: ScanSettings, jo
   // redactLines also finds JSON-escaped secrets in JSON log lines; its redacted output is not needed here.
   const redactor: Redactor = { pack: packOf(s), key: s.fingerprintKey, stream: d.stream, markers: new Map() };
   const { findings } = redactLines(redactor, buf, true, (d.firstLine ?? 1) - 1);
-  if (findings.length === 0) return { occurrences: [], bytes: buf.length };
+  const batch: LogBatch = { stream: d.stream, body: buf };
+  if (d.firstLine !== undefined) batch.firstLine = d.firstLine;
+  if (d.time !== undefined) batch.time = d.time;
+  if (jobId !== undefined) batch.jobId = jobId;
+  return { occurrences: logBatchOccurrences(findings, batch), bytes: buf.length };
+}
+
+/** One batch of log lines, as far as keying its occurrences goes. */
+export interface LogBatch {
+  stream: string;
+  /** The batch's bytes: without `firstLine`, their digest places the occurrences. */
+  body: Buffer;
+  /** Stream line number of the batch's first line (its findings' lines already count from it). */
+  firstLine?: number;
+  /** When the batch was shipped or received (ISO), kept on each occurrence's source. */
+  time?: string;
+  jobId?: string;
+}
+
+/**
+ * Store occurrences for the findings of one log batch: the `scan-log-batch` job and the HTTP intake
+ * mounted in `keywarden serve` both record through this, so a secret reaching the service either way
+ * is the same finding with the same kind of occurrence (target = stream). Keys are stable, so a batch
+ * recorded twice (a job retried, a shipper re-sending after a timeout) adds nothing.
+ */
+export function logBatchOccurrences(findings: readonly Finding[], batch: LogBatch): Occurrence[] {
+  if (findings.length === 0) return [];
   // With firstLine the stream position is known and is the key; without it, the batch's own digest.
-  const where = d.firstLine !== undefined ? '@' : `#${createHash('sha256').update(buf).digest('hex').slice(0, 24)}`;
-  const occurrences = findings.map((f): Occurrence => {
-    const finding: Finding = d.time ? { ...f, source: { kind: 'log', stream: d.stream, time: d.time } } : f;
-    const o: Occurrence = { target: d.stream, key: `log|${d.stream}|${where}|${finding.line}|${finding.column}`, finding };
-    if (jobId) o.jobId = jobId;
+  const where = batch.firstLine !== undefined ? '@' : `#${createHash('sha256').update(batch.body).digest('hex').slice(0, 24)}`;
+  return findings.map((f): Occurrence => {
+    const finding: Finding = batch.time ? { ...f, source: { kind: 'log', stream: batch.stream, time: batch.time } } : f;
+    const o: Occurrence = {
+      target: batch.stream,
+      key: `log|${batch.stream}|${where}|${finding.line}|${finding.column}`,
+      finding,
+    };
+    if (batch.jobId) o.jobId = batch.jobId;
     return o;
   });
-  return { occurrences, bytes: buf.length };
 }

@@ -2,8 +2,6 @@
 // and the repositories) becomes one BullMQ job scheduler per repository on the scan-history queue.
 // Each repository runs as its own job, so one that fails is retried and reported without holding up the rest.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Job, Queue } from 'bullmq';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';

@@ -104,10 +104,6 @@ export function registerRedactCommand(program: Command, setExit: (code: number) 
     .option('--token-env <name>', 'environment variable holding the bearer token', 'KEYWARDEN_INTAKE_TOKEN')
     .option('--body-limit <size>', 'largest accepted request body', '10MiB')
     .action(async (flags: IntakeFlags) => {
-      const token = process.env[flags.tokenEnv];
-      if (!token || token.length < 16) {
-        throw new KeywardenError('KW_USAGE', `set ${flags.tokenEnv} to a bearer token of at least 16 characters`);
-      }
       const port = Number.parseInt(flags.port, 10);
       if (!(port >= 0 && port < 65536)) throw new KeywardenError('KW_USAGE', `--port must be 0..65535; got ${flags.port}`);
       const redactor = await buildRedactor(flags.config, 'intake');
@@ -115,7 +111,9 @@ export function registerRedactCommand(program: Command, setExit: (code: number) 
         redactor,
         host: flags.host,
         port,
-        token,
+        // Checked by startIntake (api/auth.ts, as the API's token): 16+ characters, no whitespace.
+        token: process.env[flags.tokenEnv] ?? '',
+        tokenName: flags.tokenEnv,
         spoolDir: resolve(flags.spool),
         ...(flags.downstream ? { downstreamUrl: flags.downstream } : {}),
         ...(flags.findings ? { findingsFile: resolve(flags.findings) } : {}),

@@ -3,6 +3,7 @@ import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_BY_CODE } from '../../api/errors.js';
 import { METRIC_NAMES } from '../../api/metrics.js';
+import { openApiPath } from '../../api/openapi.js';
 import { type ApiServer, createApiServer } from '../../api/server.js';
 import type { Finding } from '../../scanner/finding.js';
 import { jobIdFor } from '../../workers/jobs.js';
@@ -340,10 +341,13 @@ describe('HTTP API on a real Redis', () => {
     expect(doc.openapi).toBe('3.1.0');
     for (const route of server.routes) {
       const [method, url] = route.split(' ') as [string, string];
-      const path = url.replace(/:(\w+)/g, '{$1}');
-      expect(doc.paths[path]?.[method.toLowerCase()], route).toBeDefined();
+      expect(doc.paths[openApiPath(url)]?.[method.toLowerCase()], route).toBeDefined();
     }
     expect(doc.paths['/v1/scans'].post.requestBody.content['application/json'].schema.oneOf).toHaveLength(6);
+    expect(
+      Object.keys(doc.paths).some((p) => p.startsWith('/v1/intake')),
+      'intake not mounted, not described',
+    ).toBe(false);
     const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]);
     expect(refs.length).toBeGreaterThan(0);
     for (const r of new Set(refs)) expect(doc.components.schemas, `$ref ${r}`).toHaveProperty(r as string);

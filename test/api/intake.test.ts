@@ -1,0 +1,357 @@
+// The log-shipper intake mounted in the API server (`keywarden serve --intake`): a real redis-server,
+// a real downstream log store on 127.0.0.1, Fluent Bit's requests reproduced as in
+// test/intake/server.test.ts. Findings must land in the finding store as a scan-log-batch job's do.
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { INTAKE_METRIC_NAMES } from '../../api/metrics.js';
+import { openApiPath } from '../../api/openapi.js';
+import { type ApiIntakeOptions, type ApiServer, createApiServer } from '../../api/server.js';
+import { defaultIntakeSpool, intakeSettings, type ServeFlags } from '../../cli/commands/serve.js';
+import { expandTemplate, seededRng } from '../../rules/examples.js';
+import { loadBuiltinRules } from '../../rules/load.js';
+import { createRedactor, type Redactor } from '../../scanner/redact-stream.js';
+import type { ScanSettings } from '../../workers/handlers.js';
+import { processJob } from '../../workers/worker.js';
+import { type RedisHandle, startRedis } from '../helpers/redis.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: responses are read loosely; the assertions check their shape.
+type Json = any;
+
+// Generated per run: these tokens guard nothing outside this test.
+const API_TOKEN = randomBytes(24).toString('base64url');
+const INTAKE_TOKEN = randomBytes(24).toString('base64url');
+const PREFIX = `kwtest-intake-${randomBytes(4).toString('hex')}`;
+const KEY = Buffer.from('test-fingerprint-key-0123456789');
+const rng = seededRng(23);
+const ghp = () => expandTemplate('«ghp_{base62:30}{checksum}»', { rng, checksum: 'github-crc32' }).secret!;
+
+/** A downstream log store on 127.0.0.1 that keeps every POST body. */
+class Downstream {
+  received: { contentType: string | undefined; body: string }[] = [];
+  private server: Server | null = null;
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        this.received.push({ contentType: req.headers['content-type'], body: Buffer.concat(parts).toString('utf8') });
+        res.writeHead(200).end('ok');
+      });
+    });
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/logs`;
+  }
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+}
+
+/** Fluent Bit `format json_lines` (application/x-ndjson since 3.0). */
+function jsonLines(records: Record<string, unknown>[]): string {
+  return records.map((r) => `${JSON.stringify(r)}\n`).join('');
+}
+
+describe('the intake mounted in the API server', () => {
+  let redis: RedisHandle;
+  let downstream: Downstream;
+  let server: ApiServer;
+  let base: string;
+  let dir: string;
+  let redactor: Redactor;
+  const extra: ApiServer[] = [];
+
+  const intakeOptions = (spool: string, downstreamUrl: string): ApiIntakeOptions => ({
+    redactor,
+    token: INTAKE_TOKEN,
+    spoolDir: join(dir, spool),
+    downstreamUrl,
+    bodyLimit: 64 * 1024,
+    retryMinMs: 20,
+    retryMaxMs: 100,
+    downstreamTimeoutMs: 2000,
+    fsync: false,
+    actor: 'intake:test',
+  });
+
+  const shipper = (url: string, body: string | Buffer, headers: Record<string, string> = {}) =>
+    fetch(url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${INTAKE_TOKEN}`,
+        'content-type': 'application/x-ndjson',
+        'user-agent': 'Fluent-Bit',
+        ...headers,
+      },
+      body,
+    });
+  const api = async (path: string, init: RequestInit = {}): Promise<Json> => {
+    const res = await fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${API_TOKEN}`, ...init.headers } });
+    expect(res.status, path).toBe(200);
+    return res.json();
+  };
+
+  beforeAll(async () => {
+    redis = await startRedis({ aof: false });
+    dir = mkdtempSync(join(tmpdir(), 'kw-api-intake-'));
+    redactor = createRedactor({ rules: loadBuiltinRules(), fingerprintKey: KEY });
+    downstream = new Downstream();
+    const downstreamUrl = await downstream.start();
+    server = await createApiServer({
+      redisUrl: redis.url,
+      prefix: PREFIX,
+      token: API_TOKEN,
+      processMetrics: false,
+      intake: intakeOptions('spool', downstreamUrl),
+    });
+    base = await server.listen('127.0.0.1', 0);
+  });
+
+  afterEach(() => {
+    downstream.received = [];
+  });
+
+  afterAll(async () => {
+    for (const s of extra) await s.close();
+    await server?.close();
+    await downstream?.stop();
+    await redis?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('records a Fluent Bit batch’s finding in the store (source log, audited) and forwards the batch redacted', async () => {
+    const secret = ghp();
+    const body = jsonLines([
+      { date: 1763782001.5, log: `GET /login token=${secret}`, stream: 'stdout' },
+      { date: 1763782001.6, log: 'quiet line', stream: 'stdout' },
+    ]);
+    const res = await shipper(`${base}/v1/intake/web/nginx`, body);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true, findings: 1 });
+
+    // Recorded before the 200: the store already has it.
+    const list = await api(`/v1/findings?repo=${encodeURIComponent('web/nginx')}`);
+    expect(list.count).toBe(1);
+    const f = list.findings[0];
+    expect(f).toMatchObject({ ruleId: 'github-pat', state: 'detected', occurrences: 1 });
+    const shown = await api(`/v1/findings/${f.fingerprint}`);
+    expect(shown.occurrences).toHaveLength(1);
+    expect(shown.occurrences[0]).toMatchObject({
+      target: 'web/nginx',
+      key: expect.stringMatching(/^log\|web\/nginx\|#[0-9a-f]{24}\|1\|\d+$/),
+      finding: { line: 1, source: { kind: 'log', stream: 'web/nginx', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) } },
+    });
+    const audit = await api(`/v1/findings/${f.fingerprint}/audit`);
+    expect(audit.events).toHaveLength(1);
+    expect(audit.events[0]).toMatchObject({ what: 'detected', from: '', to: 'detected', actor: 'intake:test' });
+    expect(audit.events[0].reason).toBe('first seen in web/nginx');
+
+    await server.intake!.drained();
+    expect(downstream.received).toHaveLength(1);
+    const [first, second] = downstream.received[0]!.body.split('\n').map((l) => (l ? JSON.parse(l) : null));
+    expect(first.log).toMatch(/^GET \/login token=\[REDACTED:github-pat:kw1:[0-9a-f]{6}\]$/);
+    expect(second).toEqual({ date: 1763782001.6, log: 'quiet line', stream: 'stdout' });
+    expect(downstream.received[0]!.contentType).toBe('application/x-ndjson');
+    expect(JSON.stringify([list, shown, audit, downstream.received])).not.toContain(secret);
+  });
+
+  it('adds nothing when a shipper re-sends a batch, and meets a scan-log-batch job on the same finding', async () => {
+    const secret = ghp();
+    const body = jsonLines([{ log: `deploy GITHUB_TOKEN=${secret}` }]);
+    for (let i = 0; i < 2; i++) expect((await shipper(`${base}/v1/intake/ci`, body)).status).toBe(200);
+    const [f] = (await api('/v1/findings?repo=ci')).findings;
+    expect(f.occurrences).toBe(1);
+
+    // The worker path: same rules, same key, same stream: the same finding, one more occurrence.
+    const scan: ScanSettings = {
+      rules: loadBuiltinRules(),
+      globalAllow: {},
+      fingerprintKey: KEY,
+      maxFileSize: 1 << 20,
+      cacheDir: dir,
+      env: {},
+    };
+    const result = await processJob(
+      'scan-log-batch',
+      { stream: 'ci', lines: [`deploy GITHUB_TOKEN=${secret}`], firstLine: 40 },
+      { scan, store: server.ctx.store, actor: 'worker:test:1' },
+    );
+    expect(result).toMatchObject({ findings: 1, newFindings: 0, newOccurrences: 1 });
+    const after = await api('/v1/findings?repo=ci');
+    expect(after.count).toBe(1);
+    expect(after.findings[0]).toMatchObject({ fingerprint: f.fingerprint, occurrences: 2 });
+  });
+
+  it('takes a gzip Fluent Bit `format json` batch at the bare prefix as stream `intake`', async () => {
+    const secret = ghp();
+    const body = JSON.stringify([{ date: 1763782000.1, log: `auth ${secret}` }]);
+    const res = await shipper(`${base}/v1/intake`, gzipSync(body), {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
+    expect(res.status).toBe(200);
+    // From the store itself: `?repo=intake` would be normalized as a path, and ./intake exists here.
+    expect(await server.ctx.store.list({ target: 'intake' })).toHaveLength(1);
+    await server.intake!.drained();
+    expect(downstream.received.map((r) => r.contentType)).toEqual(['application/json']);
+    expect(JSON.parse(downstream.received[0]!.body)[0].log).toMatch(/^auth \[REDACTED:github-pat:/);
+  });
+
+  describe('authentication', () => {
+    const cases: Record<string, string | null> = {
+      'no token': null,
+      'a wrong token': `${INTAKE_TOKEN}x`,
+      'the API token': API_TOKEN,
+    };
+    for (const [name, token] of Object.entries(cases)) {
+      it(`answers 401 to ${name} and keeps nothing`, async () => {
+        const headers: Record<string, string> = { 'content-type': 'application/x-ndjson' };
+        if (token !== null) headers.authorization = `Bearer ${token}`;
+        const res = await fetch(`${base}/v1/intake/web`, {
+          method: 'POST',
+          headers,
+          body: jsonLines([{ log: `k ${ghp()}` }]),
+        });
+        expect(res.status).toBe(401);
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        expect(((await res.json()) as Json).error).toMatchObject({
+          code: 'KW_UNAUTHORIZED',
+          message: expect.stringContaining('KEYWARDEN_INTAKE_TOKEN'),
+        });
+        expect(downstream.received).toHaveLength(0);
+        expect(server.intake!.spool.length).toBe(0);
+      });
+    }
+
+    it('opens no API route with the intake token', async () => {
+      const res = await fetch(`${base}/v1/findings`, { headers: { authorization: `Bearer ${INTAKE_TOKEN}` } });
+      expect(res.status).toBe(401);
+      expect((await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${INTAKE_TOKEN}` } })).status).toBe(401);
+    });
+
+    it('refuses to start with the API token as the intake token, or a short one', async () => {
+      const opts = intakeOptions('spool-refused', 'http://127.0.0.1:9/');
+      for (const token of [API_TOKEN, 'short']) {
+        await expect(
+          createApiServer({ redisUrl: redis.url, prefix: PREFIX, token: API_TOKEN, intake: { ...opts, token } }),
+        ).rejects.toMatchObject({ code: 'KW_CONFIG_INVALID', message: expect.stringContaining('KEYWARDEN_INTAKE_TOKEN') });
+      }
+    });
+  });
+
+  it('answers 413 over the intake body limit and 400 to an empty body or a bad stream name', async () => {
+    const big = await shipper(`${base}/v1/intake/web`, jsonLines([{ log: 'x'.repeat(70 * 1024) }]));
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as Json).error.code).toBe('KW_BODY_TOO_LARGE');
+    const bomb = await shipper(`${base}/v1/intake/web`, gzipSync(jsonLines([{ log: 'y'.repeat(200 * 1024) }])), {
+      'content-encoding': 'gzip',
+    });
+    expect(bomb.status).toBe(413);
+    expect((await shipper(`${base}/v1/intake/web`, '')).status).toBe(400);
+    const bad = await shipper(`${base}/v1/intake/web/..%20x`, jsonLines([{ log: 'a' }]));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as Json).error.code).toBe('KW_REQUEST_INVALID');
+    expect(downstream.received).toHaveLength(0);
+  });
+
+  it('answers 503 and forwards nothing when the findings cannot be recorded; a clean batch still passes', async () => {
+    const down = new Downstream();
+    const downUrl = await down.start();
+    try {
+      const cut = await createApiServer({
+        redisUrl: 'redis://127.0.0.1:1',
+        prefix: PREFIX,
+        token: API_TOKEN,
+        readyTimeoutMs: 200,
+        processMetrics: false,
+        intake: { ...intakeOptions('spool-cut', downUrl), recordTimeoutMs: 300 },
+      });
+      extra.push(cut);
+      const url = await cut.listen('127.0.0.1', 0);
+      const res = await shipper(`${url}/v1/intake/web`, jsonLines([{ log: `k ${ghp()}` }]));
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as Json).error.code).toBe('KW_REDIS');
+      expect(cut.intake!.spool.length).toBe(0);
+      expect(down.received).toHaveLength(0);
+      const clean = await shipper(`${url}/v1/intake/web`, jsonLines([{ log: 'nothing to see' }]));
+      expect(clean.status).toBe(200);
+      await cut.intake!.drained();
+      expect(down.received).toHaveLength(1);
+    } finally {
+      await down.stop();
+    }
+  });
+
+  it('counts batches, bytes and findings in the metrics', async () => {
+    const text = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${API_TOKEN}` } })).text();
+    for (const name of Object.values(INTAKE_METRIC_NAMES)) expect(text).toContain(`# TYPE ${name} counter`);
+    // Accepted so far: 1 (first test) + 2 (re-sent) + 1 (bare prefix), all sent straight downstream.
+    expect(text).toContain('keywarden_intake_batches_total{outcome="forwarded"} 4');
+    expect(text).toContain('keywarden_intake_batches_total{outcome="record_failed"} 0');
+    expect(text).toContain('keywarden_intake_findings_total 4');
+    expect(text).toMatch(/keywarden_intake_bytes_total [1-9]\d*/);
+  });
+
+  it('describes every route, the intake’s included, in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${base}/v1/openapi.json`)).json()) as Json;
+    expect(server.routes).toEqual(expect.arrayContaining(['GET /v1/intake/health', 'POST /v1/intake', 'POST /v1/intake/*']));
+    for (const route of server.routes) {
+      const [method, url] = route.split(' ') as [string, string];
+      expect(doc.paths[openApiPath(url)]?.[method.toLowerCase()], route).toBeDefined();
+    }
+    expect(doc.paths['/v1/intake/{stream}'].post.security).toEqual([{ intakeBearer: [] }]);
+    expect(doc.components.securitySchemes).toHaveProperty('intakeBearer');
+  });
+
+  it('serves its health with the intake token only', async () => {
+    const ok = await fetch(`${base}/v1/intake/health`, { headers: { authorization: `Bearer ${INTAKE_TOKEN}` } });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ ok: true, spooled: 0 });
+    expect((await fetch(`${base}/v1/intake/health`, { headers: { authorization: `Bearer ${API_TOKEN}` } })).status).toBe(401);
+  });
+});
+
+describe('serve --intake settings', () => {
+  const flags = (more: Partial<ServeFlags> = {}): ServeFlags => ({
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'info',
+    intakeBodyLimit: '10MiB',
+    ...more,
+  });
+  const token = 'intake-settings-token-0123456789';
+
+  it('is off unless --intake or KEYWARDEN_INTAKE=1, and KEYWARDEN_INTAKE=0 is off', () => {
+    expect(intakeSettings(flags(), { KEYWARDEN_INTAKE_TOKEN: token })).toBeNull();
+    expect(intakeSettings(flags(), { KEYWARDEN_INTAKE: '0', KEYWARDEN_INTAKE_TOKEN: token })).toBeNull();
+    expect(intakeSettings(flags(), { KEYWARDEN_INTAKE: '1', KEYWARDEN_INTAKE_TOKEN: token })).not.toBeNull();
+    expect(intakeSettings(flags({ intake: true }), { KEYWARDEN_INTAKE_TOKEN: token })).not.toBeNull();
+  });
+
+  it('spools under $XDG_STATE_HOME by default, and reads the body limit as a size', () => {
+    const s = intakeSettings(flags({ intake: true }), { KEYWARDEN_INTAKE_TOKEN: token, XDG_STATE_HOME: '/var/lib/kw-state' });
+    expect(s).toEqual({ token, spoolDir: '/var/lib/kw-state/keywarden/intake-spool', bodyLimit: 10 * 1024 * 1024 });
+    expect(defaultIntakeSpool({ HOME: '/home/x' })).toMatch(/\/\.local\/state\/keywarden\/intake-spool$/);
+  });
+
+  it('needs KEYWARDEN_INTAKE_TOKEN and an http(s) downstream', () => {
+    expect(() => intakeSettings(flags({ intake: true }), {})).toThrow(/KEYWARDEN_INTAKE_TOKEN is not set/);
+    expect(() =>
+      intakeSettings(flags({ intake: true, intakeDownstream: 'ftp://logs' }), { KEYWARDEN_INTAKE_TOKEN: token }),
+    ).toThrow(/--intake-downstream/);
+    expect(
+      intakeSettings(flags({ intake: true, intakeDownstream: 'https://logs.example/in' }), { KEYWARDEN_INTAKE_TOKEN: token }),
+    ).toMatchObject({ downstreamUrl: 'https://logs.example/in' });
+  });
+});
