@@ -48,8 +48,25 @@ function modulesFor(argv: readonly string[]): string[] {
   return one === undefined ? Object.keys(MODULES) : [one];
 }
 
+/**
+ * `keywarden scan DIR` on threads: the workers boot while the command's modules load (~100 ms here).
+ * A guess from argv alone; a wrong guess costs only idle threads (see prestartWorkers).
+ */
+async function prestartForScan(argv: readonly string[]): Promise<void> {
+  const args = argv.slice(2);
+  if (args.find((a) => !a.startsWith('-')) !== 'scan' || args.includes('-')) return;
+  const threads = args.find((a, i) => a.startsWith('--threads=') || args[i - 1] === '--threads');
+  if (threads !== undefined && Number.parseInt(threads.replace('--threads=', ''), 10) === 0) return;
+  const [{ prestartWorkers }, { availableParallelism }] = await Promise.all([
+    import('../scanner/threads/pool.js'),
+    import('node:os'),
+  ]);
+  prestartWorkers(availableParallelism());
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
+  await prestartForScan(argv);
   const program = new Command()
     .name('keywarden')
     .description('Find leaked credentials and follow each one until the old key is dead.')

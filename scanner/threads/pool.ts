@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { KeywardenError } from '../errors.js';
-import type { BatchOutcome, BatchRequest, BatchResponse, WorkerInit } from './protocol.js';
+import type { BatchOutcome, BatchRequest, BatchResponse, InitRequest, WorkerInit } from './protocol.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));
 /** Batches queued per worker: enough to hide message latency, few enough to keep memory flat. */
@@ -13,6 +13,29 @@ const IN_FLIGHT_PER_WORKER = 3;
 /** Worker threads need the compiled worker.js; running from TypeScript sources (vitest) they are absent. */
 export function workersAvailable(): boolean {
   return existsSync(WORKER_SCRIPT);
+}
+
+/** Booted ahead of need by `prestartWorkers`, waiting for a pool to adopt them. */
+const prestarted: Worker[] = [];
+
+/**
+ * Starts `n` scan workers now, before the scan knows its rules: booting a worker thread and loading the
+ * engine costs ~100-150 ms here, which otherwise came after the CLI's own start-up instead of beside
+ * it. Unadopted workers are unref'd, so they never keep the process alive.
+ */
+export function prestartWorkers(n: number): void {
+  if (prestarted.length > 0 || !workersAvailable()) return;
+  for (let i = 0; i < n; i++) {
+    const worker = new Worker(WORKER_SCRIPT);
+    worker.unref();
+    // A worker that dies before adoption is simply not adopted (the pool starts a fresh one).
+    worker.on('error', () => {});
+    worker.once('exit', () => {
+      const at = prestarted.indexOf(worker);
+      if (at !== -1) prestarted.splice(at, 1);
+    });
+    prestarted.push(worker);
+  }
 }
 
 interface Slot {
@@ -29,7 +52,9 @@ export class ScanPool {
 
   constructor(size: number, init: WorkerInit) {
     this.slots = Array.from({ length: size }, () => {
-      const worker = new Worker(WORKER_SCRIPT, { workerData: init });
+      const worker = prestarted.shift() ?? new Worker(WORKER_SCRIPT);
+      worker.ref();
+      worker.postMessage({ kind: 'init', init } satisfies InitRequest);
       const slot: Slot = { worker, inFlight: 0 };
       worker.on('message', (res: BatchResponse) => this.onResult(res));
       worker.on('error', (err) => this.fail(err));
@@ -52,7 +77,7 @@ export class ScanPool {
         slot.inFlight++;
         const id = this.nextId++;
         const done = new Promise<BatchOutcome>((resolve, reject) => this.pending.set(id, { slot, resolve, reject }));
-        slot.worker.postMessage({ id, files } satisfies BatchRequest);
+        slot.worker.postMessage({ kind: 'batch', id, files } satisfies BatchRequest);
         return { done };
       }
       await new Promise<void>((resolve) => this.waiters.push(resolve));

@@ -13,7 +13,14 @@ export interface WorkerInit {
   maxFileSize: number;
 }
 
+/** The first message a worker gets: it may have booted before the scan knew its rules (prestart). */
+export interface InitRequest {
+  kind: 'init';
+  init: WorkerInit;
+}
+
 export interface BatchRequest {
+  kind: 'batch';
   id: number;
   files: Array<{ path: string; absPath: string }>;
 }

@@ -1,23 +1,32 @@
-// Worker-thread entry: compiles the pack once, then reads and scans batches of files.
-import { parentPort, workerData } from 'node:worker_threads';
-import { compilePack } from '../engine/compile.js';
-import type { BatchRequest, BatchResponse, WorkerInit } from './protocol.js';
+// Worker-thread entry: waits for its init message (rules and options), compiles the pack once, then
+// reads and scans batches of files.
+import { parentPort } from 'node:worker_threads';
+import { type CompiledPack, compilePack } from '../engine/compile.js';
+import type { FileScanOptions } from '../scan-file.js';
+import type { BatchRequest, BatchResponse, InitRequest } from './protocol.js';
 import { readAndScan } from './read-and-scan.js';
 
-const init = workerData as WorkerInit;
-const pack = compilePack(init.rules, init.globalAllow);
-const opts = {
-  fingerprintKey: Buffer.from(init.fingerprintKey),
-  showSecrets: init.showSecrets,
-  skipBinary: init.skipBinary,
-  maxFileSize: init.maxFileSize,
-};
+let pack: CompiledPack | null = null;
+let opts: (FileScanOptions & { maxFileSize: number }) | null = null;
 
-parentPort!.on('message', (req: BatchRequest) => {
+parentPort!.on('message', (msg: InitRequest | BatchRequest) => {
+  if (msg.kind === 'init') {
+    const init = msg.init;
+    pack = compilePack(init.rules, init.globalAllow);
+    opts = {
+      fingerprintKey: Buffer.from(init.fingerprintKey),
+      showSecrets: init.showSecrets,
+      skipBinary: init.skipBinary,
+      maxFileSize: init.maxFileSize,
+    };
+    return;
+  }
+  // Messages arrive in order, so init has run; a batch before it is a coordinator bug.
+  if (pack === null || opts === null) throw new Error('scan worker got a batch before its init message');
   const results = [];
   let cleanFiles = 0;
   let cleanBytes = 0;
-  for (const f of req.files) {
+  for (const f of msg.files) {
     const r = readAndScan(pack, f, opts);
     if (r.status === 'scanned' && r.findings.length === 0) {
       cleanFiles++;
@@ -26,5 +35,5 @@ parentPort!.on('message', (req: BatchRequest) => {
       results.push(r);
     }
   }
-  parentPort!.postMessage({ id: req.id, results, cleanFiles, cleanBytes } satisfies BatchResponse);
+  parentPort!.postMessage({ id: msg.id, results, cleanFiles, cleanBytes } satisfies BatchResponse);
 });
