@@ -108,6 +108,16 @@ export interface Intake {
 }
 
 const CONTENT_TYPE: Record<BatchKind, string> = { ndjson: 'application/x-ndjson', json: 'application/json' };
+/** Content types of binary log encodings the redactor cannot read (Fluent Bit `format msgpack`, Vector `native`). */
+const BINARY_TYPES = new Set([
+  'application/msgpack',
+  'application/x-msgpack',
+  'application/vnd.msgpack',
+  'application/x-protobuf',
+  'application/protobuf',
+  'application/octet-stream',
+]);
+
 /** Downstream statuses that will not change on retry: the batch is set aside, not retried forever. */
 const PERMANENT = new Set([400, 401, 403, 404, 405, 410, 413, 415, 422]);
 /** Path segments a stream name may use: it becomes a store index key and a `?repo=` filter value. */
@@ -224,7 +234,21 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (req, raw, done) => {
         const buf = raw as Buffer;
-        if (req.headers['content-encoding'] !== 'gzip') return done(null, buf);
+        // Only bodies the redactor can read go on: a msgpack, zstd or snappy batch would be
+        // forwarded with its secrets unscanned (or corrupted by a marker). 415 makes Fluent Bit
+        // and Vector drop the chunk loudly; the operator switches the shipper to json_lines/gzip.
+        const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (BINARY_TYPES.has(type)) {
+          return done(
+            new ApiError('KW_MEDIA_TYPE', `${type} bodies are not accepted: send json_lines, ndjson or json`),
+            undefined,
+          );
+        }
+        const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+        if (encoding === 'identity' || encoding === '') return done(null, buf);
+        if (encoding !== 'gzip' && encoding !== 'x-gzip') {
+          return done(new ApiError('KW_MEDIA_TYPE', `Content-Encoding ${encoding} is not accepted: use gzip or none`), undefined);
+        }
         try {
           done(null, gunzipSync(buf, { maxOutputLength: bodyLimit }));
         } catch (err) {

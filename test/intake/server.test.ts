@@ -157,6 +157,28 @@ describe('intake', () => {
     expect(JSON.stringify(findings)).not.toContain(a);
   });
 
+  it('answers 415 to bodies it cannot read (zstd, snappy, msgpack), so no secret passes unscanned', async () => {
+    await downstream.start();
+    downstream.received = [];
+    const it = await start('encodings');
+    const line = `${JSON.stringify({ log: `token=${ghp()}` })}\n`;
+    const refused: Array<Record<string, string>> = [
+      { 'content-encoding': 'zstd', 'content-type': 'application/x-ndjson' },
+      { 'content-encoding': 'snappy', 'content-type': 'application/x-ndjson' },
+      { 'content-type': 'application/msgpack' },
+    ];
+    for (const headers of refused) {
+      const res = await post(`${it.url}/`, line, headers);
+      expect(res.status, JSON.stringify(headers)).toBe(415);
+    }
+    expect(downstream.received).toHaveLength(0);
+    expect(it.spool.length).toBe(0);
+    // Plain and gzip still pass, redacted.
+    expect((await post(`${it.url}/`, line, { 'content-type': 'application/x-ndjson' })).status).toBe(200);
+    expect((await post(`${it.url}/`, gzipSync(line), { 'content-encoding': 'gzip' })).status).toBe(200);
+    expect(downstream.received.map((r) => r.body).join('')).toContain('[REDACTED:github-pat:kw1:');
+  });
+
   it('answers 413 to a body over the limit', async () => {
     await downstream.start();
     const it = await start('limit', { bodyLimit: 1024 });
