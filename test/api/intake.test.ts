@@ -2,10 +2,7 @@
 // a real downstream log store on 127.0.0.1, Fluent Bit's requests reproduced as in
 // test/intake/server.test.ts. Findings must land in the finding store as a scan-log-batch job's do.
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -19,6 +16,7 @@ import { loadBuiltinRules } from '../../rules/load.js';
 import { createRedactor, type Redactor } from '../../scanner/redact-stream.js';
 import type { ScanSettings } from '../../workers/handlers.js';
 import { processJob } from '../../workers/worker.js';
+import { Downstream } from '../helpers/downstream.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: responses are read loosely; the assertions check their shape.
@@ -31,32 +29,6 @@ const PREFIX = `kwtest-intake-${randomBytes(4).toString('hex')}`;
 const KEY = Buffer.from('test-fingerprint-key-0123456789');
 const rng = seededRng(23);
 const ghp = () => expandTemplate('«ghp_{base62:30}{checksum}»', { rng, checksum: 'github-crc32' }).secret!;
-
-/** A downstream log store on 127.0.0.1 that keeps every POST body. */
-class Downstream {
-  received: { contentType: string | undefined; body: string }[] = [];
-  private server: Server | null = null;
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      const parts: Buffer[] = [];
-      req.on('data', (c: Buffer) => parts.push(c));
-      req.on('end', () => {
-        this.received.push({ contentType: req.headers['content-type'], body: Buffer.concat(parts).toString('utf8') });
-        res.writeHead(200).end('ok');
-      });
-    });
-    this.server.listen(0, '127.0.0.1');
-    await once(this.server, 'listening');
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/logs`;
-  }
-  async stop(): Promise<void> {
-    const s = this.server;
-    this.server = null;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-}
 
 /** Fluent Bit `format json_lines` (application/x-ndjson since 3.0). */
 function jsonLines(records: Record<string, unknown>[]): string {

@@ -16,8 +16,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +23,7 @@ import { type Intake, startIntake } from '../../intake/server.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
 import { loadBuiltinRules } from '../../rules/load.js';
 import { createRedactor, type Redactor } from '../../scanner/redact-stream.js';
+import { Downstream } from '../helpers/downstream.js';
 
 /** Where the binary is, or why the suite cannot run. */
 function findFluentBit(): { bin: string } | { reason: string } {
@@ -57,50 +56,14 @@ const ghp = () => expandTemplate('«ghp_{base62:30}{checksum}»', { rng, checksu
 /** Every wait is bounded: a stuck shipper fails the test, it does not hang it. */
 const WAIT_MS = 20_000;
 
-interface Received {
-  contentType: string | undefined;
-  body: string;
-}
-
-/** A downstream log store: records every POST; can be stopped and restarted on the same port. */
-class Downstream {
-  received: Received[] = [];
-  server: Server | null = null;
-  port = 0;
-  async start(): Promise<void> {
-    this.server = createServer((req: IncomingMessage, res) => {
-      const parts: Buffer[] = [];
-      req.on('data', (c: Buffer) => parts.push(c));
-      req.on('end', () => {
-        this.received.push({ contentType: req.headers['content-type'], body: Buffer.concat(parts).toString('utf8') });
-        res.writeHead(200).end('ok');
-      });
-    });
-    this.server.listen(this.port, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-  async stop(): Promise<void> {
-    const s = this.server;
-    this.server = null;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise((res) => s.close(res));
-  }
-  get url(): string {
-    return `http://127.0.0.1:${this.port}/logs`;
-  }
-  /** Every record downstream got, in arrival order: a `json` batch is an array, `json_lines` one per line. */
-  records(): Array<Record<string, unknown>> {
-    return this.received.flatMap((r) => {
-      const body = r.body.trim();
-      if (body.startsWith('[')) return JSON.parse(body) as Array<Record<string, unknown>>;
-      return body
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-    });
-  }
+/** A `tail` input reading `log` from its start; `parser` json turns each line into a structured record. */
+function tailInput(log: string, parser?: 'json'): string {
+  return `[INPUT]
+    Name            tail
+    Path            ${log}
+    Tag             app
+    Read_from_Head  On
+${parser ? `    Parser          ${parser}\n` : ''}`;
 }
 
 /** A running fluent-bit; its own log goes to a file, quoted in failure messages. */
@@ -335,17 +298,7 @@ describe.skipIf(!FLUENT_BIT)('intake with a real Fluent Bit', () => {
     const it = await startIntakeFor('lines');
     const log = join(dir, 'lines', 'app.log');
     const { secrets, lines } = writeAppLog(log, 300, 50);
-    const s = startShipper(
-      'lines',
-      `[INPUT]
-    Name            tail
-    Path            ${log}
-    Tag             app
-    Read_from_Head  On
-    Parser          json
-`,
-      httpOutput(it, { format: 'json_lines' }),
-    );
+    const s = startShipper('lines', tailInput(log, 'json'), httpOutput(it, { format: 'json_lines' }));
     await waitFor('300 records downstream', s, () => downstream.records().length >= 300);
     await it.drained(WAIT_MS);
     expect(downstream.received.every((r) => r.contentType === 'application/x-ndjson')).toBe(true);
@@ -357,16 +310,7 @@ describe.skipIf(!FLUENT_BIT)('intake with a real Fluent Bit', () => {
     const it = await startIntakeFor('array');
     const log = join(dir, 'array', 'app.log');
     const { secrets, lines } = writeAppLog(log, 120, 7);
-    const s = startShipper(
-      'array',
-      `[INPUT]
-    Name            tail
-    Path            ${log}
-    Tag             app
-    Read_from_Head  On
-`,
-      httpOutput(it, { format: 'json' }),
-    );
+    const s = startShipper('array', tailInput(log), httpOutput(it, { format: 'json' }));
     await waitFor('120 records downstream', s, () => downstream.records().length >= 120);
     await it.drained(WAIT_MS);
     expect(downstream.received.every((r) => r.contentType === 'application/json')).toBe(true);
@@ -413,17 +357,7 @@ describe.skipIf(!FLUENT_BIT)('intake with a real Fluent Bit', () => {
     const it = await startIntakeFor('spool');
     const log = join(dir, 'spool', 'app.log');
     const { secrets, lines } = writeAppLog(log, 200, 0);
-    const s = startShipper(
-      'spool',
-      `[INPUT]
-    Name            tail
-    Path            ${log}
-    Tag             app
-    Read_from_Head  On
-    Parser          json
-`,
-      httpOutput(it, { format: 'json_lines' }),
-    );
+    const s = startShipper('spool', tailInput(log, 'json'), httpOutput(it, { format: 'json_lines' }));
     // The intake acknowledges what it spooled, so Fluent Bit has nothing to retry. Findings are
     // recorded before a batch is spooled, so wait for both: every secret seen (the last is near the
     // end of the file) and something in the spool.
@@ -446,16 +380,7 @@ describe.skipIf(!FLUENT_BIT)('intake with a real Fluent Bit', () => {
     const it = await startIntakeFor('auth');
     const log = join(dir, 'auth', 'app.log');
     writeAppLog(log, 20, 0);
-    const s = startShipper(
-      'auth',
-      `[INPUT]
-    Name            tail
-    Path            ${log}
-    Tag             app
-    Read_from_Head  On
-`,
-      httpOutput(it, { format: 'json_lines', token: 'not-the-intake-token-0123' }),
-    );
+    const s = startShipper('auth', tailInput(log), httpOutput(it, { format: 'json_lines', token: 'not-the-intake-token-0123' }));
     await waitFor('a 401 in the fluent-bit log', s, () => shipperLog(s).includes('HTTP status=401'));
     expect(downstream.received).toHaveLength(0);
     expect(it.spool.length).toBe(0);
@@ -472,16 +397,7 @@ describe.skipIf(!FLUENT_BIT)('intake with a real Fluent Bit', () => {
       const it = await startIntakeFor(sub);
       const log = join(dir, sub, 'app.log');
       writeAppLog(log, 50, 0);
-      const s = startShipper(
-        sub,
-        `[INPUT]
-    Name            tail
-    Path            ${log}
-    Tag             app
-    Read_from_Head  On
-`,
-        httpOutput(it, o),
-      );
+      const s = startShipper(sub, tailInput(log), httpOutput(it, o));
       await waitFor('a 415 in the fluent-bit log', s, () => shipperLog(s).includes('HTTP status=415'));
       expect(downstream.received).toHaveLength(0);
       expect(it.spool.length).toBe(0);

@@ -1,11 +1,4 @@
-// The HTTP intake end to end: a real fastify intake and a real downstream HTTP server on 127.0.0.1.
-// Fluent Bit and Vector are not packaged for Debian 12, so their requests are reproduced exactly:
-// Fluent Bit `http` output `format json` (one JSON array, `date` key, Content-Type application/json)
-// and `json_lines` (NDJSON, application/x-ndjson since 3.0), Vector `http` sink with the ndjson codec.
-import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -14,45 +7,11 @@ import { type Intake, startIntake } from '../../intake/server.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
 import { loadBuiltinRules } from '../../rules/load.js';
 import { createRedactor, type Redactor } from '../../scanner/redact-stream.js';
+import { Downstream } from '../helpers/downstream.js';
 
 const TOKEN = 'intake-test-token-0123456789';
 const rng = seededRng(11);
 const ghp = () => expandTemplate('«ghp_{base62:30}{checksum}»', { rng, checksum: 'github-crc32' }).secret!;
-
-interface Received {
-  contentType: string | undefined;
-  body: string;
-}
-
-/** A downstream log store: records every POST; can be stopped and restarted on the same port. */
-class Downstream {
-  received: Received[] = [];
-  server: Server | null = null;
-  port = 0;
-  async start(): Promise<void> {
-    this.server = createServer((req: IncomingMessage, res) => {
-      const parts: Buffer[] = [];
-      req.on('data', (c: Buffer) => parts.push(c));
-      req.on('end', () => {
-        this.received.push({ contentType: req.headers['content-type'], body: Buffer.concat(parts).toString('utf8') });
-        res.writeHead(200).end('ok');
-      });
-    });
-    this.server.listen(this.port, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-  async stop(): Promise<void> {
-    const s = this.server;
-    this.server = null;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise((res) => s.close(res));
-  }
-  get url(): string {
-    return `http://127.0.0.1:${this.port}/logs`;
-  }
-}
 
 let redactor: Redactor;
 let dir: string;
