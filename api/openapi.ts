@@ -47,7 +47,8 @@ function queryParameters(): Json[] {
   const s = jsonSchema(FindingsQuery) as { properties: Record<string, Json> };
   const descriptions: Record<string, string> = {
     state: 'Only findings in this lifecycle state.',
-    repo: 'Only findings seen in this repository (path or URL, normalized as workers record it), dump path or log stream.',
+    repo: 'Only findings seen in this repository (path or URL, normalized as workers record it) or dump path.',
+    stream: 'Only findings seen in this log stream (intake path or scan-log-batch stream), matched as given.',
     rule: 'Only findings of this rule id.',
     limit: 'At most this many findings, oldest first. Default 1000, maximum 10000.',
   };

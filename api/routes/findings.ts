@@ -12,12 +12,16 @@ import { parseOrThrow } from '../validate.js';
 export const FindingsQuery = z
   .object({
     state: FindingState.optional(),
-    /** Repository path or URL (normalized as the workers record it), dump path or log stream. */
+    /** Repository path or URL (normalized as the workers record it), or a dump path. */
     repo: z.string().min(1).optional(),
+    /** A log stream (an intake path such as `web/nginx`, or a scan-log-batch job's stream), taken as is. */
+    stream: z.string().min(1).optional(),
     rule: z.string().min(1).optional(),
     limit: z.coerce.number().int().min(1).max(10_000).default(1000),
   })
-  .strict();
+  .strict()
+  // A stream name is not a path: resolving it (as `repo` is) could turn `intake` into `/srv/intake`.
+  .refine((q) => q.repo === undefined || q.stream === undefined, { message: 'give repo or stream, not both', path: ['stream'] });
 
 const FpParams = z.object({ fingerprint: Fingerprint }).strict();
 
@@ -42,6 +46,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
       ...(q.state ? { state: q.state } : {}),
       ...(q.rule ? { ruleId: q.rule } : {}),
       ...(q.repo ? { target: repoTarget(q.repo) } : {}),
+      ...(q.stream ? { target: q.stream } : {}),
     });
     return { count: findings.length, findings };
   });

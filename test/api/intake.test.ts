@@ -113,7 +113,7 @@ describe('the intake mounted in the API server', () => {
     expect(await res.json()).toEqual({ ok: true, findings: 1 });
 
     // Recorded before the 200: the store already has it.
-    const list = await api(`/v1/findings?repo=${encodeURIComponent('web/nginx')}`);
+    const list = await api(`/v1/findings?stream=${encodeURIComponent('web/nginx')}`);
     expect(list.count).toBe(1);
     const f = list.findings[0];
     expect(f).toMatchObject({ ruleId: 'github-pat', state: 'detected', occurrences: 1 });
@@ -142,7 +142,7 @@ describe('the intake mounted in the API server', () => {
     const secret = ghp();
     const body = jsonLines([{ log: `deploy GITHUB_TOKEN=${secret}` }]);
     for (let i = 0; i < 2; i++) expect((await shipper(`${base}/v1/intake/ci`, body)).status).toBe(200);
-    const [f] = (await api('/v1/findings?repo=ci')).findings;
+    const [f] = (await api('/v1/findings?stream=ci')).findings;
     expect(f.occurrences).toBe(1);
 
     // The worker path: same rules, same key, same stream: the same finding, one more occurrence.
@@ -160,7 +160,7 @@ describe('the intake mounted in the API server', () => {
       { scan, store: server.ctx.store, actor: 'worker:test:1' },
     );
     expect(result).toMatchObject({ findings: 1, newFindings: 0, newOccurrences: 1 });
-    const after = await api('/v1/findings?repo=ci');
+    const after = await api('/v1/findings?stream=ci');
     expect(after.count).toBe(1);
     expect(after.findings[0]).toMatchObject({ fingerprint: f.fingerprint, occurrences: 2 });
   });
@@ -173,8 +173,8 @@ describe('the intake mounted in the API server', () => {
       'content-encoding': 'gzip',
     });
     expect(res.status).toBe(200);
-    // From the store itself: `?repo=intake` would be normalized as a path, and ./intake exists here.
-    expect(await server.ctx.store.list({ target: 'intake' })).toHaveLength(1);
+    // `?stream=` is matched as given: `?repo=intake` would be normalized as a path (./intake exists here).
+    expect((await api('/v1/findings?stream=intake')).findings).toHaveLength(1);
     await server.intake!.drained();
     expect(downstream.received.map((r) => r.contentType)).toEqual(['application/json']);
     expect(JSON.parse(downstream.received[0]!.body)[0].log).toMatch(/^auth \[REDACTED:github-pat:/);
