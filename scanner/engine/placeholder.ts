@@ -226,8 +226,9 @@ const ACRONYMS = new Set([
 function isWordPart(letters: string): boolean {
   const w = letters.toLowerCase();
   if (ABBREVIATIONS.has(w)) return true;
-  if (w.length > 12 || !/[aeiou]/.test(w)) return false;
-  return !/[^aeiouy]{4}|[aeiou]{3}/.test(w);
+  if (w.length > 16 || !/[aeiouy]/.test(w)) return false;
+  // Four vowels, not three: `oauth`, `queue`, `various` are words.
+  return !/[^aeiouy]{4}|[aeiou]{4}/.test(w);
 }
 
 /**
@@ -248,8 +249,18 @@ function isIdentifier(s: string): boolean {
     const m = /^([A-Za-z]+)([0-9]{0,4})$/.exec(chunk) ?? (/^[0-9]{1,4}$/.test(chunk) ? [chunk, '', chunk] : null);
     if (!m) return false;
     if (m[2]) withDigits++;
-    const parts = m[1]!.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z]+/g) ?? [];
-    if (parts.join('') !== m[1]) return false;
+    // A whole chunk between separators, in one case, is a word or an abbreviation as C and shell
+    // constants write them (`RD_KAFKAP_Produce`, `md_principal_name`, `RD_ZERO_INIT`): up to three
+    // consonants pass as an abbreviation. Case changes inside a chunk are held to the stricter test.
+    const letters = m[1]!;
+    if (letters === '') continue; // a number chunk (`token_2`)
+    if (letters === letters.toUpperCase() || letters === letters.toLowerCase()) {
+      if (letters.length < 2 || !(isWordPart(letters) || /^[A-Za-z]{2,3}$/.test(letters))) return false;
+      words++;
+      continue;
+    }
+    const parts = letters.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z]+/g) ?? [];
+    if (parts.join('') !== letters) return false;
     for (const p of parts) {
       if (p.length < 2) return false;
       if (mixedCase && p === p.toUpperCase() && !ACRONYMS.has(p.toLowerCase())) return false;
@@ -262,12 +273,20 @@ function isIdentifier(s: string): boolean {
 }
 
 /**
+ * A C or shell constant: an upper-case prefix, then `_`-separated names, no digits but a final
+ * number (`RD_KAFKAP_SaslHandshake`, `WITH_SASL_OAUTHBEARER`, `AWS_SESSION_TOKEN_2`). Random keys
+ * almost never take this shape; a macro assigned to an `ApiKey` field in C code often does.
+ */
+const CONSTANT_NAME = /^[A-Z]{2,}(?:_[A-Za-z]{2,})+(?:_?[0-9]{1,3})?$/;
+
+/**
  * True for values that read as code or a name rather than a credential: `getPassword()`,
  * `config.db.password`, `tokenValue`, `DB_PASSWORD`, `bert-base-uncased`, `src/secrets/db.yaml`.
  */
 export function looksLikeIdentifierOrCode(secret: string): boolean {
   const s = secret.trim();
   if (/^[A-Za-z_$][\w$.]*\(.*\)$/.test(s)) return true; // a call
+  if (CONSTANT_NAME.test(s)) return true;
   if (/[\\/]/.test(s)) return looksLikePath(s);
   return isIdentifier(s);
 }

@@ -584,6 +584,25 @@ export function hardNegatives(rules: readonly Rule[]): CorpusFile[] {
     );
   add('go.sum', 'go.sum hashes', goSum.join('\n') + '\n');
 
+  // C and shell code whose credential-named fields and flags hold constants and names, not secrets
+  // (seen scanning librdkafka and Fluent Bit: `.ApiKey = RD_KAFKAP_Produce`, `$PWD:/output:rw`).
+  const cCode = [
+    'static const struct rd_kafka_feature_map feature_map[] = {',
+    '        { .ApiKey = RD_KAFKAP_Produce, .MinVer = 0 },',
+    '        { .ApiKey = RD_KAFKAP_ConsumerGroupHeartbeat, .MinVer = 1 },',
+    '        { .ApiKey = RD_KAFKAP_SaslHandshake, .MinVer = 0 },',
+    '        { .ApiKey = RD_KAFKAP_GetTelemetrySubscriptions, .MinVer = 0 },',
+    '        { .ApiKey = RD_KAFKAP_SyncGroup, .MinVer = 0 },',
+    '    flb_sds_t token = aws_session_token_2;',
+    '};',
+    '        rd_chariov_t SaslPassword    = RD_ZERO_INIT;',
+    '        const char *token = !token_value ? "token_value" : "md_principal_name";',
+    '        mkl_allvar_set WITH_SASL_OAUTHBEARER WITH_SASL_OAUTHBEARER y',
+    'python3 broker.py --sasl OAUTHBEARER --oauthbearer-method OIDC',
+    'docker run --rm -v $PWD:/output:rw -e PWD=/output image',
+  ];
+  add('src/kafka/feature.c', 'C constants and shell flags in credential-named places', cCode.join('\n') + '\n');
+
   // Lockfiles.
   const pkgs: Record<string, unknown> = {};
   for (let i = 0; i < 40; i++) {
