@@ -88,6 +88,9 @@ const LITERALS = new Set([
   'na',
 ]);
 
+/** Default passwords docs show in examples; as values they are misconfiguration, not leaked keys. */
+const COMMON_DEFAULTS = new Set(['admin', 'root', 'postgres', 'mysql', 'guest', 'test', 'user', 'demo']);
+
 const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
 
 /** True when the value holds 6+ consecutive ascending or descending digits or letters (123456, abcdef). */
@@ -227,8 +230,9 @@ function isWordPart(letters: string): boolean {
   const w = letters.toLowerCase();
   if (ABBREVIATIONS.has(w)) return true;
   if (w.length > 16 || !/[aeiouy]/.test(w)) return false;
-  // Four vowels, not three: `oauth`, `queue`, `various` are words.
-  return !/[^aeiouy]{4}|[aeiou]{4}/.test(w);
+  // Five consonants and four vowels, not four and three: `length`, `langchain`, `handshake`,
+  // `oauth`, `queue`, `various` are words.
+  return !/[^aeiouy]{5}|[aeiou]{4}/.test(w);
 }
 
 /**
@@ -278,6 +282,10 @@ function isIdentifier(s: string): boolean {
  * almost never take this shape; a macro assigned to an `ApiKey` field in C code often does.
  */
 const CONSTANT_NAME = /^[A-Z]{2,}(?:_[A-Za-z]{2,})+(?:_?[0-9]{1,3})?$/;
+/** A dotted option name as docs and configs write them: `providers.kubernetesCRD.token`. */
+const CONFIG_KEY_PATH = /^[a-z][A-Za-z]*(?:\.[A-Za-z][A-Za-z]*)+$/;
+/** `key=value` pairs of names, as flags take them: `--secret id=npm_token,src=token.txt`. */
+const KEY_VALUE_LIST = /^[a-z]+=[A-Za-z_][\w.-]*(?:,[a-z]+=[\w./-]+)*$/;
 
 /**
  * True for values that read as code or a name rather than a credential: `getPassword()`,
@@ -286,7 +294,7 @@ const CONSTANT_NAME = /^[A-Z]{2,}(?:_[A-Za-z]{2,})+(?:_?[0-9]{1,3})?$/;
 export function looksLikeIdentifierOrCode(secret: string): boolean {
   const s = secret.trim();
   if (/^[A-Za-z_$][\w$.]*\(.*\)$/.test(s)) return true; // a call
-  if (CONSTANT_NAME.test(s)) return true;
+  if (CONSTANT_NAME.test(s) || CONFIG_KEY_PATH.test(s) || KEY_VALUE_LIST.test(s)) return true;
   if (/[\\/]/.test(s)) return looksLikePath(s);
   return isIdentifier(s);
 }
@@ -315,6 +323,17 @@ function decodedBasicPlaceholder(s: string, depth: number): boolean | null {
   return pass.length < 4 || placeholderAt(pass, depth + 1) || looksLikeIdentifierOrCode(pass);
 }
 
+/**
+ * Short base64 of a placeholder word (`cGFzc3dvcmQ=` is `password`, `YWRtaW4=` is `admin`), as
+ * Kubernetes Secret manifests and docs carry them: judged by what it decodes to.
+ */
+function decodedWordPlaceholder(s: string, depth: number): boolean {
+  if (depth > 0 || s.length < 8 || s.length > 64 || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(s)) return false;
+  const decoded = Buffer.from(s, 'base64').toString('latin1');
+  if (!/^[\x20-\x7e]+$/.test(decoded) || decoded.includes(':')) return false;
+  return placeholderAt(decoded, depth + 1) || COMMON_DEFAULTS.has(decoded.toLowerCase());
+}
+
 function placeholderAt(secret: string, depth: number): boolean {
   const s = secret.trim();
   if (s.length === 0) return true;
@@ -322,7 +341,8 @@ function placeholderAt(secret: string, depth: number): boolean {
   if (LITERALS.has(s.toLowerCase().replace(/[^a-z0-9]/g, ''))) return true;
   if (hasMarkerWord(s) || hasSequence(s)) return true;
   if (looksLikeIdentifierOrCode(s)) return true;
-  return decodedBasicPlaceholder(s, depth) === true;
+  if (/^(.)\1*$/.test(s)) return true; // one character repeated (`bbbb`)
+  return decodedBasicPlaceholder(s, depth) === true || decodedWordPlaceholder(s, depth);
 }
 
 /**

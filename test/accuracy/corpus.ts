@@ -602,6 +602,20 @@ export function hardNegatives(rules: readonly Rule[]): CorpusFile[] {
     'docker run --rm -v $PWD:/output:rw -e PWD=/output image',
   ];
   add('src/kafka/feature.c', 'C constants and shell flags in credential-named places', cCode.join('\n') + '\n');
+  const docs = [
+    '| `providers.kubernetesCRD.token` | Kubernetes bearer token. | "" | No |',
+    '| `providers.kubernetesingressnginx.token` | Kubernetes bearer token. | "" | No |',
+    'RUN --mount=type=secret,id=npm_token npm ci',
+    'docker build --secret id=npm_token,src=.npm_token .',
+    'machine example.com login aaaa password bbbb',
+    'apiVersion: v1',
+    'kind: Secret',
+    'data:',
+    '  username: YWRtaW4=',
+    '  password: cGFzc3dvcmQ=',
+    '  secret: c2VjdXJlLXBhc3N3b3Jk',
+  ];
+  add('docs/configuration.md', 'option names, build-secret flags, base64 of placeholder words', docs.join('\n') + '\n');
 
   // Lockfiles.
   const pkgs: Record<string, unknown> = {};
