@@ -282,8 +282,8 @@ function isIdentifier(s: string): boolean {
  * almost never take this shape; a macro assigned to an `ApiKey` field in C code often does.
  */
 const CONSTANT_NAME = /^[A-Z]{2,}(?:_[A-Za-z]{2,})+(?:_?[0-9]{1,3})?$/;
-/** A dotted option name as docs and configs write them: `providers.kubernetesCRD.token`. */
-const CONFIG_KEY_PATH = /^[a-z][A-Za-z]*(?:\.[A-Za-z][A-Za-z]*)+$/;
+/** A dotted option name or key path: `providers.kubernetesCRD.token`, `users.*.profile.apiKey`. */
+const CONFIG_KEY_PATH = /^[a-z][A-Za-z]*(?:\.(?:[A-Za-z][A-Za-z]*|\*))+$/;
 /** `key=value` pairs of names, as flags take them: `--secret id=npm_token,src=token.txt`. */
 const KEY_VALUE_LIST = /^[a-z]+=[A-Za-z_][\w.-]*(?:,[a-z]+=[\w./-]+)*$/;
 

@@ -135,6 +135,7 @@ describe('looksLikeIdentifierOrCode', () => {
     'volume path': ['/output:rw', true],
     'random base64url with underscores': ['Xk9_mPq2_Lw8Zt', false],
     'dotted option name (docs)': ['providers.kubernetesCRD.token', true],
+    'key path with wildcards (redaction config)': ['users.*.profile.preferences.apiKey', true],
     'flag key=value list': ['id=npm_token', true],
     'package name with a consonant cluster': ['langchain-openai', true],
     'random mixed case': ['qZ8kLm2PxR4t', false],
