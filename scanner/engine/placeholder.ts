@@ -131,6 +131,8 @@ function hasMarkerWord(s: string): boolean {
 
 /** Short consonant-only parts that are common abbreviations in names (`db_pwd`, `cfg.tls`). */
 const ABBREVIATIONS = new Set([
+  'sts',
+  'dcos',
   'db',
   'pg',
   'js',
@@ -226,10 +228,10 @@ const ACRONYMS = new Set([
  * no four consonants or three vowels in a row. Random strings split at case changes fail one of
  * these almost always.
  */
-function isWordPart(letters: string): boolean {
+function isWordPart(letters: string, maxLength = 16): boolean {
   const w = letters.toLowerCase();
   if (ABBREVIATIONS.has(w)) return true;
-  if (w.length > 16 || !/[aeiouy]/.test(w)) return false;
+  if (w.length > maxLength || !/[aeiouy]/.test(w)) return false;
   // Five consonants and four vowels, not four and three: `length`, `langchain`, `handshake`,
   // `oauth`, `queue`, `various` are words.
   return !/[^aeiouy]{5}|[aeiou]{4}/.test(w);
@@ -259,7 +261,8 @@ function isIdentifier(s: string): boolean {
     const letters = m[1]!;
     if (letters === '') continue; // a number chunk (`token_2`)
     if (letters === letters.toUpperCase() || letters === letters.toLowerCase()) {
-      if (letters.length < 2 || !(isWordPart(letters) || /^[A-Za-z]{2,3}$/.test(letters))) return false;
+      // Whole chunks may run longer: run-together words (`somethingtotallyrandom`) still read as words.
+      if (letters.length < 2 || !(isWordPart(letters, 24) || /^[A-Za-z]{2,3}$/.test(letters))) return false;
       words++;
       continue;
     }
@@ -272,8 +275,8 @@ function isIdentifier(s: string): boolean {
       words++;
     }
   }
-  // Names carry a number once (`password2`); random strings scatter digits.
-  return words > 0 && words <= 8 && withDigits <= 1;
+  // Names carry a number once or twice (`password2`, `user2:pwd2`); random strings scatter digits.
+  return words > 0 && words <= 8 && withDigits <= 2;
 }
 
 /**
@@ -284,6 +287,11 @@ function isIdentifier(s: string): boolean {
 const CONSTANT_NAME = /^[A-Z]{2,}(?:_[A-Za-z]{2,})+(?:_?[0-9]{1,3})?$/;
 /** A dotted option name or key path: `providers.kubernetesCRD.token`, `users.*.profile.apiKey`. */
 const CONFIG_KEY_PATH = /^[a-z][A-Za-z]*(?:\.(?:[A-Za-z][A-Za-z]*|\*))+$/;
+/** An HTTP header's name: `X-DNSimple-Token`. */
+const HEADER_NAME = /^X-[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z][A-Za-z0-9]*)*$/;
+/** The right-hand side of a string concatenation: `"token=" + rc.config.DCOSToken`. */
+// A member access (`+cfg.Dir`) or a spaced operator (`+ token`): `+TN8…` alone is base64.
+const CONCATENATED = /^\+(?:\s*[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+|\s+[A-Za-z_$][\w$]*)$/;
 /** `key=value` pairs of names, as flags take them: `--secret id=npm_token,src=token.txt`. */
 const KEY_VALUE_LIST = /^[a-z]+=[A-Za-z_][\w.-]*(?:,[a-z]+=[\w./-]+)*$/;
 
@@ -294,7 +302,8 @@ const KEY_VALUE_LIST = /^[a-z]+=[A-Za-z_][\w.-]*(?:,[a-z]+=[\w./-]+)*$/;
 export function looksLikeIdentifierOrCode(secret: string): boolean {
   const s = secret.trim();
   if (/^[A-Za-z_$][\w$.]*\(.*\)$/.test(s)) return true; // a call
-  if (CONSTANT_NAME.test(s) || CONFIG_KEY_PATH.test(s) || KEY_VALUE_LIST.test(s)) return true;
+  if (CONSTANT_NAME.test(s) || CONFIG_KEY_PATH.test(s) || KEY_VALUE_LIST.test(s) || HEADER_NAME.test(s)) return true;
+  if (CONCATENATED.test(s)) return true;
   if (/[\\/]/.test(s)) return looksLikePath(s);
   return isIdentifier(s);
 }

@@ -616,6 +616,27 @@ export function hardNegatives(rules: readonly Rule[]): CorpusFile[] {
     '  secret: c2VjdXJlLXBhc3N3b3Jk',
   ];
   add('docs/configuration.md', 'option names, build-secret flags, base64 of placeholder words', docs.join('\n') + '\n');
+  const goCode = [
+    'package marathon',
+    '',
+    'const (',
+    '\tdomainTokenHeader = "X-DNSimple-Domain-Token"',
+    '\ttokenHeader       = "X-DNSimple-Token"',
+    ')',
+    '',
+    'func (r *client) auth() string {',
+    '\treturn "token="+rc.config.DCOSToken',
+    '}',
+    '',
+    'var credentials = map[string]string{"password": "user2:pwd2"}',
+    'const accessKeyName = "token: accessKeyStsToken"',
+  ];
+  add('vendor/marathon/client.go', 'Go header names, concatenations, test credential names', goCode.join('\n') + '\n');
+  add(
+    'integration/compose/k8s.yml',
+    'run-together placeholder words',
+    'environment:\n  K3S_TOKEN: somethingtotallyrandom\n  secret: somethingtotallyrandom\n',
+  );
 
   // Lockfiles.
   const pkgs: Record<string, unknown> = {};
