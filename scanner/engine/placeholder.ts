@@ -45,6 +45,9 @@ const MARKER_WORDS = [
   'passwd',
   'secret',
   'qwerty',
+  'qwer',
+  'asdf',
+  'zxcv',
   'letmein',
   'foobar',
   'lorem',
@@ -93,8 +96,22 @@ const COMMON_DEFAULTS = new Set(['admin', 'root', 'postgres', 'mysql', 'guest', 
 
 const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
 
-/** True when the value holds 6+ consecutive ascending or descending digits or letters (123456, abcdef). */
+/**
+ * True when the value holds 6+ consecutive ascending or descending digits or letters (123456,
+ * abcdef), or its letters or its digits alone do.
+ */
 function hasSequence(s: string): boolean {
+  // Also in the letters alone and the digits alone: `A1B2C3D4E5F6` is a sequence twice over.
+  const letters = s.replace(/[^A-Za-z]/g, '');
+  const digits = s.replace(/[^0-9]/g, '');
+  return (
+    runOf6(s) ||
+    (letters.length >= 6 && letters.length < s.length && runOf6(letters)) ||
+    (digits.length >= 6 && digits.length < s.length && runOf6(digits))
+  );
+}
+
+function runOf6(s: string): boolean {
   const lower = s.toLowerCase();
   let up = 1;
   let down = 1;
@@ -293,7 +310,7 @@ const HEADER_NAME = /^X-[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z][A-Za-z0-9]*)*$/;
 // A member access (`+cfg.Dir`) or a spaced operator (`+ token`): `+TN8…` alone is base64.
 const CONCATENATED = /^\+(?:\s*[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+|\s+[A-Za-z_$][\w$]*)$/;
 /** `key=value` pairs of names, as flags take them: `--secret id=npm_token,src=token.txt`. */
-const KEY_VALUE_LIST = /^[a-z]+=[A-Za-z_][\w.-]*(?:,[a-z]+=[\w./-]+)*$/;
+const KEY_VALUE_LIST = /^[a-z][a-z_]*=[A-Za-z_][\w.-]*(?:,[a-z][a-z_]*=[\w./-]+)*$/;
 
 /**
  * True for values that read as code or a name rather than a credential: `getPassword()`,
@@ -351,6 +368,8 @@ function placeholderAt(secret: string, depth: number): boolean {
   if (hasMarkerWord(s) || hasSequence(s)) return true;
   if (looksLikeIdentifierOrCode(s)) return true;
   if (/^(.)\1*$/.test(s)) return true; // one character repeated (`bbbb`)
+  // Prose in another script (`password:` in translated docs), not a key: keys are ASCII.
+  if (/[^\x00-\x7f]/.test(s) && /[\p{L}\p{Lo}]/u.test(s.replace(/[\x00-\x7f]/g, ''))) return true;
   return decodedBasicPlaceholder(s, depth) === true || decodedWordPlaceholder(s, depth);
 }
 
