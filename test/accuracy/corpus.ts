@@ -632,6 +632,13 @@ export function hardNegatives(rules: readonly Rule[]): CorpusFile[] {
     'const accessKeyName = "token: accessKeyStsToken"',
   ];
   add('vendor/marathon/client.go', 'Go header names, concatenations, test credential names', goCode.join('\n') + '\n');
+  const misc = [
+    'oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)',
+    'password: 次のいくつかの章では、その例を紹介します。',
+    '\t\tAPIKey: "A1B2C3D4E5F6G7H8I9J0",',
+    "        'password' => 'asdfqwer1234asdf',",
+  ];
+  add('tests/misc_test.py', 'keyword arguments, translated prose, sequences, keyboard walks', misc.join('\n') + '\n');
   add(
     'integration/compose/k8s.yml',
     'run-together placeholder words',
