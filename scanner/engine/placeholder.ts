@@ -148,6 +148,13 @@ function hasMarkerWord(s: string): boolean {
 
 /** Short consonant-only parts that are common abbreviations in names (`db_pwd`, `cfg.tls`). */
 const ABBREVIATIONS = new Set([
+  'html',
+  'xhtml',
+  'http',
+  'https',
+  'smtp',
+  'ldap',
+  'ntlm',
   'sts',
   'dcos',
   'db',
@@ -246,50 +253,64 @@ const ACRONYMS = new Set([
  * these almost always.
  */
 function isWordPart(letters: string, maxLength = 16): boolean {
-  const w = letters.toLowerCase();
+  const w = letters.toLowerCase().replace(/oauth/g, 'oath');
   if (ABBREVIATIONS.has(w)) return true;
-  if (w.length > maxLength || !/[aeiouy]/.test(w)) return false;
-  // Five consonants and four vowels, not four and three: `length`, `langchain`, `handshake`,
-  // `oauth`, `queue`, `various` are words.
-  return !/[^aeiouy]{5}|[aeiou]{4}/.test(w);
+  if (w.length > maxLength || !/[aeiou]/.test(w)) return false;
+  // Five consonants, not four: `length`, `langchain`, `handshake` are words.
+  return !/[^aeiouy]{5}|[aeiou]{3}/.test(w);
 }
 
 /**
  * True when `s` splits into name-like words: chunks separated by `_ . - : $`, each chunk a single
  * letter (`e.password` in minified code) or camel/snake words, digits only at a chunk's end.
  */
-function isIdentifier(s: string): boolean {
+function isIdentifier(name: string): boolean {
+  // `OAuth2Application`: one brand's casing, not a case change between words. A trailing `*` is a
+  // wildcard (`bedrock-agentcore-identity*`).
+  const s = name.replace(/OAuth/g, 'Oauth').replace(/\*$/, '');
   if (!/^[A-Za-z0-9_.:$-]+$/.test(s)) return false;
   const mixedCase = /[a-z]/.test(s) && /[A-Z]/.test(s);
   let words = 0;
   let withDigits = 0;
   for (const chunk of s.split(/[_.:$-]+/)) {
     if (chunk === '') continue;
-    if (/^[A-Za-z]$/.test(chunk)) {
-      words++;
-      continue;
-    }
-    const m = /^([A-Za-z]+)([0-9]{0,4})$/.exec(chunk) ?? (/^[0-9]{1,4}$/.test(chunk) ? [chunk, '', chunk] : null);
-    if (!m) return false;
-    if (m[2]) withDigits++;
-    // A whole chunk between separators, in one case, is a word or an abbreviation as C and shell
-    // constants write them (`RD_KAFKAP_Produce`, `md_principal_name`, `RD_ZERO_INIT`): up to three
-    // consonants pass as an abbreviation. Case changes inside a chunk are held to the stricter test.
-    const letters = m[1]!;
-    if (letters === '') continue; // a number chunk (`token_2`)
-    if (letters === letters.toUpperCase() || letters === letters.toLowerCase()) {
-      // Whole chunks may run longer: run-together words (`somethingtotallyrandom`) still read as words.
-      if (letters.length < 2 || !(isWordPart(letters, 24) || /^[A-Za-z]{2,3}$/.test(letters))) return false;
-      words++;
-      continue;
-    }
-    const parts = letters.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z]+/g) ?? [];
-    if (parts.join('') !== letters) return false;
-    for (const p of parts) {
-      if (p.length < 2) return false;
-      if (mixedCase && p === p.toUpperCase() && !ACRONYMS.has(p.toLowerCase())) return false;
-      if (!isWordPart(p)) return false;
-      words++;
+    // Numbers inside a name split it (`SaslScram256Auth`, `id_ed25519`, `accessKeyV1`).
+    const segments = chunk.split(/([0-9]+)/).filter((x) => x !== '');
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i]!;
+      if (/^[0-9]+$/.test(seg)) {
+        // At the end, or before a capitalised word (`Scram256Auth`): random text puts digits anywhere.
+        const next = segments[i + 1];
+        if (seg.length > 5 || (next !== undefined && !/^[A-Z]/.test(next))) return false;
+        withDigits++;
+        continue;
+      }
+      // A single letter: a whole chunk only (`e.password` in minified code).
+      if (seg.length === 1) {
+        if (segments.length > 1) return false;
+        words++;
+        continue;
+      }
+      if (seg === seg.toUpperCase() || seg === seg.toLowerCase()) {
+        // A whole chunk in one case is a word or an abbreviation as C and shell constants write them
+        // (`RD_KAFKAP_Produce`, `md_principal_name`): up to three consonants pass as an abbreviation,
+        // and run-together words (`somethingtotallyrandom`) may run longer.
+        const whole = segments.length === 1;
+        if (!(isWordPart(seg, 24) || (whole && /^[A-Za-z]{2,3}$/.test(seg)))) return false;
+        words++;
+        continue;
+      }
+      const parts = seg.match(/[A-Z]+(?![a-z])|[A-Z]?[a-z]+/g) ?? [];
+      if (parts.join('') !== seg) return false;
+      for (let k = 0; k < parts.length; k++) {
+        const p = parts[k]!;
+        // `accessKeyV1`: a one-letter part only as a version letter before its number.
+        if (p.length < 2 && !(k === parts.length - 1 && /^[0-9]+$/.test(segments[i + 1] ?? ''))) return false;
+        if (p.length < 2) continue;
+        if (mixedCase && p === p.toUpperCase() && !ACRONYMS.has(p.toLowerCase())) return false;
+        if (!isWordPart(p)) return false;
+        words++;
+      }
     }
   }
   // Names carry a number once or twice (`password2`, `user2:pwd2`); random strings scatter digits.
@@ -310,7 +331,9 @@ const HEADER_NAME = /^X-[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z][A-Za-z0-9]*)*$/;
 // A member access (`+cfg.Dir`) or a spaced operator (`+ token`): `+TN8…` alone is base64.
 const CONCATENATED = /^\+(?:\s*[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+|\s+[A-Za-z_$][\w$]*)$/;
 /** `key=value` pairs of names, as flags take them: `--secret id=npm_token,src=token.txt`. */
-const KEY_VALUE_LIST = /^[a-z][a-z_]*=[A-Za-z_][\w.-]*(?:,[a-z][a-z_]*=[\w./-]+)*$/;
+const KEY_VALUE_LIST = /^[A-Za-z_][\w]*=(?:[A-Za-z_][\w.-]*)?(?:,[A-Za-z_][\w]*=[\w./-]+)*$/;
+/** Minified assignments to members: `t.preAuthorizeImplicit=t.CONFIGURE_AUTH=…`. */
+const MEMBER_ASSIGNMENT = /^[A-Za-z_$][\w$]*\.[A-Za-z_$][\w$]*=[A-Za-z_$]/;
 
 /**
  * True for values that read as code or a name rather than a credential: `getPassword()`,
@@ -319,8 +342,10 @@ const KEY_VALUE_LIST = /^[a-z][a-z_]*=[A-Za-z_][\w.-]*(?:,[a-z][a-z_]*=[\w./-]+)
 export function looksLikeIdentifierOrCode(secret: string): boolean {
   const s = secret.trim();
   if (/^[A-Za-z_$][\w$.]*\(.*\)$/.test(s)) return true; // a call
-  if (CONSTANT_NAME.test(s) || CONFIG_KEY_PATH.test(s) || KEY_VALUE_LIST.test(s) || HEADER_NAME.test(s)) return true;
-  if (CONCATENATED.test(s)) return true;
+  if (CONSTANT_NAME.test(s) || CONFIG_KEY_PATH.test(s) || HEADER_NAME.test(s)) return true;
+  // Keys must read as names: base64 ending in `=` has the same shape as `metavar=`.
+  if (KEY_VALUE_LIST.test(s) && s.split(',').every((kv) => isIdentifier(kv.slice(0, kv.indexOf('='))))) return true;
+  if (CONCATENATED.test(s) || MEMBER_ASSIGNMENT.test(s)) return true;
   if (/[\\/]/.test(s)) return looksLikePath(s);
   return isIdentifier(s);
 }

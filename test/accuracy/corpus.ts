@@ -637,6 +637,12 @@ export function hardNegatives(rules: readonly Rule[]): CorpusFile[] {
     'password: 次のいくつかの章では、その例を紹介します。',
     '\t\tAPIKey: "A1B2C3D4E5F6G7H8I9J0",',
     "        'password' => 'asdfqwer1234asdf',",
+    'ssh_key_path: /home/.ssh/id_ed25519',
+    "    secret = 'bedrock-agentcore-identity*'",
+    "  saslScramSecret: 'SaslScram256Auth',",
+    '  const token = authenticatedData.accessKeyV1',
+    'token = models.ForeignKey(OAuth2Application)',
+    '    parser.add_argument("--token", metavar="TOKEN")',
   ];
   add('tests/misc_test.py', 'keyword arguments, translated prose, sequences, keyboard walks', misc.join('\n') + '\n');
   add(
