@@ -346,6 +346,7 @@ export function looksLikeIdentifierOrCode(secret: string): boolean {
   // Keys must read as names: base64 ending in `=` has the same shape as `metavar=`.
   if (KEY_VALUE_LIST.test(s) && s.split(',').every((kv) => isIdentifier(kv.slice(0, kv.indexOf('='))))) return true;
   if (CONCATENATED.test(s) || MEMBER_ASSIGNMENT.test(s)) return true;
+  if (/^urn:[a-z0-9][a-z0-9-]*:/i.test(s)) return true; // a URN names a thing (`urn:uuid:…` lock tokens)
   if (/[\\/]/.test(s)) return looksLikePath(s);
   return isIdentifier(s);
 }

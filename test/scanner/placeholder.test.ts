@@ -155,6 +155,7 @@ describe('looksLikeIdentifierOrCode', () => {
     'OAuth class name': ['serializers.OAuth2TokenSerializer', true],
     'minified member assignments': ['t.preAuthorizeImplicit=t.CONFIGURE_AUTH=t.VALIDATE', true],
     'base64 ending in =': ['ZGVwbG95Om1BZzg4UmxzYTljZUlaUEo=', false],
+    URN: ['urn:uuid:a515cfa4-5da4-22e1-f5b5-00a0451e6bf7', true],
     'package name with a consonant cluster': ['langchain-openai', true],
     'random mixed case': ['qZ8kLm2PxR4t', false],
     'random lower case': ['qhzkfmwpxbnt', false],
