@@ -62,7 +62,8 @@ function orderedFinding(f: Finding): Finding {
   };
 }
 
-function orderedSource(s: Provenance): Provenance {
+/** The source with its keys in the declared order (one switch: SARIF reuses it). */
+export function orderedSource(s: Provenance): Provenance {
   switch (s.kind) {
     case 'file':
     case 'stdin':

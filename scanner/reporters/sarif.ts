@@ -4,6 +4,7 @@
 import type { Invocation, Log, ReportingDescriptor, Result } from 'sarif';
 import type { Confidence } from '../../rules/schema.js';
 import type { Finding, Provenance, Report } from '../finding.js';
+import { orderedSource } from './json.js';
 
 /** The published OASIS schema of the version we write (errata 01). */
 export const SARIF_SCHEMA_URI = 'https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json';
@@ -124,21 +125,10 @@ function artifactLocation(path: string): { uri: string; uriBaseId?: string } {
   return { uri: path.split('/').map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' };
 }
 
+/** Not the commit message: free text of any length, and one `git show` away; JSON carries it. */
 function provenance(s: Provenance): Record<string, unknown> {
-  switch (s.kind) {
-    case 'file':
-    case 'stdin':
-      return { kind: s.kind };
-    case 'git':
-      // Not the commit message: free text of any length, and one `git show` away; JSON carries it.
-      return { kind: s.kind, commit: s.commit, author: s.author, email: s.email, date: s.date };
-    case 'dump':
-      return { kind: s.kind, offset: s.offset };
-    case 'log':
-      return s.time === undefined ? { kind: s.kind, stream: s.stream } : { kind: s.kind, stream: s.stream, time: s.time };
-    default: {
-      const never: never = s;
-      return never;
-    }
-  }
+  const ordered = orderedSource(s);
+  if (ordered.kind !== 'git') return ordered;
+  const { message: _message, ...rest } = ordered;
+  return rest;
 }

@@ -30,7 +30,7 @@ const placeholders: Record<string, string> = {
   ellipsis: 'abc...xyz1234',
   'one character repeated': 'bbbb',
   'interleaved sequence': 'A1B2C3D4E5F6G7H8I9J0',
-  'keyboard walk': 'asdfqwer1234asdf',
+  'keyboard walk (asdf, qwer)': 'asdfqwer1234asdf',
   'prose in another script': '次のいくつかの章では、その例を紹介します。',
   'base64 of a placeholder word (k8s Secret)': 'cGFzc3dvcmQ=',
   'base64 of a default password': 'YWRtaW4=',
