@@ -267,7 +267,7 @@ function isWordPart(letters: string, maxLength = 16): boolean {
 function isIdentifier(name: string): boolean {
   // `OAuth2Application`: one brand's casing, not a case change between words. A trailing `*` is a
   // wildcard (`bedrock-agentcore-identity*`).
-  const s = name.replace(/OAuth/g, 'Oauth').replace(/\*$/, '');
+  const s = name.replace(/OAuth/g, 'Oauth').replace(/\*+$/, '');
   if (!/^[A-Za-z0-9_.:$-]+$/.test(s)) return false;
   const mixedCase = /[a-z]/.test(s) && /[A-Z]/.test(s);
   let words = 0;
@@ -325,6 +325,9 @@ function isIdentifier(name: string): boolean {
 const CONSTANT_NAME = /^[A-Z]{2,}(?:_[A-Za-z]{2,})+(?:_?[0-9]{1,3})?$/;
 /** A dotted option name or key path: `providers.kubernetesCRD.token`, `users.*.profile.apiKey`. */
 const CONFIG_KEY_PATH = /^[a-z][A-Za-z]*(?:\.(?:[A-Za-z][A-Za-z]*|\*))+$/;
+/** A path under a system or home directory (`/home/miniouser/.ssh/id_rsa`): where a key lives, not a key. */
+const SYSTEM_PATH =
+  /^(?:~|\/(?:home|Users|etc|var|usr|opt|tmp|root|srv|mnt|run)|[A-Za-z]:\\(?:Users|Windows|Program Files))[\\/][\w .@~+-]*(?:[\\/][\w .@~+-]*)*$/;
 /** An HTTP header's name: `X-DNSimple-Token`. */
 const HEADER_NAME = /^X-[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z][A-Za-z0-9]*)*$/;
 /** The right-hand side of a string concatenation: `"token=" + rc.config.DCOSToken`. */
@@ -394,6 +397,17 @@ function placeholderAt(secret: string, depth: number): boolean {
   if (hasMarkerWord(s) || hasSequence(s)) return true;
   if (looksLikeIdentifierOrCode(s)) return true;
   if (/^(.)\1*$/.test(s)) return true; // one character repeated (`bbbb`)
+  if (SYSTEM_PATH.test(s)) return true;
+  // `pa%24%24word` is `pa$$word`: judge what a URL's percent-encoding hides.
+  if (depth === 0 && /%[0-9A-Fa-f]{2}/.test(s)) {
+    let decoded: string | null = null;
+    try {
+      decoded = decodeURIComponent(s);
+    } catch {
+      // Not valid percent-encoding (`nota%hex`): judged as it is.
+    }
+    if (decoded !== null && decoded !== s && placeholderAt(decoded, depth + 1)) return true;
+  }
   // Prose in another script (`password:` in translated docs), not a key: keys are ASCII.
   if (/[^\x00-\x7f]/.test(s) && /[\p{L}\p{Lo}]/u.test(s.replace(/[\x00-\x7f]/g, ''))) return true;
   return decodedBasicPlaceholder(s, depth) === true || decodedWordPlaceholder(s, depth);
