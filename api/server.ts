@@ -7,7 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import { type FindingsSink, type IntakeCommonOptions, type IntakeRoutes, registerIntakeRoutes } from '../intake/server.js';
 import { KeywardenError } from '../scanner/errors.js';
 import { ServiceError } from '../workers/errors.js';
-import { logBatchOccurrences } from '../workers/handlers.js';
+import { logBatchOccurrences } from '../workers/log-occurrences.js';
 import { JobQueues } from '../workers/queue.js';
 import { createRedis } from '../workers/redis.js';
 import type { Schedule } from '../workers/scheduler.js';

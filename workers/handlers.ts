@@ -1,6 +1,5 @@
 // One function per job kind: run the scan the job names and turn its findings into store occurrences
 // with stable keys. No BullMQ here (worker.ts wires it), so tests and the bench can call these directly.
-import { createHash } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadBuiltinRules } from '../rules/load.js';
@@ -8,7 +7,6 @@ import type { Rule } from '../rules/schema.js';
 import { loadConfig, mergeRules } from '../scanner/config.js';
 import { type CompiledPack, compilePack, type GlobalAllowlist } from '../scanner/engine/compile.js';
 import type { KeywardenError } from '../scanner/errors.js';
-import type { Finding } from '../scanner/finding.js';
 import { type Redactor, redactLines } from '../scanner/redact-stream.js';
 import { scanDumpFile } from '../scanner/scan-dump.js';
 import { type GitScanOptions, type GitScanResult, scanDiff, scanHistory } from '../scanner/scan-git.js';
@@ -16,6 +14,7 @@ import { isRemoteUrl, openRemote } from '../scanner/sources/git/remote.js';
 import { existingCommits, type GitRepo, openRepo } from '../scanner/sources/git/repo.js';
 import { ServiceError } from './errors.js';
 import type { AnyJob, JobData } from './jobs.js';
+import { type LogBatch, logBatchOccurrences } from './log-occurrences.js';
 import type { FindingStore, Occurrence } from './store.js';
 
 /** What every handler needs, built once per worker process. */
@@ -190,38 +189,4 @@ async function scanLogBatchJob(d: JobData<'scan-log-batch'>, s: ScanSettings, jo
   if (d.time !== undefined) batch.time = d.time;
   if (jobId !== undefined) batch.jobId = jobId;
   return { occurrences: logBatchOccurrences(findings, batch), bytes: buf.length };
-}
-
-/** One batch of log lines, as far as keying its occurrences goes. */
-export interface LogBatch {
-  stream: string;
-  /** The batch's bytes: without `firstLine`, their digest places the occurrences. */
-  body: Buffer;
-  /** Stream line number of the batch's first line (its findings' lines already count from it). */
-  firstLine?: number;
-  /** When the batch was shipped or received (ISO), kept on each occurrence's source. */
-  time?: string;
-  jobId?: string;
-}
-
-/**
- * Store occurrences for the findings of one log batch: the `scan-log-batch` job and the HTTP intake
- * mounted in `keywarden serve` both record through this, so a secret reaching the service either way
- * is the same finding with the same kind of occurrence (target = stream). Keys are stable, so a batch
- * recorded twice (a job retried, a shipper re-sending after a timeout) adds nothing.
- */
-export function logBatchOccurrences(findings: readonly Finding[], batch: LogBatch): Occurrence[] {
-  if (findings.length === 0) return [];
-  // With firstLine the stream position is known and is the key; without it, the batch's own digest.
-  const where = batch.firstLine !== undefined ? '@' : `#${createHash('sha256').update(batch.body).digest('hex').slice(0, 24)}`;
-  return findings.map((f): Occurrence => {
-    const finding: Finding = batch.time ? { ...f, source: { kind: 'log', stream: batch.stream, time: batch.time } } : f;
-    const o: Occurrence = {
-      target: batch.stream,
-      key: `log|${batch.stream}|${where}|${finding.line}|${finding.column}`,
-      finding,
-    };
-    if (batch.jobId) o.jobId = batch.jobId;
-    return o;
-  });
 }

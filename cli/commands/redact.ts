@@ -2,6 +2,7 @@
 // `keywarden intake`: the HTTP intake for log shippers (intake/server.ts). Both are entry points:
 // they resolve config, rules and the fingerprint key once, then hand off to the pure parts.
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
@@ -10,6 +11,7 @@ import { createLogger } from '../../logging/logger.js';
 import { loadBuiltinRules } from '../../rules/load.js';
 import { loadConfig, mergeRules } from '../../scanner/config.js';
 import { KeywardenError } from '../../scanner/errors.js';
+import type { Finding } from '../../scanner/finding.js';
 import { createRedactor, DEFAULT_MAX_LINE_LENGTH, type Redactor, RedactTransform } from '../../scanner/redact-stream.js';
 import { fingerprintKeyFromEnv } from '../report-options.js';
 import { parseSize } from './scan.js';
@@ -17,6 +19,7 @@ import { parseSize } from './scan.js';
 interface RedactFlags {
   json?: boolean;
   findings?: string;
+  record?: boolean;
   config?: string;
   maxLineLength?: string;
   stream?: string;
@@ -39,6 +42,41 @@ async function buildRedactor(configPath: string | undefined, stream: string): Pr
   const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
   const key = fingerprintKeyFromEnv();
   return createRedactor({ rules, globalAllow: config.allowlist, fingerprintKey: key, stream });
+}
+
+/**
+ * `--record`: findings into the finding store in the background (workers/finding-recorder.ts), keyed
+ * by stream line within this run. Loaded only with the flag: it brings the Redis client.
+ */
+async function storeRecorder(stream: string): Promise<{ add: (f: Finding) => void; close: () => Promise<number> }> {
+  const [{ createRedis, serviceConfigFromEnv, safeRedisUrl }, { FindingStore }, { FindingRecorder }, { logBatchOccurrences }] =
+    await Promise.all([
+      import('../../workers/redis.js'),
+      import('../../workers/store.js'),
+      import('../../workers/finding-recorder.js'),
+      import('../../workers/log-occurrences.js'),
+    ]);
+  const cfg = serviceConfigFromEnv(process.env);
+  // Fail each attempt fast while Redis is away; the recorder retries (the stream does not wait).
+  const redis = createRedis(cfg.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redis.on('error', () => {}); // reported once, at close, with the count
+  const actor = `redact:${hostname()}:${process.pid}`;
+  const recorder = new FindingRecorder(new FindingStore(redis, cfg.prefix), { actor });
+  const run = `${Date.now().toString(36)}:${process.pid}`;
+  return {
+    add: (f) => recorder.add(logBatchOccurrences([f], { stream, body: Buffer.alloc(0), firstLine: 1, run })),
+    close: async () => {
+      const r = await recorder.close(5000);
+      redis.disconnect();
+      if (r.unrecorded > 0) {
+        process.stderr.write(
+          `keywarden: ${r.unrecorded} finding occurrence(s) could not be recorded in the finding store at ${safeRedisUrl(cfg.redisUrl)}` +
+            `${r.lastError ? ` (${r.lastError})` : ''}; every line was still redacted${r.recorded > 0 ? `; ${r.recorded} recorded` : ''}\n`,
+        );
+      }
+      return r.unrecorded;
+    },
+  };
 }
 
 /** Appends JSONL to a file; a write error fails the command (findings must not vanish silently). */
@@ -69,15 +107,23 @@ export function registerRedactCommand(program: Command, setExit: (code: number) 
     .option('-c, --config <file>', 'config file (default: .keywarden.yaml in the working directory)')
     .option('--max-line-length <size>', 'longer lines are redacted as plain text in pieces of this size (default 1MiB)')
     .option('--stream <name>', 'stream name recorded in findings', '-')
+    .option(
+      '--record',
+      'also record findings in the finding store (REDIS_URL, KEYWARDEN_PREFIX, as `serve` and workers); the stream never waits on Redis',
+    )
     .action(async (flags: RedactFlags) => {
       const maxLineLength = flags.maxLineLength ? parseSize(flags.maxLineLength, '--max-line-length') : DEFAULT_MAX_LINE_LENGTH;
       if (maxLineLength < 1024) throw new KeywardenError('KW_USAGE', '--max-line-length must be at least 1KiB');
       const redactor = await buildRedactor(flags.config, flags.stream ?? '-');
       const sink = findingsSink(flags.findings);
+      const recorder = flags.record ? await storeRecorder(flags.stream ?? '-') : null;
       const transform = new RedactTransform(redactor, {
         json: flags.json === true,
         maxLineLength,
-        onFinding: (f) => sink.write(f),
+        onFinding: (f) => {
+          sink.write(f);
+          recorder?.add(f);
+        },
       });
       // 1 MiB reads: fewer, larger batches for the engine (a pipe still hands over what it has).
       const input = createReadStream('', { fd: 0, highWaterMark: 1 << 20 });
@@ -88,8 +134,10 @@ export function registerRedactCommand(program: Command, setExit: (code: number) 
         if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
       }
       await sink.close();
+      const unrecorded = recorder ? await recorder.close() : 0;
       // A filter succeeds whether or not it found anything: exit 0 keeps shippers (omprog) running.
-      setExit(0);
+      // Findings it could not record are a failure, said once, after every line has gone through.
+      setExit(unrecorded > 0 ? 2 : 0);
     });
 
   program
