@@ -63,6 +63,8 @@ export class ScanPool {
       });
       return slot;
     });
+    // Started for a guess of more threads than this pool wants (`--threads 1`): not kept idle.
+    for (const extra of prestarted.splice(0)) void extra.terminate();
   }
 
   /**
