@@ -253,7 +253,11 @@ const ACRONYMS = new Set([
  * fail one of these almost always (the unit test holds random 12-char passwords to 99.5% kept).
  */
 function isWordPart(letters: string, maxLength = 16): boolean {
-  const w = letters.toLowerCase().replace(/oauth/g, 'oath');
+  // `ph`, `sh`, `ch`, `th`, `ck` sound as one consonant (`passphrase`, `checksum`).
+  const w = letters
+    .toLowerCase()
+    .replace(/oauth/g, 'oath')
+    .replace(/[pscgt]h|ck/g, 'h');
   if (ABBREVIATIONS.has(w)) return true;
   if (w.length > maxLength || !/[aeiou]/.test(w)) return false;
   // Five consonants, not four: `length`, `langchain`, `handshake` are words.
@@ -329,6 +333,9 @@ const CONFIG_KEY_PATH = /^[a-z][A-Za-z]*(?:\.(?:[A-Za-z][A-Za-z]*|\*))+$/;
 /** A path under a system or home directory (`/home/miniouser/.ssh/id_rsa`): where a key lives, not a key. */
 const SYSTEM_PATH =
   /^(?:~|\/(?:home|Users|etc|var|usr|opt|tmp|root|srv|mnt|run)|[A-Za-z]:\\(?:Users|Windows|Program Files))[\\/][\w .@~+-]*(?:[\\/][\w .@~+-]*)*$/;
+/** A name that ends in what it names: `dbtc_platform_token`, `optional_passphrase_of_private_key`. */
+const CREDENTIAL_NAME =
+  /^[A-Za-z][A-Za-z0-9]*(?:[_.-][A-Za-z0-9]+)*[_.-](?:token|key|secret|password|passwd|pwd|passphrase|apikey|credentials?)$/i;
 /** An HTTP header's name: `X-DNSimple-Token`. */
 const HEADER_NAME = /^X-[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z][A-Za-z0-9]*)*$/;
 /**
@@ -348,7 +355,7 @@ const MEMBER_ASSIGNMENT = /^[A-Za-z_$][\w$]*\.[A-Za-z_$][\w$]*=[A-Za-z_$]/;
 export function looksLikeIdentifierOrCode(secret: string): boolean {
   const s = secret.trim();
   if (/^[A-Za-z_$][\w$.]*\(.*\)$/.test(s)) return true; // a call
-  if (CONSTANT_NAME.test(s) || CONFIG_KEY_PATH.test(s) || HEADER_NAME.test(s)) return true;
+  if (CONSTANT_NAME.test(s) || CONFIG_KEY_PATH.test(s) || HEADER_NAME.test(s) || CREDENTIAL_NAME.test(s)) return true;
   // Keys must read as names: base64 ending in `=` has the same shape as `metavar=`.
   if (KEY_VALUE_LIST.test(s) && s.split(',').every((kv) => isIdentifier(kv.slice(0, kv.indexOf('='))))) return true;
   if (CONCATENATED.test(s) || MEMBER_ASSIGNMENT.test(s)) return true;

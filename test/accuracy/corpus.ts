@@ -643,6 +643,8 @@ export function hardNegatives(rules: readonly Rule[]): CorpusFile[] {
     '  const token = authenticatedData.accessKeyV1',
     'token = models.ForeignKey(OAuth2Application)',
     '    parser.add_argument("--token", metavar="TOKEN")',
+    '    "password": "optional_passphrase_of_private_key",',
+    '        let token = "dbtc_platform_token";',
   ];
   add('tests/misc_test.py', 'keyword arguments, translated prose, sequences, keyboard walks', misc.join('\n') + '\n');
   add(

@@ -159,6 +159,8 @@ describe('looksLikeIdentifierOrCode', () => {
     'base64 ending in =': ['ZGVwbG95Om1BZzg4UmxzYTljZUlaUEo=', false],
     URN: ['urn:uuid:a515cfa4-5da4-22e1-f5b5-00a0451e6bf7', true],
     'masked suffix': ['admin_**', true],
+    'a name ending in what it names': ['dbtc_platform_token', true],
+    'snake_case with passphrase': ['optional_passphrase_of_private_key', true],
     'package name with a consonant cluster': ['langchain-openai', true],
     'random mixed case': ['qZ8kLm2PxR4t', false],
     'random lower case': ['qhzkfmwpxbnt', false],
