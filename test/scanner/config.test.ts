@@ -6,6 +6,7 @@ import { type Rule, RuleSpec } from '../../rules/schema.js';
 import { DEFAULT_MAX_FILE_SIZE, loadConfig, mergeRules, parseSize } from '../../scanner/config.js';
 import { parseConfig } from '../../scanner/config-file.js';
 import { isKeywardenError, type KeywardenError } from '../../scanner/errors.js';
+import { thrown } from '../helpers/thrown.js';
 
 const F = '.keywarden.yaml';
 
@@ -20,17 +21,6 @@ function rule(id: string, extra: Partial<Record<string, unknown>> = {}): Rule {
     examples: [`«${id}_{lowerdigits:20}»`],
     ...extra,
   });
-}
-
-/** The KeywardenError `fn` throws (fails the test if it returns). */
-function thrown(fn: () => unknown): KeywardenError {
-  try {
-    fn();
-  } catch (err) {
-    if (isKeywardenError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a KeywardenError');
 }
 
 /** The KeywardenError `p` rejects with (fails the test if it resolves). */

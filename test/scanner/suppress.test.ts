@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadBaseline, parseBaseline } from '../../scanner/baseline.js';
-import { isKeywardenError, type KeywardenError } from '../../scanner/errors.js';
 import type { Finding, Report } from '../../scanner/finding.js';
 import { isSuppressed, loadIgnoreFile, parseIgnoreFile } from '../../scanner/suppress.js';
+import { thrown } from '../helpers/thrown.js';
 
 const FP1 = `kw1:${'1'.repeat(32)}`;
 const FP2 = `kw1:${'2'.repeat(32)}`;
@@ -41,16 +41,6 @@ function report(findings: Finding[]): Report {
       errors: [],
     },
   };
-}
-
-function thrown(fn: () => unknown): KeywardenError {
-  try {
-    fn();
-  } catch (err) {
-    if (isKeywardenError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a KeywardenError');
 }
 
 let root: string;
