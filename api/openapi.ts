@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { VERSION } from '../cli/version.js';
 import { JOB_KINDS, JOB_SCHEMAS } from '../workers/jobs.js';
 import { FindingState, LifecycleEvent } from '../workers/lifecycle.js';
+import { StoredFinding, StoredOccurrence } from '../workers/store.js';
 import { FindingsQuery, TransitionBody } from './routes/findings.js';
 
 type Json = Record<string, unknown>;
@@ -373,41 +374,16 @@ export function openApiDocument(opts: { intake?: boolean } = {}): Json {
             },
             attemptsMade: { type: 'integer' },
             failedReason: { type: 'string' },
-            returnvalue: { description: 'For scan jobs: findings, newFindings, occurrences, newOccurrences, bytes, durationMs.' },
+            returnvalue: {
+              description:
+                'For scan jobs: kind, findings, newFindings, occurrences, newOccurrences, bytes, durationMs (ScanOutcome in workers/jobs.ts).',
+            },
             data: { description: 'The job data; for scan-log-batch, `lines` is replaced by the line count.' },
           },
         },
-        Finding: {
-          type: 'object',
-          required: ['fingerprint', 'ruleId', 'state', 'firstSeen', 'lastSeen', 'occurrences'],
-          properties: {
-            fingerprint: { type: 'string' },
-            ruleId: { type: 'string' },
-            description: { type: 'string' },
-            redacted: { type: 'string', description: 'Redacted preview; never the secret.' },
-            confidence: { enum: ['high', 'medium', 'low'] },
-            state: ref('FindingState'),
-            firstSeen: { type: 'string', format: 'date-time' },
-            lastSeen: { type: 'string', format: 'date-time' },
-            stateChangedAt: { type: 'string', format: 'date-time' },
-            stateTimes: { type: 'object', additionalProperties: { type: 'string', format: 'date-time' } },
-            occurrences: { type: 'integer' },
-          },
-        },
-        Occurrence: {
-          type: 'object',
-          required: ['key', 'target', 'recordedAt', 'finding'],
-          properties: {
-            key: { type: 'string' },
-            target: { type: 'string', description: 'Repository, dump path or log stream.' },
-            jobId: { type: 'string' },
-            recordedAt: { type: 'string', format: 'date-time' },
-            finding: {
-              type: 'object',
-              description: 'The scanner’s finding (path, line, column, source provenance...), without the secret.',
-            },
-          },
-        },
+        // The finding model (model/finding.ts) as the store keeps it: the same zod schemas, so the document cannot drift.
+        Finding: jsonSchema(StoredFinding),
+        Occurrence: jsonSchema(StoredOccurrence),
         AuditEvent: {
           type: 'object',
           required: ['id', 'what', 'from', 'to', 'at', 'actor', 'reason'],

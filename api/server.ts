@@ -7,7 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import { type FindingsSink, type IntakeCommonOptions, type IntakeRoutes, registerIntakeRoutes } from '../intake/server.js';
 import { KeywardenError } from '../scanner/errors.js';
 import { ServiceError } from '../workers/errors.js';
-import { logBatchOccurrences } from '../workers/log-occurrences.js';
+import { logBatchFindings } from '../workers/log-occurrences.js';
 import { JobQueues } from '../workers/queue.js';
 import { createRedis } from '../workers/redis.js';
 import type { Schedule } from '../workers/scheduler.js';
@@ -88,13 +88,13 @@ function bounded(p: Promise<unknown>, ms: number): Promise<void> {
 }
 
 /**
- * The intake's findings into the store, through the same occurrence keys as `scan-log-batch` jobs
- * (target = stream, key on the batch digest): a shipper re-sending a batch adds nothing. Bounded:
+ * The intake's findings into the store, placed as `scan-log-batch` jobs place theirs (target = stream,
+ * occurrence keys on the batch digest): a shipper re-sending a batch adds nothing. Bounded:
  * the store's client waits through a Redis outage, but a shipper must get its 503 and retry.
  */
 function storeSink(store: FindingStore, actor: string, timeoutMs: number): FindingsSink {
   return async (findings, meta) => {
-    const occurrences = logBatchOccurrences(findings, { stream: meta.stream, body: meta.body, time: meta.receivedAt });
+    const placed = logBatchFindings(findings, { stream: meta.stream, body: meta.body, time: meta.receivedAt });
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -103,7 +103,7 @@ function storeSink(store: FindingStore, actor: string, timeoutMs: number): Findi
       );
     });
     try {
-      await Promise.race([store.record(occurrences, { actor }), late]);
+      await Promise.race([store.record(placed, { actor }), late]);
     } finally {
       clearTimeout(timer);
     }

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { startIntake } from '../intake/server.js';
 import { expandTemplate, seededRng } from '../rules/examples.js';
 import { loadBuiltinRules } from '../rules/load.js';
-import { createRedactor } from '../scanner/redact-stream.js';
+import { createRedactor } from '../scanner/redact-spans.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = join(ROOT, 'bin', 'keywarden.js');

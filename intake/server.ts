@@ -9,8 +9,11 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { bearerTokenCheck } from '../api/auth.js';
 import { ApiError, classify, sendError } from '../api/errors.js';
 import type { Logger } from '../logging/logger.js';
-import type { Finding } from '../scanner/finding.js';
-import { type Redactor, redactLines } from '../scanner/redact-stream.js';
+import type { Finding } from '../model/finding.js';
+import { redactLines } from '../scanner/redact-lines.js';
+import type { Redactor } from '../scanner/redact-spans.js';
+import { reportEntries } from '../scanner/reporters/entries.js';
+import { renderJsonl } from '../scanner/reporters/json.js';
 import { type BatchKind, Spool, type SpoolEntry } from './spool.js';
 
 /** What the sink learns about the batch a set of findings came from. */
@@ -137,10 +140,10 @@ function kindOf(body: Buffer): BatchKind {
   return 'ndjson';
 }
 
-/** Appends findings as JSONL: the standalone intake's side channel (`--findings FILE`). */
+/** Appends findings as JSONL, one report entry per occurrence: the standalone intake's side channel (`--findings FILE`). */
 export function jsonlFindingsSink(path: string): FindingsSink {
   return async (findings) => {
-    await appendFile(path, findings.map((f) => `${JSON.stringify(f)}\n`).join(''));
+    await appendFile(path, renderJsonl(reportEntries(findings, 'finding')));
   };
 }
 
@@ -193,13 +196,16 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
     }
     const kind = kindOf(body);
     const receivedAt = new Date().toISOString();
-    const { out, findings } = redactLines(redactorFor(stream), body, true);
-    if (findings.length > 0 && opts.onFindings) {
+    const { out, findings: found } = redactLines(redactorFor(stream), body, true);
+    // Counted per occurrence, as the response and the metrics always have.
+    let findings = 0;
+    for (const f of found) findings += f.occurrences.length;
+    if (findings > 0 && opts.onFindings) {
       try {
-        await opts.onFindings(findings, { stream, body, kind, receivedAt });
+        await opts.onFindings(found, { stream, body, kind, receivedAt });
       } catch (err) {
         // Not acknowledged and not forwarded: the shipper sends the batch again.
-        opts.onBatch?.({ outcome: 'record_failed', bytes: body.length, findings: findings.length });
+        opts.onBatch?.({ outcome: 'record_failed', bytes: body.length, findings });
         log?.warn(
           { event: 'findings-not-recorded', code: (err as { code?: unknown }).code ?? 'KW_INTERNAL' },
           'findings not recorded; batch refused',
@@ -212,19 +218,16 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
     if (delivery.canSendDirect()) {
       const status = await delivery.send(out, kind);
       if (status >= 200 && status < 300) {
-        log?.info({ event: 'batch-forwarded', kind, bytes: out.length, findings: findings.length }, 'batch forwarded');
-        opts.onBatch?.({ outcome: 'forwarded', bytes: body.length, findings: findings.length });
-        return reply.code(200).send({ ok: true, findings: findings.length });
+        log?.info({ event: 'batch-forwarded', kind, bytes: out.length, findings }, 'batch forwarded');
+        opts.onBatch?.({ outcome: 'forwarded', bytes: body.length, findings });
+        return reply.code(200).send({ ok: true, findings });
       }
     }
     await spool.put(out, kind);
-    log?.info(
-      { event: 'batch-spooled', kind, bytes: out.length, findings: findings.length, spooled: spool.length },
-      'batch spooled',
-    );
-    opts.onBatch?.({ outcome: 'spooled', bytes: body.length, findings: findings.length });
+    log?.info({ event: 'batch-spooled', kind, bytes: out.length, findings, spooled: spool.length }, 'batch spooled');
+    opts.onBatch?.({ outcome: 'spooled', bytes: body.length, findings });
     delivery.kick();
-    return reply.code(200).send({ ok: true, findings: findings.length });
+    return reply.code(200).send({ ok: true, findings });
   };
 
   await app.register(

@@ -8,7 +8,8 @@ import pino from 'pino';
 import build from 'pino-abstract-transport';
 import { loadBuiltinRules } from '../rules/load.js';
 import { resolveFingerprintKey } from '../scanner/fingerprint.js';
-import { createRedactor, redactLines } from '../scanner/redact-stream.js';
+import { redactLines } from '../scanner/redact-lines.js';
+import { createRedactor } from '../scanner/redact-spans.js';
 
 export interface KeywardenPinoOptions {
   /** A file descriptor or a file path. @defaultValue 1 (stdout) */

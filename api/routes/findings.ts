@@ -2,7 +2,7 @@
 // and lifecycle transitions (each one audited with the API as actor).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { repoTarget } from '../../workers/handlers.js';
+import { targetOf } from '../../scanner/target.js';
 import { Fingerprint } from '../../workers/jobs.js';
 import { FindingState, LifecycleEvent } from '../../workers/lifecycle.js';
 import type { ApiContext } from '../context.js';
@@ -12,7 +12,7 @@ import { parseOrThrow } from '../validate.js';
 export const FindingsQuery = z
   .object({
     state: FindingState.optional(),
-    /** Repository path or URL (normalized as the workers record it), or a dump path. */
+    /** Repository path or URL, or a dump path: named by `targetOf` (scanner/target.ts), as the workers record it. */
     repo: z.string().min(1).optional(),
     /** A log stream (an intake path such as `web/nginx`, or a scan-log-batch job's stream), taken as is. */
     stream: z.string().min(1).optional(),
@@ -45,7 +45,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
       limit: q.limit,
       ...(q.state ? { state: q.state } : {}),
       ...(q.rule ? { ruleId: q.rule } : {}),
-      ...(q.repo ? { target: repoTarget(q.repo) } : {}),
+      ...(q.repo ? { target: targetOf(q.repo) } : {}),
       ...(q.stream ? { target: q.stream } : {}),
     });
     return { count: findings.length, findings };

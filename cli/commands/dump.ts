@@ -7,11 +7,11 @@ import { builtinRules } from '../../rules/builtin.js';
 import { loadConfig, mergeRules, parseSize } from '../../scanner/config.js';
 import { compilePack } from '../../scanner/engine/compile.js';
 import { KeywardenError } from '../../scanner/errors.js';
-import type { Finding, Report } from '../../scanner/finding.js';
-import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
+import type { Report, ReportEntry } from '../../scanner/report.js';
+import { REPORT_FORMATS, render, reportEntries } from '../../scanner/reporters/index.js';
 import { scanDumpFile } from '../../scanner/scan-dump.js';
-import { emptyStats } from '../../scanner/scan-tree.js';
 import { DEFAULT_DUMP_CHUNK, DEFAULT_MIN_LENGTH } from '../../scanner/sources/dump.js';
+import { addStats, emptyStats } from '../../scanner/stats.js';
 import { fingerprintKeyFromEnv, pickFormat } from '../report-options.js';
 import { VERSION } from '../version.js';
 
@@ -57,20 +57,16 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
 
       const started = performance.now();
       const stats = emptyStats();
-      const findings: Finding[] = [];
+      // Files in the order given, each one's occurrences in offset order.
+      const findings: ReportEntry[] = [];
       let firstError: KeywardenError | undefined;
       for (const file of files) {
         const abs = resolve(file);
         const path = relative(cwd, abs).split(sep).join('/') || file;
         const r = await scanDumpFile(pack, abs, path, opts);
-        findings.push(...r.findings);
-        stats.bytes += r.bytes;
-        if (r.error) {
-          stats.errors.push({ path, code: r.error.code, message: r.error.message });
-          firstError ??= r.error;
-        } else {
-          stats.files++;
-        }
+        findings.push(...reportEntries(r.findings, 'location'));
+        addStats(stats, r.stats);
+        firstError ??= r.error;
       }
       stats.durationMs = Math.round(performance.now() - started);
 

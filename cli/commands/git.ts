@@ -1,17 +1,17 @@
 // `keywarden history [REPO]`, `keywarden diff --base REF --head REF [REPO]`, `keywarden staged [REPO]`:
 // the git scans (scanner/scan-git.ts) with the same flags, reports and exit codes as `scan`.
-import { realpathSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { builtinRules } from '../../rules/builtin.js';
 import { loadConfig, mergeRules } from '../../scanner/config.js';
-import type { Finding, Report } from '../../scanner/finding.js';
-import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
+import { REPORT_FORMATS, render, toReport } from '../../scanner/reporters/index.js';
 import { type GitScanOptions, type GitScanResult, scanDiff, scanHistory, scanStaged } from '../../scanner/scan-git.js';
 import { isRemoteUrl, openRemote } from '../../scanner/sources/git/remote.js';
 import { existingCommits, type GitRepo, openRepo } from '../../scanner/sources/git/repo.js';
 import { loadState, previousTips, saveState } from '../../scanner/sources/git/state.js';
-import { isSuppressed, loadIgnoreFile } from '../../scanner/suppress.js';
+import { loadIgnoreFile, suppress } from '../../scanner/suppress.js';
+import { targetOf } from '../../scanner/target.js';
 import { fingerprintKeyFromEnv, pickFormat, type ReportFlags, xdgDir } from '../report-options.js';
 import { VERSION } from '../version.js';
 import { parseSize } from './scan.js';
@@ -51,7 +51,7 @@ function commonOptions(cmd: Command): Command {
 
 interface Opened {
   repo: GitRepo;
-  /** Identity for the incremental state: URL without credentials, or the real git dir. */
+  /** Identity for the incremental state: the repository's name (`targetOf`), as the service names it. */
   key: string;
 }
 
@@ -59,10 +59,10 @@ async function open(target: string, flags: CommonFlags): Promise<Opened> {
   if (isRemoteUrl(target)) {
     const cacheDir = flags.cacheDir ?? join(xdgDir('XDG_CACHE_HOME', '.cache'), 'repos');
     const r = await openRemote(target, { env: process.env, cacheDir });
-    return { repo: r.repo, key: r.url };
+    return { repo: r.repo, key: targetOf(target) };
   }
   const repo = await openRepo(resolve(target), process.env);
-  return { repo, key: realpathSync(repo.gitDir) };
+  return { repo, key: targetOf(repo.workTree ?? repo.gitDir) };
 }
 
 async function prepare(repo: GitRepo, flags: CommonFlags) {
@@ -93,13 +93,13 @@ function emit(
   for (const w of result.warnings) process.stderr.write(`keywarden: warning: ${w}\n`);
   const format = pickFormat(flags.format, flags.output);
   const ignore = ctx.ignoreRoot ? loadIgnoreFile(ctx.ignoreRoot) : new Set<string>();
-  const findings: Finding[] = result.findings.filter((f) => !isSuppressed(f, ignore, ctx.baseline));
-  const report: Report = { version: 1, tool: { name: 'keywarden', version: VERSION }, findings, stats: result.stats };
+  // Grouped as the scan groups them: by fingerprint in order of introduction, introducer first.
+  const report = toReport(suppress(result.findings, ignore, ctx.baseline), result.stats, VERSION, 'finding');
   const text = render(format, report, { rules: ctx.rules, color: !flags.output && process.stdout.isTTY === true });
   if (flags.output) writeFileSync(flags.output, text);
   else process.stdout.write(text);
-  setExit(findings.length > 0 ? 1 : 0);
-  return findings.length;
+  setExit(report.findings.length > 0 ? 1 : 0);
+  return report.findings.length;
 }
 
 export function registerGitCommands(program: Command, setExit: (code: number) => void): void {

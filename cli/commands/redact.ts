@@ -8,11 +8,13 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { startIntake } from '../../intake/server.js';
 import { createLogger } from '../../logging/logger.js';
+import type { Finding } from '../../model/finding.js';
 import { loadBuiltinRules } from '../../rules/load.js';
 import { loadConfig, mergeRules } from '../../scanner/config.js';
 import { KeywardenError } from '../../scanner/errors.js';
-import type { Finding } from '../../scanner/finding.js';
-import { createRedactor, DEFAULT_MAX_LINE_LENGTH, type Redactor, RedactTransform } from '../../scanner/redact-stream.js';
+import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';
+import { DEFAULT_MAX_LINE_LENGTH, RedactTransform } from '../../scanner/redact-stream.js';
+import { reportEntries } from '../../scanner/reporters/entries.js';
 import { fingerprintKeyFromEnv } from '../report-options.js';
 import { parseSize } from './scan.js';
 
@@ -49,7 +51,7 @@ async function buildRedactor(configPath: string | undefined, stream: string): Pr
  * by stream line within this run. Loaded only with the flag: it brings the Redis client.
  */
 async function storeRecorder(stream: string): Promise<{ add: (f: Finding) => void; close: () => Promise<number> }> {
-  const [{ createRedis, serviceConfigFromEnv, safeRedisUrl }, { FindingStore }, { FindingRecorder }, { logBatchOccurrences }] =
+  const [{ createRedis, serviceConfigFromEnv, safeRedisUrl }, { FindingStore }, { FindingRecorder }, { logBatchFindings }] =
     await Promise.all([
       import('../../workers/redis.js'),
       import('../../workers/store.js'),
@@ -64,7 +66,7 @@ async function storeRecorder(stream: string): Promise<{ add: (f: Finding) => voi
   const recorder = new FindingRecorder(new FindingStore(redis, cfg.prefix), { actor });
   const run = `${Date.now().toString(36)}:${process.pid}`;
   return {
-    add: (f) => recorder.add(logBatchOccurrences([f], { stream, body: Buffer.alloc(0), firstLine: 1, run })),
+    add: (f) => recorder.add(logBatchFindings([f], { stream, body: Buffer.alloc(0), firstLine: 1, run })),
     close: async () => {
       const r = await recorder.close(5000);
       redis.disconnect();
@@ -121,7 +123,8 @@ export function registerRedactCommand(program: Command, setExit: (code: number) 
         json: flags.json === true,
         maxLineLength,
         onFinding: (f) => {
-          sink.write(f);
+          // One JSON line per occurrence, as `--format jsonl` writes them.
+          for (const entry of reportEntries([f], 'finding')) sink.write(entry);
           recorder?.add(f);
         },
       });

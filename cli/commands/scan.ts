@@ -5,11 +5,10 @@ import type { Command } from 'commander';
 import { builtinRules } from '../../rules/builtin.js';
 import { loadConfig, mergeRules, parseSize as parseSizeText } from '../../scanner/config.js';
 import { KeywardenError } from '../../scanner/errors.js';
-import type { Finding, Report } from '../../scanner/finding.js';
-import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
+import { REPORT_FORMATS, render, toReport } from '../../scanner/reporters/index.js';
 import { scanStream } from '../../scanner/scan-stream.js';
 import { type ScanProgress, scanTree } from '../../scanner/scan-tree.js';
-import { isSuppressed, loadIgnoreFile } from '../../scanner/suppress.js';
+import { loadIgnoreFile, suppress } from '../../scanner/suppress.js';
 import { fingerprintKeyFromEnv, pickFormat, type ReportFlags } from '../report-options.js';
 import { VERSION } from '../version.js';
 
@@ -72,7 +71,7 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
 
       const common = { rules, globalAllow: config.allowlist, fingerprintKey: key, showSecrets };
       const result = fromStdin
-        ? await scanStream(process.stdin, { ...common, path: '-' })
+        ? await scanStream(process.stdin, common)
         : await scanTree({
             ...common,
             root,
@@ -87,11 +86,10 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
 
       const ignore = fromStdin ? new Set<string>() : loadIgnoreFile(root);
       const baseline = flags.baseline ? (await import('../../scanner/baseline.js')).loadBaseline(flags.baseline) : null;
-      const findings: Finding[] = result.findings.filter((f) => !isSuppressed(f, ignore, baseline));
-      const report: Report = { version: 1, tool: { name: 'keywarden', version: VERSION }, findings, stats: result.stats };
+      const report = toReport(suppress(result.findings, ignore, baseline), result.stats, VERSION, 'location');
       const text = render(format, report, { rules, color: !flags.output && process.stdout.isTTY === true });
       if (flags.output) writeFileSync(flags.output, text);
       else process.stdout.write(text);
-      setExit(findings.length > 0 ? 1 : 0);
+      setExit(report.findings.length > 0 ? 1 : 0);
     });
 }

@@ -10,7 +10,7 @@ import { loadBuiltinRules } from '../../rules/load.js';
 import { loadConfig, mergeRules } from '../../scanner/config.js';
 import { KeywardenError } from '../../scanner/errors.js';
 import { FINGERPRINT_KEY_ENV, resolveFingerprintKey } from '../../scanner/fingerprint.js';
-import { createRedactor } from '../../scanner/redact-stream.js';
+import { createRedactor } from '../../scanner/redact-spans.js';
 import { JobQueues } from '../../workers/queue.js';
 import { createRedis, safeRedisUrl, serviceConfigFromEnv } from '../../workers/redis.js';
 import { loadSchedule, syncSchedules } from '../../workers/scheduler.js';

@@ -1,12 +1,13 @@
 // `keywarden worker`, `keywarden enqueue <kind>`, `keywarden findings list|show|resolve|health`: the
 // service side of the CLI (workers/). Settings come from REDIS_URL and KEYWARDEN_PREFIX, read once here.
 import { homedir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { createLogger } from '../../logging/logger.js';
 import { KeywardenError } from '../../scanner/errors.js';
 import { FINGERPRINT_KEY_ENV, resolveFingerprintKey } from '../../scanner/fingerprint.js';
-import { defaultScanSettings, repoTarget } from '../../workers/handlers.js';
+import { targetOf } from '../../scanner/target.js';
+import { defaultScanSettings } from '../../workers/handlers.js';
 import { isJobKind, JOB_KINDS, type JobKind } from '../../workers/jobs.js';
 import { FindingState, RESOLUTIONS, type Resolution } from '../../workers/lifecycle.js';
 import { JobQueues } from '../../workers/queue.js';
@@ -65,7 +66,7 @@ function printJson(v: unknown): void {
 }
 
 function textRow(f: StoredFinding): string {
-  return `${f.fingerprint}  ${f.state.padEnd(18)} ${f.ruleId.padEnd(28)} ${f.redacted}  (${f.occurrences} occurrence${f.occurrences === 1 ? '' : 's'}, first seen ${f.firstSeen})`;
+  return `${f.fingerprint}  ${f.state.padEnd(18)} ${f.ruleId.padEnd(28)} ${f.redacted}  (${f.occurrenceCount} occurrence${f.occurrenceCount === 1 ? '' : 's'}, first seen ${f.firstSeen})`;
 }
 
 interface EnqueueFlags {
@@ -260,7 +261,7 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
         const given = [flags.repo, flags.stream, flags.dump].filter((x) => x !== undefined);
         if (given.length > 1) throw new KeywardenError('KW_USAGE', 'give at most one of --repo, --stream, --dump');
         const target =
-          flags.repo !== undefined ? repoTarget(flags.repo) : flags.dump !== undefined ? resolve(flags.dump) : flags.stream;
+          flags.repo !== undefined ? targetOf(flags.repo) : flags.dump !== undefined ? targetOf(flags.dump) : flags.stream;
         const list = await withStore(cfg, (s) =>
           s.list({
             ...(flags.state ? { state: flags.state } : {}),

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isKeywardenError } from '../../../scanner/errors.js';
-import { looksBinary, walkTree } from '../../../scanner/sources/files.js';
+import { looksBinary } from '../../../scanner/binary.js';
+import { walkTree } from '../../../scanner/sources/files.js';
 import type { SourceEvent } from '../../../scanner/sources/types.js';
 
 // Root can read a chmod-000 directory, so the always-run "unreadable directory" case makes readdir
