@@ -41,12 +41,12 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
+export type JobContext = ProcessorContext & { logger?: Logger };
+
 /** Runs one job: parse, then the kind's processor. Exported for embedded use (tests, bench) without BullMQ. */
-export async function processJob(
-  kind: string,
-  data: unknown,
-  ctx: ProcessorContext & { logger?: Logger },
-): Promise<JobResult<JobKind>> {
+export async function processJob<K extends JobKind>(kind: K, data: unknown, ctx: JobContext): Promise<JobResult<K>>;
+export async function processJob(kind: string, data: unknown, ctx: JobContext): Promise<JobResult<JobKind>>;
+export async function processJob(kind: string, data: unknown, ctx: JobContext): Promise<JobResult<JobKind>> {
   const started = performance.now();
   // `kind` is the queue's name, not job data; the data itself is never logged (a log batch is secrets).
   const log = ctx.logger?.child({ jobId: ctx.jobId, kind });

@@ -13,7 +13,7 @@ import { type ApiIntakeOptions, type ApiServer, createApiServer } from '../../ap
 import { defaultIntakeSpool, intakeSettings, type ServeFlags } from '../../cli/commands/serve.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
 import { loadBuiltinRules } from '../../rules/load.js';
-import { createRedactor, type Redactor } from '../../scanner/redact-stream.js';
+import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';
 import type { ScanSettings } from '../../workers/handlers.js';
 import { processJob } from '../../workers/worker.js';
 import { Downstream } from '../helpers/downstream.js';
@@ -116,13 +116,18 @@ describe('the intake mounted in the API server', () => {
     const list = await api(`/v1/findings?stream=${encodeURIComponent('web/nginx')}`);
     expect(list.count).toBe(1);
     const f = list.findings[0];
-    expect(f).toMatchObject({ ruleId: 'github-pat', state: 'detected', occurrences: 1 });
+    expect(f).toMatchObject({ ruleId: 'github-pat', state: 'detected', occurrenceCount: 1 });
     const shown = await api(`/v1/findings/${f.fingerprint}`);
     expect(shown.occurrences).toHaveLength(1);
     expect(shown.occurrences[0]).toMatchObject({
-      target: 'web/nginx',
       key: expect.stringMatching(/^log\|web\/nginx\|#[0-9a-f]{24}\|1\|\d+$/),
-      finding: { line: 1, source: { kind: 'log', stream: 'web/nginx', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) } },
+      span: { line: 1 },
+      provenance: {
+        kind: 'log',
+        stream: 'web/nginx',
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        batch: expect.stringMatching(/^[0-9a-f]{24}$/),
+      },
     });
     const audit = await api(`/v1/findings/${f.fingerprint}/audit`);
     expect(audit.events).toHaveLength(1);
@@ -143,7 +148,7 @@ describe('the intake mounted in the API server', () => {
     const body = jsonLines([{ log: `deploy GITHUB_TOKEN=${secret}` }]);
     for (let i = 0; i < 2; i++) expect((await shipper(`${base}/v1/intake/ci`, body)).status).toBe(200);
     const [f] = (await api('/v1/findings?stream=ci')).findings;
-    expect(f.occurrences).toBe(1);
+    expect(f.occurrenceCount).toBe(1);
 
     // The worker path: same rules, same key, same stream: the same finding, one more occurrence.
     const scan: ScanSettings = {
@@ -162,7 +167,7 @@ describe('the intake mounted in the API server', () => {
     expect(result).toMatchObject({ findings: 1, newFindings: 0, newOccurrences: 1 });
     const after = await api('/v1/findings?stream=ci');
     expect(after.count).toBe(1);
-    expect(after.findings[0]).toMatchObject({ fingerprint: f.fingerprint, occurrences: 2 });
+    expect(after.findings[0]).toMatchObject({ fingerprint: f.fingerprint, occurrenceCount: 2 });
   });
 
   it('takes a gzip Fluent Bit `format json` batch at the bare prefix as stream `intake`', async () => {

@@ -5,7 +5,8 @@ import { STATUS_BY_CODE } from '../../api/errors.js';
 import { METRIC_NAMES } from '../../api/metrics.js';
 import { openApiPath } from '../../api/openapi.js';
 import { type ApiServer, createApiServer } from '../../api/server.js';
-import type { Finding } from '../../scanner/finding.js';
+import type { Finding } from '../../model/finding.js';
+import { targetOf } from '../../scanner/target.js';
 import { jobIdFor } from '../../workers/jobs.js';
 import { createRedis } from '../../workers/redis.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
@@ -21,23 +22,34 @@ function fp(n: number): string {
   return `kw1:${n.toString(16).padStart(32, '0')}`;
 }
 
-/** A finding as the scanner reports it; the preview is of AWS's documented example key. */
-function finding(n: number, ruleId: string, path: string): Finding {
+/** A finding as a history job records it, seen at `paths` of `repo`; the preview is of AWS's documented example key. */
+function finding(n: number, ruleId: string, repo: string, ...paths: string[]): Finding {
   return {
+    fingerprint: fp(n),
     ruleId,
     description: 'test rule',
-    path,
-    line: n + 1,
-    column: 5,
-    endLine: n + 1,
-    endColumn: 25,
-    fingerprint: fp(n),
-    redacted: 'AKIA…MPLE',
     confidence: 'high',
+    redacted: 'AKIA…MPLE',
     entropy: 3.7,
-    source: { kind: 'file' },
+    state: 'detected',
+    occurrences: paths.map((path) => ({
+      provenance: {
+        kind: 'git',
+        repo,
+        commit: 'c'.repeat(40),
+        path,
+        author: 'Ada',
+        email: 'ada@example.com',
+        date: '2024-01-01T00:00:00Z',
+        message: 'add config',
+      },
+      span: { line: n + 1, column: 5, endLine: n + 1, endColumn: 25 },
+    })),
   };
 }
+
+/** Recorded by a worker that was given the scp form of the URL. */
+const LIB = targetOf('git@git.example.com:team/lib.git');
 
 describe('HTTP API on a real Redis', () => {
   let redis: RedisHandle;
@@ -64,11 +76,7 @@ describe('HTTP API on a real Redis', () => {
     server = await createApiServer({ redisUrl: redis.url, prefix: PREFIX, token: TOKEN, processMetrics: false });
     base = await server.listen('127.0.0.1', 0);
     await server.ctx.store.record(
-      [
-        { target: '/srv/app', key: 'a1', finding: finding(1, 'aws-access-key-id', 'config/prod.env') },
-        { target: '/srv/app', key: 'a2', finding: finding(1, 'aws-access-key-id', 'config/dev.env') },
-        { target: '/srv/lib', key: 'b1', finding: finding(2, 'github-pat', 'ci.yml') },
-      ],
+      [finding(1, 'aws-access-key-id', '/srv/app', 'config/prod.env', 'config/dev.env'), finding(2, 'github-pat', LIB, 'ci.yml')],
       { actor: 'worker:test:1' },
     );
   });
@@ -257,8 +265,12 @@ describe('HTTP API on a real Redis', () => {
       expect(byRule.findings.map((f: { fingerprint: string }) => f.fingerprint)).toEqual([fp(2)]);
       const byRepo = (await (await call(`/v1/findings?repo=${encodeURIComponent('/srv/app')}&state=detected`)).json()) as Json;
       expect(byRepo.findings).toEqual([
-        expect.objectContaining({ fingerprint: fp(1), occurrences: 2, state: 'detected', redacted: 'AKIA…MPLE' }),
+        expect.objectContaining({ fingerprint: fp(1), occurrenceCount: 2, state: 'detected', redacted: 'AKIA…MPLE' }),
       ]);
+      // The same repository spelled another way (ssh://, case, default port, trailing .git/) is the same filter.
+      const other = encodeURIComponent('ssh://git@GIT.example.com:22/team/lib.git/');
+      const byUrl = (await (await call(`/v1/findings?repo=${other}`)).json()) as Json;
+      expect(byUrl.findings.map((f: { fingerprint: string }) => f.fingerprint)).toEqual([fp(2)]);
       const none = (await (await call('/v1/findings?state=revoked&rule=github-pat')).json()) as Json;
       expect(none).toEqual({ count: 0, findings: [] });
     });
@@ -274,11 +286,17 @@ describe('HTTP API on a real Redis', () => {
       const res = await call(`/v1/findings/${fp(1)}`);
       expect(res.status).toBe(200);
       const body = (await res.json()) as Json;
-      expect(body.finding).toMatchObject({ fingerprint: fp(1), ruleId: 'aws-access-key-id', occurrences: 2 });
-      expect(body.occurrences.map((o: { finding: { path: string } }) => o.finding.path).sort()).toEqual([
+      expect(body.finding).toMatchObject({ fingerprint: fp(1), ruleId: 'aws-access-key-id', occurrenceCount: 2 });
+      expect(body.occurrences.map((o: { provenance: { path: string } }) => o.provenance.path).sort()).toEqual([
         'config/dev.env',
         'config/prod.env',
       ]);
+      expect(body.occurrences[0]).toEqual({
+        key: `git|/srv/app|${'c'.repeat(40)}|config/dev.env|2|5`,
+        provenance: expect.objectContaining({ kind: 'git', repo: '/srv/app', path: 'config/dev.env' }),
+        span: { line: 2, column: 5, endLine: 2, endColumn: 25 },
+        recordedAt: expect.any(String),
+      });
       expect(JSON.stringify(body)).not.toContain('"secret"');
     });
 

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Intake, startIntake } from '../../intake/server.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
 import { loadBuiltinRules } from '../../rules/load.js';
-import { createRedactor, type Redactor } from '../../scanner/redact-stream.js';
+import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';
 import { Downstream } from '../helpers/downstream.js';
 
 const TOKEN = 'intake-test-token-0123456789';

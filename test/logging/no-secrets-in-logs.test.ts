@@ -13,7 +13,7 @@ import { expandTemplate, seededRng } from '../../rules/examples.js';
 import { loadBuiltinRules } from '../../rules/load.js';
 import { type CompiledPack, compilePack } from '../../scanner/engine/compile.js';
 import { scanBuffer } from '../../scanner/engine/engine.js';
-import { createRedactor } from '../../scanner/redact-stream.js';
+import { createRedactor } from '../../scanner/redact-spans.js';
 import { createRedis } from '../../workers/redis.js';
 import { FindingStore } from '../../workers/store.js';
 import { processJob } from '../../workers/worker.js';

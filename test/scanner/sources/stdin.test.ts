@@ -62,7 +62,7 @@ describe('readChunks', () => {
         expect(c.ownedEnd).toBe(c.bytes.length);
       }
       owned.push(c.bytes.subarray(0, c.ownedEnd));
-      next += c.ownedEnd;
+      next += c.ownedEnd!;
     });
     expect(Buffer.concat(owned).equals(data)).toBe(true);
   });
