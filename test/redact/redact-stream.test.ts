@@ -2,9 +2,9 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Finding } from '../../model/finding.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
 import { loadBuiltinRules } from '../../rules/load.js';
-import type { Finding } from '../../model/finding.js';
 import { fingerprint } from '../../scanner/fingerprint.js';
 import { redactLines as redactBatch } from '../../scanner/redact-lines.js';
 import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../model/finding.js';
 import { targetOf } from '../../scanner/target.js';
 import { isServiceError } from '../../workers/errors.js';
+import { processors } from '../../workers/handlers.js';
+import { JOB_KINDS, JOB_RESULT_SCHEMAS } from '../../workers/jobs.js';
 import { createRedis } from '../../workers/redis.js';
 import { FindingStore } from '../../workers/store.js';
 import { processJob } from '../../workers/worker.js';
@@ -132,11 +134,18 @@ describe('FindingStore', () => {
     const ctx = { scan: scanSettings(), store, actor: 'test' };
     const token = githubToken(21);
     const batch = { stream: 'api', lines: ['GET /health 200', `auth failed with ${token}`], firstLine: 100 };
-    expect(await processJob('scan-log-batch', batch, ctx)).toMatchObject({ findings: 1, newOccurrences: 1 });
+    const first = await processJob('scan-log-batch', batch, ctx);
+    expect(first).toMatchObject({ kind: 'scan-log-batch', findings: 1, newOccurrences: 1 });
+    // What BullMQ keeps is what the kind's result schema says.
+    expect(JOB_RESULT_SCHEMAS['scan-log-batch'].parse(first)).toEqual(first);
     expect(await processJob('scan-log-batch', batch, ctx)).toMatchObject({ findings: 1, newOccurrences: 0 });
     const [f] = await store.list({ target: 'api' });
     const [o] = await store.occurrences(f!.fingerprint);
-    expect(o).toMatchObject({ key: `log|api|@|101|${o!.span.column}`, span: { line: 101 }, provenance: { kind: 'log', stream: 'api' } });
+    expect(o).toMatchObject({
+      key: `log|api|@|101|${o!.span.column}`,
+      span: { line: 101 },
+      provenance: { kind: 'log', stream: 'api' },
+    });
 
     const dumpPath = join(tmpdir(), `kw-dump-${process.pid}.bin`);
     const head = Buffer.alloc(5000, 0xfe);
@@ -152,12 +161,18 @@ describe('FindingStore', () => {
     }
   });
 
+  it('has a processor for every job kind', () => {
+    expect(Object.keys(processors).sort()).toEqual([...JOB_KINDS].sort());
+  });
+
   it('rejects invalid job data and unimplemented kinds with typed errors', async () => {
     const ctx = { scan: scanSettings(), store: freshStore(), actor: 'test' };
     await expect(processJob('scan-history', { repo: 42 }, ctx)).rejects.toSatisfy((e) => isServiceError(e, 'KW_JOB_INVALID'));
-    await expect(processJob('rotate', { fingerprint: `kw1:${'2'.repeat(32)}` }, ctx)).rejects.toSatisfy(
-      (e) => isServiceError(e, 'KW_NOT_IMPLEMENTED') && /rotation issue/.test((e as Error).message),
-    );
+    for (const kind of ['rotate', 'confirm-revocation'] as const) {
+      await expect(processJob(kind, { fingerprint: `kw1:${'2'.repeat(32)}` }, ctx)).rejects.toSatisfy(
+        (e) => isServiceError(e, 'KW_NOT_IMPLEMENTED') && /rotation issue/.test((e as Error).message),
+      );
+    }
   });
 
   it('moves a finding through its lifecycle with an audit event per step and figures for health', async () => {

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Finding } from '../../../model/finding.js';
 import { expandTemplate, seededRng } from '../../../rules/examples.js';
 import { loadBuiltinRules } from '../../../rules/load.js';
 import { type CompiledPack, compilePack } from '../../../scanner/engine/compile.js';
-import { Finding } from '../../../model/finding.js';
 import { scanChunk } from '../../../scanner/pipeline.js';
 import { scanDumpFile } from '../../../scanner/scan-dump.js';
 
@@ -168,10 +168,14 @@ describe('dump scanning', () => {
       Buffer.from(`GITHUB_TOKEN=${secret}\0`),
       noise(100),
     ]);
-    const r = scanChunk(pack, { bytes: file, provenance: { kind: 'file', path: 'core' }, offset: 0, startLine: 1 }, {
-      ...opts,
-      binary: 'strings',
-    });
+    const r = scanChunk(
+      pack,
+      { bytes: file, provenance: { kind: 'file', path: 'core' }, offset: 0, startLine: 1 },
+      {
+        ...opts,
+        binary: 'strings',
+      },
+    );
     expect(r.kind).toBe('scanned');
     expectAt(file, r.kind === 'scanned' ? r.findings : [], secret, false, 'core');
   });

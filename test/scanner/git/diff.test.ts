@@ -58,7 +58,10 @@ beforeAll(async () => {
     const sha = repo.commit(`many ${i}`);
     if (i === 33) c.late = sha;
   }
-  findings = reportEntries((await scanDiff(await openRepo(repo.dir, process.env), { ...opts, base: 'main', head: 'pr' })).findings, 'finding');
+  findings = reportEntries(
+    (await scanDiff(await openRepo(repo.dir, process.env), { ...opts, base: 'main', head: 'pr' })).findings,
+    'finding',
+  );
 });
 afterAll(() => rmSync(repo.dir, { recursive: true, force: true }));
 

@@ -29,7 +29,8 @@ let repo: TestRepo;
 let findings: ReportEntry[];
 let result: Awaited<ReturnType<typeof scanHistory>>;
 
-const where = (f: ReportEntry) => (f.source.kind === 'git' ? `${f.source.commit.slice(0, 12)} ${f.path}:${f.line}:${f.column}` : '?');
+const where = (f: ReportEntry) =>
+  f.source.kind === 'git' ? `${f.source.commit.slice(0, 12)} ${f.path}:${f.line}:${f.column}` : '?';
 const of = (s: string) => findings.filter((f) => f.secret === s);
 
 beforeAll(async () => {

@@ -2,9 +2,9 @@
 // generator at test time (never committed); fingerprints use a fixed test key.
 
 import { seededRng } from '../../../rules/examples.js';
-import type { Report, ReportEntry } from '../../../scanner/report.js';
 import { fingerprint } from '../../../scanner/fingerprint.js';
 import { redactPreview } from '../../../scanner/redact.js';
+import type { Report, ReportEntry } from '../../../scanner/report.js';
 import type { SarifRuleInfo } from '../../../scanner/reporters/index.js';
 
 /** The goldens' seeded PRNG: previews and fingerprints never change. */

@@ -25,7 +25,8 @@ async function collect(stream: NodeJS.ReadableStream, chunkSize: number, overlap
 function found(chunks: Chunk[], needle: Buffer): number[] {
   const hits: number[] = [];
   for (const c of chunks) {
-    for (let i = c.bytes.indexOf(needle); i !== -1; i = c.bytes.indexOf(needle, i + 1)) if (i < c.ownedEnd!) hits.push(c.offset + i);
+    for (let i = c.bytes.indexOf(needle); i !== -1; i = c.bytes.indexOf(needle, i + 1))
+      if (i < c.ownedEnd!) hits.push(c.offset + i);
   }
   return hits;
 }
