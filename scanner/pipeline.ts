@@ -12,7 +12,8 @@ import { locateOffsets } from './locate.js';
 import { redactPreview } from './redact.js';
 import type { ScanStats } from './report.js';
 import { extractStrings } from './sources/dump.js';
-import type { Chunk, Skip } from './sources/types.js';
+import type { Chunk, Skip, SourceEvent } from './sources/types.js';
+import { countError, countSkip } from './stats.js';
 
 export interface FindingOptions {
   /** Must be the same wherever fingerprints are compared (KEYWARDEN_FINGERPRINT_KEY). */
@@ -45,6 +46,39 @@ export function scanChunk(pack: CompiledPack, chunk: Chunk, opts: PipelineOption
     return { kind: 'scanned', bytes: bytes.length, findings: scanStrings(pack, chunk, opts) };
   }
   return { kind: 'scanned', bytes: bytes.length, findings: findingsIn(pack, chunk, matchChunk(pack, chunk, opts), opts) };
+}
+
+/**
+ * A whole-content chunk's result (a file, a blob) counted into `stats`: one file of its bytes, or a
+ * skip under its reason. Returns its findings. (Windows of one stream or dump count their file once,
+ * so their coordinators count themselves.)
+ */
+export function countResult(stats: ScanStats, r: ChunkResult): Finding[] {
+  if (r.kind === 'skip') {
+    countSkip(stats, r);
+    return [];
+  }
+  stats.files++;
+  stats.bytes += r.bytes;
+  return r.findings;
+}
+
+/** One source event of whole-content chunks through the pipeline into `stats`; returns the chunk's findings. */
+export function scanEvent(pack: CompiledPack, ev: SourceEvent, opts: PipelineOptions, stats: ScanStats): Finding[] {
+  switch (ev.kind) {
+    case 'chunk':
+      return countResult(stats, scanChunk(pack, ev.chunk, opts));
+    case 'skip':
+      countSkip(stats, ev);
+      return [];
+    case 'error':
+      countError(stats, ev);
+      return [];
+    default: {
+      const never: never = ev;
+      return never;
+    }
+  }
 }
 
 /** The engine's matches that start in the chunk's owned range. Hold secrets: never log them. */

@@ -6,7 +6,7 @@ import type { CompiledPack } from './engine/compile.js';
 import type { KeywardenError } from './errors.js';
 import { type FindingOptions, findingsIn, matchChunk, mergeFindings, type ScanResult } from './pipeline.js';
 import { DumpSource, type ExtractOptions } from './sources/dump.js';
-import { countError, emptyStats } from './stats.js';
+import { countError, countSkip, emptyStats } from './stats.js';
 
 export interface DumpScanOptions extends ExtractOptions, FindingOptions {
   /** Bytes per read and (roughly) per engine window over the extracted text. @defaultValue 4 MiB */
@@ -34,8 +34,10 @@ export async function scanDumpFile(
   const found: Finding[] = [];
   let error: KeywardenError | undefined;
   for await (const ev of source) {
+    // Windows of one file: scanned here, the file counted once below.
     if (ev.kind === 'chunk') found.push(...findingsIn(pack, ev.chunk, matchChunk(pack, ev.chunk), opts));
-    else if (ev.kind === 'error') {
+    else if (ev.kind === 'skip') countSkip(stats, ev);
+    else {
       countError(stats, ev);
       error = ev.error;
     }

@@ -5,15 +5,14 @@ import type { Finding, Occurrence } from '../model/finding.js';
 import type { GitProvenance } from '../model/provenance.js';
 import type { Rule } from '../rules/schema.js';
 import { type CompiledPack, compilePack, type GlobalAllowlist } from './engine/compile.js';
-import { type PipelineOptions, type ScanResult, scanChunk } from './pipeline.js';
+import { type PipelineOptions, type ScanResult, scanEvent } from './pipeline.js';
 import type { ScanStats } from './report.js';
 import { openBlobSource } from './sources/git/cat-file.js';
 import { type AddedLines, addedLines, addedLinesInCommit, changedFiles, touchesAdded } from './sources/git/diff.js';
 import { HistorySource, place } from './sources/git/history.js';
 import { commitMetas } from './sources/git/log.js';
 import { blameLine, type GitRepo, mergeBase, refTips, resolveCommit, secretsPresentAt, shallowInfo } from './sources/git/repo.js';
-import type { SourceEvent } from './sources/types.js';
-import { addStats, countError, countSkip, emptyStats } from './stats.js';
+import { addStats, emptyStats } from './stats.js';
 
 export interface GitScanOptions {
   rules: Rule[];
@@ -63,22 +62,6 @@ function blobPipeline(opts: GitScanOptions): PipelineOptions {
   return { fingerprintKey: opts.fingerprintKey, showSecrets: true, binary: 'skip', pathAllowlists: false };
 }
 
-/** Counts a source event into `stats`; returns the chunk's findings, if it is one. */
-function take(pack: CompiledPack, ev: SourceEvent, pipe: PipelineOptions, stats: ScanStats): Finding[] {
-  if (ev.kind === 'skip') countSkip(stats, ev);
-  else if (ev.kind === 'error') countError(stats, ev);
-  else {
-    const r = scanChunk(pack, ev.chunk, pipe);
-    if (r.kind === 'skip') countSkip(stats, r);
-    else {
-      stats.files++;
-      stats.bytes += r.bytes;
-      return r.findings;
-    }
-  }
-  return [];
-}
-
 export async function scanHistory(repo: GitRepo, opts: HistoryScanOptions): Promise<GitScanResult> {
   const started = performance.now();
   const warnings = await shallowWarnings(repo);
@@ -110,7 +93,7 @@ async function walkHistory(
   const pipe = blobPipeline(opts);
   const blobFindings = new Map<string, Finding[]>();
   for await (const ev of source) {
-    const found = take(pack, ev, pipe, stats);
+    const found = scanEvent(pack, ev, pipe, stats);
     if (found.length > 0 && ev.kind === 'chunk') blobFindings.set(ev.chunk.id!, found);
   }
   const located: Located[] = [];
@@ -311,7 +294,7 @@ async function scanChanges(
   const pipe = blobPipeline(opts);
   const changes: Change[] = [];
   for await (const ev of blobs) {
-    const found = take(pack, ev, pipe, stats);
+    const found = scanEvent(pack, ev, pipe, stats);
     if (found.length === 0 || ev.kind !== 'chunk') continue;
     for (const path of pathsOf.get(ev.chunk.id!) ?? []) {
       const lines = added.get(path);

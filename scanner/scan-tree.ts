@@ -4,9 +4,9 @@ import { availableParallelism } from 'node:os';
 import type { Finding } from '../model/finding.js';
 import type { Rule } from '../rules/schema.js';
 import { compilePack, type GlobalAllowlist } from './engine/compile.js';
-import { type ChunkResult, mergeFindings, type ScanResult, scanChunk, sortByLocation } from './pipeline.js';
+import { countResult, mergeFindings, type ScanResult, scanEvent, sortByLocation } from './pipeline.js';
 import { treeChunks, walkTree } from './sources/files.js';
-import { countError, countSkip, emptyStats, sortErrors } from './stats.js';
+import { countSkip, emptyStats, sortErrors } from './stats.js';
 import { ScanPool, workersAvailable } from './threads/pool.js';
 import { type FileScanOptions, treeBinaryPolicy } from './threads/read-and-scan.js';
 
@@ -44,11 +44,8 @@ export async function scanTree(opts: TreeScanOptions): Promise<ScanResult> {
   let occurrences = 0;
   const threads = opts.threads ?? availableParallelism();
   const progress = () => opts.onProgress?.({ files: stats.files, bytes: stats.bytes, findings: occurrences });
-  const count = (r: ChunkResult) => {
-    if (r.kind === 'skip') return countSkip(stats, r);
-    stats.files++;
-    stats.bytes += r.bytes;
-    for (const f of r.findings) {
+  const keep = (fs: Finding[]) => {
+    for (const f of fs) {
       found.push(f);
       occurrences += f.occurrences.length;
     }
@@ -64,9 +61,7 @@ export async function scanTree(opts: TreeScanOptions): Promise<ScanResult> {
   if (threads === 0 || !workersAvailable()) {
     const pack = compilePack(opts.rules, opts.globalAllow);
     for await (const ev of treeChunks(opts.root, walkOpts)) {
-      if (ev.kind === 'chunk') count(scanChunk(pack, ev.chunk, fileOpts));
-      else if (ev.kind === 'skip') countSkip(stats, ev);
-      else countError(stats, ev);
+      keep(scanEvent(pack, ev, fileOpts, stats));
       progress();
     }
   } else {
@@ -90,7 +85,7 @@ export async function scanTree(opts: TreeScanOptions): Promise<ScanResult> {
         done.then((outcome) => {
           stats.files += outcome.cleanFiles;
           stats.bytes += outcome.cleanBytes;
-          for (const r of outcome.results) count(r);
+          for (const r of outcome.results) keep(countResult(stats, r));
           progress();
         }),
       );
