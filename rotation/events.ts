@@ -29,8 +29,7 @@ export const FindingBody = z
     provider: z.string(),
     redacted: z.string(),
     firstSeen: z.string(),
-    /** Every occurrence; `locations` lists at most 20 of them. */
-    occurrences: z.number().int(),
+    /** At most 20 (the API lists every occurrence). */
     locations: z.array(LocationBody),
   })
   .strict();
@@ -161,7 +160,6 @@ export function findingBody(f: RotationFindingView): FindingBody {
     provider: f.provider,
     redacted: f.redacted,
     firstSeen: f.firstSeen,
-    occurrences: Math.max(f.occurrences ?? 0, f.locations.length),
     locations: f.locations.slice(0, MAX_LOCATIONS).map(locationBody),
   };
 }
