@@ -1,7 +1,7 @@
 // The webhook bodies keywarden sends to rotation targets: `rotation.requested` and
 // `rotation.escalated`, as zod schemas (receivers and tests validate against them) and pure builders.
 // A body is built field by field from the finding view: no raw secret can get in (docs/rotation.md).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { isFingerprint, MAX_LOCATIONS, type RotationFindingView, type RotationLocation } from './finding-view.js';
 
@@ -95,6 +95,15 @@ export function escalationIdempotencyKey(fingerprint: string, stage: EscalationS
 /** `evt_` + 24 random hex digits. */
 export function newEventId(): string {
   return `evt_${randomBytes(12).toString('hex')}`;
+}
+
+/**
+ * `evt_` + 24 hex digits derived from the event's idempotency key and the caller's delivery sequence
+ * number (1 for the first request, 2 for a `keywarden rotate` after it, ...): a processor that rebuilds
+ * the event after a crash sends the same id without storing the body (which holds a callback token).
+ */
+export function eventIdFor(idempotencyKey: string, sequence: number): string {
+  return `evt_${createHash('sha256').update(`${idempotencyKey}\0${sequence}`).digest('hex').slice(0, 24)}`;
 }
 
 /** Where a receiver reports the rotation: from the configured public URL, never from a request. */

@@ -16,6 +16,10 @@ import { type SignatureCheck, verifySignature } from '../../rotation/signature.j
 export type ReceiverAnswer =
   | 'ok'
   | 'hang'
+  /** Same as `hang`: named for what the sender sees. */
+  | 'timeout'
+  /** Same as `hang`, as a `mode`: a receiver that never answers anything. */
+  | 'never'
   | number
   | { status: number; headers?: Record<string, string>; body?: string }
   | { hangThenOk: number };
@@ -192,7 +196,8 @@ export class RotationReceiver {
       return;
     }
     const answer = this.answers.length > 0 ? (this.answers.shift() as ReceiverAnswer) : this.mode;
-    if (answer === 'hang') return; // the socket stays open until the sender gives up or stop()
+    // The socket stays open until the sender gives up or stop().
+    if (answer === 'hang' || answer === 'timeout' || answer === 'never') return;
     if (typeof answer === 'object' && 'hangThenOk' in answer) {
       await new Promise((done) => setTimeout(done, answer.hangThenOk));
       if (!res.writableEnded && !res.destroyed) {

@@ -1,7 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliverySettings, RotationTarget } from '../../config/rotation.js';
 import { issueCallbackToken } from '../../rotation/callback.js';
@@ -230,6 +235,62 @@ describe('webhook delivery to a real receiver on 127.0.0.1', () => {
     ac.abort();
     const report = await pending;
     expect(report).toMatchObject({ delivered: false, escalate: false, aborted: true });
+  });
+
+  it('checks TLS certificates: a self-signed receiver is a connection error, never a plain-text fallback', async () => {
+    // A throwaway certificate made now, in a temp dir (never committed).
+    const dir = mkdtempSync(join(tmpdir(), 'kw-tls-'));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'k.pem'),
+        '-out',
+        join(dir, 'c.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    let requests = 0;
+    const tls = createHttpsServer(
+      { key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) },
+      (_req, res) => {
+        requests++;
+        res.writeHead(200).end();
+      },
+    );
+    rmSync(dir, { recursive: true, force: true });
+    tls.listen(0, '127.0.0.1');
+    await once(tls, 'listening');
+    try {
+      const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/hook`;
+      const { sleep } = recordingSleep();
+      const report = await deliverWebhook(targetFor(url), requestPayload().payload, {
+        delivery: { ...fast, attempts: 2 },
+        sleep,
+      });
+      expect(report.attempts.map((a) => (a.outcome === 'retry' ? [a.cause, a.error] : a.outcome))).toEqual([
+        ['connection', 'DEPTH_ZERO_SELF_SIGNED_CERT'],
+        ['connection', 'DEPTH_ZERO_SELF_SIGNED_CERT'],
+      ]);
+      expect(report.escalate).toBe(true);
+      expect(requests).toBe(0);
+    } finally {
+      tls.closeAllConnections();
+      await new Promise((done) => tls.close(done));
+    }
   });
 
   it('sends notification targets text only, signed, and refuses to send them a rotation body', async () => {

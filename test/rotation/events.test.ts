@@ -4,6 +4,7 @@ import { issueCallbackToken } from '../../rotation/callback.js';
 import {
   callbackUrl,
   escalationIdempotencyKey,
+  eventIdFor,
   RotationEscalated,
   RotationRequested,
   rotationEscalated,
@@ -91,6 +92,14 @@ describe('rotation.requested body', () => {
     expect(a.idempotencyKey).toBe(b.idempotencyKey);
     expect(a.idempotencyKey).toBe(rotationIdempotencyKey(f.fingerprint));
     expect(rotationIdempotencyKey(randomFingerprint())).not.toBe(a.idempotencyKey);
+  });
+
+  it('event ids can be derived, so a rebuilt event after a crash keeps its id', () => {
+    const key = rotationIdempotencyKey(randomFingerprint());
+    expect(eventIdFor(key, 1)).toMatch(/^evt_[0-9a-f]{24}$/);
+    expect(eventIdFor(key, 1)).toBe(eventIdFor(key, 1));
+    expect(eventIdFor(key, 2)).not.toBe(eventIdFor(key, 1));
+    expect(eventIdFor(rotationIdempotencyKey(randomFingerprint()), 1)).not.toBe(eventIdFor(key, 1));
   });
 
   it('never carries the raw secret, even when the caller passes a whole scanner finding', () => {
