@@ -323,7 +323,11 @@ export interface DeliverySettings {
 
 export type RawSecretKeeping =
   | { readonly kept: true; readonly key: SecretValue<Buffer> }
-  | { readonly kept: false /** For start-up and `findings show`. */; readonly message: string };
+  | {
+      readonly kept: false;
+      /** For start-up and `findings show`. */
+      readonly message: string;
+    };
 
 export interface RotationSettings {
   /** Without a trailing slash; callbacks go to `<publicUrl>/v1/findings/<fingerprint>/rotated`. */
@@ -350,8 +354,17 @@ export interface RotationSettings {
 }
 
 export type RotationSettingsResult =
-  | { ok: true; settings: RotationSettings /** Worth a line at start-up. */; warnings: string[] }
-  | { ok: false /** Every problem, each naming its variable or file field. */; problems: string[] };
+  | {
+      ok: true;
+      settings: RotationSettings;
+      /** Worth a line at start-up (the loopback public URL, raw secrets off). */
+      warnings: string[];
+    }
+  | {
+      ok: false;
+      /** Every problem, each naming its variable or file field. */
+      problems: string[];
+    };
 
 export interface RotationSettingsInput {
   /** The raw `rotation:` value of the config file, if the file has one. */

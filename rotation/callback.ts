@@ -73,13 +73,15 @@ export interface CallbackAttempt {
 export type CallbackCheck =
   | {
       ok: true;
-      tokenId: string /** To persist (compare-and-set) with the transition. */;
+      tokenId: string;
+      /** To persist (compare-and-set) with the transition. */
       state: CallbackTokens;
       attempt: CallbackAttempt;
     }
   | {
       ok: false;
-      reason: CallbackRejection /** 401: no valid credential; 403: a real token, spent or expired. */;
+      reason: CallbackRejection;
+      /** 401: no valid credential; 403: a real token, spent or expired. */
       status: 401 | 403;
       attempt: CallbackAttempt;
     };
