@@ -96,6 +96,7 @@ function conditionHolds(json: unknown, c: JsonCondition): boolean {
 function matches(m: AnswerMatcher, res: ProviderResponse, json: unknown): boolean {
   if (!m.status.includes(res.status)) return false;
   if (m.bodyIncludes && !m.bodyIncludes.every((s) => res.body.includes(s))) return false;
+  if (m.bodyIsJson && json === undefined) return false;
   if (m.json && (json === undefined || !m.json.every((c) => conditionHolds(json, c)))) return false;
   return true;
 }

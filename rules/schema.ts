@@ -80,6 +80,8 @@ export const AnswerMatcher = z
     json: z.array(JsonCondition).min(1).optional(),
     /** Substrings the raw body must contain (XML answers such as AWS's). */
     bodyIncludes: z.array(z.string().min(1)).min(1).optional(),
+    /** The body must be JSON (when no field is worth naming). */
+    bodyIsJson: z.literal(true).optional(),
   })
   .strict();
 export type AnswerMatcher = z.infer<typeof AnswerMatcher>;
@@ -120,8 +122,17 @@ const checkFields = {
   parts: z.record(z.string().regex(PART_NAME, 'part names are identifiers'), LivenessPart).default({}),
   appliesTo: AppliesTo.optional(),
   request: RequestTemplate,
-  /** Answers meaning the key authenticates. */
-  live: z.array(AnswerMatcher).min(1),
+  /**
+   * Answers meaning the key authenticates. A 2xx matcher must also say what the body holds (json,
+   * bodyIncludes or bodyIsJson): a captive portal or a proxy's login page answers 200 too.
+   */
+  live: z
+    .array(
+      AnswerMatcher.refine((m) => !m.status.some((s) => s >= 200 && s < 300) || m.json || m.bodyIncludes || m.bodyIsJson, {
+        message: 'a 2xx live answer must name what its body holds (json, bodyIncludes or bodyIsJson)',
+      }),
+    )
+    .min(1),
   /** Answers meaning the key no longer authenticates. Never matched on 5xx, 429 or a redirect. */
   revoked: z.array(AnswerMatcher).min(1),
   /** Answers that say nothing either way (checked first: rate limits in disguise, SSO walls). */
