@@ -216,6 +216,10 @@ export class LivenessRunner {
 
   /** Runs a rule's liveness check once for a secret. Never throws for provider or input trouble. */
   async check(request: CheckRequest): Promise<CheckResult> {
+    return this.checkAt(request, 0);
+  }
+
+  private async checkAt(request: CheckRequest, depth: number): Promise<CheckResult> {
     const started = this.now();
     const { rule, secret } = request;
     const parts = request.parts ?? {};
@@ -271,7 +275,7 @@ export class LivenessRunner {
     if (j.retryAfterMs !== undefined) this.blockedUntil.set(provider, this.now() + j.retryAfterMs);
     const status = sent.response.status;
     if (j.verdict === 'revoked') {
-      const unconfirmed = await this.unconfirmedPart(check.parts, parts, request.signal);
+      const unconfirmed = await this.unconfirmedPart(check.parts, parts, request.signal, depth);
       if (unconfirmed)
         return done({
           verdict: 'unknown',
@@ -301,14 +305,17 @@ export class LivenessRunner {
     declared: NonNullable<NonNullable<Rule['liveness']>[number]['parts']>,
     parts: Parts,
     signal: AbortSignal | undefined,
+    depth: number,
   ): Promise<string | null> {
     for (const [name, spec] of Object.entries(declared)) {
       if (!spec.confirmWith) continue;
+      // A partner's own partners are confirmed too, but a cycle in rule data must not recurse forever.
+      if (depth >= 2) return `part "${name}" cannot be confirmed (confirmWith chain too deep)`;
       const value = parts[name];
       const partner = this.ruleById?.(spec.confirmWith);
       if (value === undefined || value === '') continue;
       if (!partner) return `part "${name}" cannot be confirmed (rule ${spec.confirmWith} unknown to this runner)`;
-      const r = await this.check({ rule: partner, secret: value, ...(signal ? { signal } : {}) });
+      const r = await this.checkAt({ rule: partner, secret: value, ...(signal ? { signal } : {}) }, depth + 1);
       if (r.verdict !== 'live') return `part "${name}" is not confirmed live (${r.verdict}: ${r.reason})`;
     }
     return null;

@@ -680,15 +680,14 @@ export class FakeProvider {
   private server: Server | null = null;
   private readonly creds = new Map<string, Credential>();
   private readonly failures = new Map<string, { failure: FakeFailure; remaining: number }>();
-  private readonly rules: Map<string, Rule>;
+  /** Built-in rules by id, loaded on first use (only the carried-over providers need their examples). */
+  private rules: Map<string, Rule> | null = null;
   private readonly hanging = new Set<ServerResponse>();
   /** Every request, in arrival order (no header values, query or body). */
   readonly requests: ReceivedRequest[] = [];
   port = 0;
 
-  private constructor() {
-    this.rules = new Map(loadBuiltinRules().map((r) => [r.id, r]));
-  }
+  private constructor() {}
 
   static async start(opts: { port?: number } = {}): Promise<FakeProvider> {
     const fake = new FakeProvider();
@@ -757,6 +756,7 @@ export class FakeProvider {
     }
     const extra = EXTRA_ROUTES[kind];
     if (!extra) throw new Error(`fake provider issues no ${kind} keys`);
+    this.rules ??= new Map(loadBuiltinRules().map((r) => [r.id, r]));
     const rule = this.rules.get(kind);
     const template = rule?.examples[0];
     if (!rule || !template) throw new Error(`no rule ${kind} to take a key format from`);
