@@ -1045,7 +1045,7 @@ export class FakeProvider {
       case 'MAILGUN': {
         if (!at('GET', '/v3/domains')) return text(404, '404 page not found');
         const b = basic(r);
-        return b?.user === 'api' && this.liveToken(b.pass, ['mailgun-api-key', 'mailgun-private-key-v2'])
+        return b?.user === 'api' && this.liveToken(b.pass, ['mailgun-private-key-v2', 'mailgun-api-key'])
           ? json(200, { total_count: 0, items: [] })
           : text(401, 'Forbidden');
       }

@@ -109,12 +109,12 @@ describe('answers as the providers document them', () => {
 
 describe('keys', () => {
   it.each([
-    ['github-pat', 'github-crc32'],
-    ['github-refresh-token', 'github-crc32'],
-    ['npm-access-token', 'npm-crc32'],
-    ['cloudflare-api-token', 'cloudflare-crc32'],
-    ['pypi-api-token', 'pypi-macaroon'],
-  ] as const)('%s carries a valid %s checksum', (kind, checksum) => {
+    ['github-crc32', 'github-pat'],
+    ['github-crc32', 'github-refresh-token'],
+    ['npm-crc32', 'npm-access-token'],
+    ['cloudflare-crc32', 'cloudflare-api-token'],
+    ['pypi-macaroon', 'pypi-api-token'],
+  ] as const)('a valid %s checksum on %s keys', (checksum, kind) => {
     for (let i = 0; i < 20; i++) expect(checksums[checksum].verify(fake.issue(kind).secret)).toBe(true);
   });
 
