@@ -20,7 +20,10 @@ export type ErrorCode =
   | 'KW_REDIS'
   | 'KW_UNAUTHORIZED'
   | 'KW_REQUEST_INVALID'
-  | 'KW_JSON_INVALID';
+  | 'KW_JSON_INVALID'
+  // providers/: a liveness check or revocation plan cannot be built for this secret (missing or
+  // malformed part, no check for this format, no base URL for the provider).
+  | 'KW_PROVIDER_PLAN';
 
 export class KeywardenError extends Error {
   readonly code: ErrorCode;
