@@ -20,7 +20,15 @@ export type ErrorCode =
   | 'KW_REDIS'
   | 'KW_UNAUTHORIZED'
   | 'KW_REQUEST_INVALID'
-  | 'KW_JSON_INVALID';
+  | 'KW_JSON_INVALID'
+  // In-app runtime (runtime/): rotatable secrets, token manager, output guard, rotation receiver
+  | 'KW_SECRET_SOURCE'
+  | 'KW_SECRET_NOT_READY'
+  | 'KW_TOKEN_REQUEST'
+  | 'KW_OUTPUT_BLOCKED'
+  | 'KW_RATE_LIMITED'
+  | 'KW_WEBHOOK_REJECTED'
+  | 'KW_ROTATION_FAILED';
 
 export class KeywardenError extends Error {
   readonly code: ErrorCode;
