@@ -176,7 +176,6 @@ export function createRotatableSecret(opts: RotatableSecretOptions): RotatableSe
     current = value;
     version++;
     rotatedAt = at;
-    if (version === 1) resolveReady(value);
     callSafely(opts.onRotation, event);
     return event;
   }
@@ -214,6 +213,8 @@ export function createRotatableSecret(opts: RotatableSecretOptions): RotatableSe
     if (inflight === null) {
       inflight = fetchOnce().finally(() => {
         inflight = null;
+        // Resolved only now, so that a refresh() right after `await ready` starts a fetch of its own.
+        if (current !== undefined) resolveReady(current);
         if (again && !closed) {
           again = false;
           void refresh();
@@ -307,7 +308,9 @@ export function createRotatableSecret(opts: RotatableSecretOptions): RotatableSe
         if (lastRefreshAt !== null && current !== undefined) pinnedAgainst = current;
         else pinFirstFetched = true;
       }
-      return adopt(value, 'set');
+      const event = adopt(value, 'set');
+      if (inflight === null) resolveReady(value);
+      return event;
     },
     status,
     async close(): Promise<void> {
