@@ -459,26 +459,41 @@ export function createRotationReceiver(opts: RotationReceiverOptions): RotationR
       audit('rotation.duplicate', { ...fields, state: 'running' });
       return jsonReply(202, { status: 'in_progress', idempotencyKey: key });
     }
-    const seen = await store.get(key);
+    // Claimed before the first await, so two simultaneous deliveries cannot both pass this point.
+    claimed.add(key);
+    let seen: IdempotencyRecord | undefined;
+    try {
+      seen = await store.get(key);
+    } catch (err) {
+      claimed.delete(key);
+      audit('rotation.failed', { ...fields, error: errorLabel(err) });
+      return errorReply(503, 'KW_INTERNAL', 'idempotency store unavailable', { 'retry-after': '30' });
+    }
     if (seen?.state === 'completed') {
+      claimed.delete(key);
       audit('rotation.duplicate', { ...fields, state: seen.state });
       return jsonReply(200, { status: 'already_done', idempotencyKey: key });
     }
     // `running` in the store but not claimed here: this process restarted mid-rotation (one replica per
     // store), so it runs again; `failed` likewise.
-    claimed.add(key);
     if (seen?.state === 'callback_pending' && seen.outcome !== undefined) {
       // Rotated before; keywarden never heard. Tell it now, with this delivery's (fresh) callback token.
       audit('rotation.duplicate', { ...fields, state: seen.state, action: 'callback_retry' });
       track(callBack(delivery, seen.outcome), key);
       return jsonReply(202, { status: 'callback_retry', idempotencyKey: key });
     }
-    await store.set(key, {
-      state: 'running',
-      fingerprint: delivery.finding.fingerprint,
-      eventId: delivery.id,
-      updatedAt: new Date().toISOString(),
-    });
+    try {
+      await store.set(key, {
+        state: 'running',
+        fingerprint: delivery.finding.fingerprint,
+        eventId: delivery.id,
+        updatedAt: new Date().toISOString(),
+      });
+    } catch (err) {
+      claimed.delete(key);
+      audit('rotation.failed', { ...fields, error: errorLabel(err) });
+      return errorReply(503, 'KW_INTERNAL', 'idempotency store unavailable', { 'retry-after': '30' });
+    }
     audit('rotation.accepted', { ...fields, remote, ruleId: delivery.finding.ruleId });
     track(rotateAndReport(delivery), key);
     return jsonReply(202, { status: 'accepted', idempotencyKey: key });
