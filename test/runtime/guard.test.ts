@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
 import { createOutputGuard, type GuardFinding, guardText } from '../../runtime/index.js';
 import { fingerprint } from '../../scanner/fingerprint.js';
-import { startServer, type TestServer } from './helpers.js';
+import { startServer } from './helpers.js';
 
 const rng = seededRng(1313);
 const ghp = () => expandTemplate('«ghp_{base62:30}{checksum}»', { rng, checksum: 'github-crc32' }).secret!;

@@ -198,7 +198,10 @@ describe('createRotationReceiver', () => {
       const base = receiverOptions(provider, file, audit, { idempotency: fileIdempotencyStore(storeFile) });
       return {
         ...base,
-        rotate: async (ctx: Parameters<RotationReceiverOptions['rotate']>[0]) => (rotations++, base.rotate(ctx)),
+        rotate: async (ctx: Parameters<RotationReceiverOptions['rotate']>[0]) => {
+          rotations++;
+          return base.rotate(ctx);
+        },
       };
     };
     const receiver = createRotationReceiver(opts([]));
