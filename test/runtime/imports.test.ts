@@ -22,7 +22,10 @@ function reach(entry: string, withDynamic: boolean): Graph {
     if (files.has(file)) return;
     files.add(file);
     const src = readFileSync(file, 'utf8');
-    const specs = [...src.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm), ...src.matchAll(/^\s*import\s+'([^']+)'/gm)].map((m) => m[1]!);
+    const specs = [
+      ...src.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm),
+      ...src.matchAll(/^\s*import\s+'([^']+)'/gm),
+    ].map((m) => m[1]!);
     if (withDynamic) specs.push(...[...src.matchAll(/\bimport\('([^']+)'\)/g)].map((m) => m[1]!));
     for (const spec of specs) {
       if (spec.startsWith('.')) visit(join(dirname(file), spec));
@@ -60,10 +63,14 @@ describe('keywarden/runtime imports', () => {
   it('resolves as the package export with its type declarations', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
     expect(pkg.exports['./runtime']).toEqual({ types: './dist/runtime/index.d.ts', import: './dist/runtime/index.js' });
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', "const m = await import('keywarden/runtime'); console.log(Object.keys(m).sort().join(' '))"], {
-      cwd: root,
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', "const m = await import('keywarden/runtime'); console.log(Object.keys(m).sort().join(' '))"],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
     for (const name of [
       'createRotatableSecret',
       'fileSource',
@@ -86,7 +93,10 @@ describe('keywarden/runtime type declarations', () => {
     const out = join(dist, '.runtime-types-check');
     rmSync(out, { recursive: true, force: true });
     const tsc = join(root, 'node_modules/typescript/bin/tsc');
-    execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.runtime.json'), '--outDir', out], { cwd: root, stdio: 'pipe' });
+    execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.runtime.json'), '--outDir', out], {
+      cwd: root,
+      stdio: 'pipe',
+    });
     expect(existsSync(join(out, 'runtime/index.d.ts'))).toBe(true);
     writeFileSync(
       join(out, 'consumer.ts'),
@@ -102,7 +112,15 @@ describe('keywarden/runtime type declarations', () => {
     writeFileSync(
       join(out, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', types: ['node'], noEmit: true, skipLibCheck: false },
+        compilerOptions: {
+          strict: true,
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          types: ['node'],
+          noEmit: true,
+          skipLibCheck: false,
+        },
         files: ['consumer.ts'],
       }),
     );
