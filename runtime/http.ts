@@ -147,6 +147,20 @@ export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/**
+ * `ECONNREFUSED`, `timeout`, ...: the error's or its cause's code, never its message (which may hold
+ * the URL's query). Shared by every runtime module that makes HTTP requests.
+ */
+export function networkReason(err: unknown): string {
+  const own = (err as { code?: unknown }).code;
+  if (typeof own === 'string') return own;
+  const cause = (err as { cause?: { code?: string } }).cause;
+  if (cause?.code !== undefined) return cause.code;
+  if (err instanceof Error && err.name === 'TimeoutError') return 'timeout';
+  if (err instanceof Error && err.name === 'AbortError') return 'aborted';
+  return err instanceof Error ? err.name : 'error';
+}
+
 // ---- the fastify objects the adapters receive (structural: no import of fastify) -----------------
 
 export interface FastifyLikeRequest {

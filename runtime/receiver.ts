@@ -11,9 +11,17 @@ import { SIGNATURE_HEADER, verifySignature } from '../rotation/signature.js';
 import { KeywardenError } from '../scanner/errors.js';
 import { type AuditSink, auditor } from './audit.js';
 import { type Duration, toMilliseconds } from './duration.js';
-import { type AdaptedEndpoint, adapt, errorReply, type HttpReply, type HttpRequest, headerValue, jsonReply } from './http.js';
+import {
+  type AdaptedEndpoint,
+  adapt,
+  errorReply,
+  type HttpReply,
+  type HttpRequest,
+  headerValue,
+  jsonReply,
+  networkReason,
+} from './http.js';
 import { shortHash } from './short-hash.js';
-import { networkReason } from './sources/vault.js';
 
 // ---- the webhook body (rotation issue: "The rotation webhook") ------------------------------------
 

@@ -4,7 +4,7 @@
 // and a refresh fails. Tokens and the client secret never reach an error message.
 import { KeywardenError } from '../scanner/errors.js';
 import { type Duration, toMilliseconds } from './duration.js';
-import { networkReason } from './sources/vault.js';
+import { networkReason } from './http.js';
 
 export interface TokenManagerOptions {
   /** The authorization server's token endpoint. */

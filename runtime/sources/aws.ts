@@ -1,8 +1,9 @@
 // A secret in AWS Secrets Manager, read with the AWS SDK's Secrets Manager client (GetSecretValue).
 // The SDK is loaded on the first fetch (a dynamic import), so `keywarden/runtime` costs nothing for
 // apps that never use this source; it is an optional peer dependency.
+
+import { networkReason } from '../http.js';
 import { jsonField, type SecretSourceObject, sourceError } from './types.js';
-import { networkReason } from './vault.js';
 
 /** The part of the SDK client this source calls; pass your own client to share its configuration. */
 export interface SecretsManagerClientLike {
@@ -64,8 +65,8 @@ export function awsSecretsManagerSource(opts: AwsSecretsManagerSourceOptions): S
         // The SDK's error names are AWS's (ResourceNotFoundException, AccessDeniedException, ...).
         const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         const name = err instanceof Error ? err.name : 'error';
-        const reason =
-          status !== undefined ? `${name}, HTTP ${status}` : name === 'Error' || name === 'TypeError' ? networkReason(err) : name;
+        // Without an HTTP answer: the socket's code (the SDK renames ECONNRESET and EPIPE to TimeoutError).
+        const reason = status !== undefined ? `${name}, HTTP ${status}` : networkReason(err);
         throw sourceError(self, `GetSecretValue failed (${reason})`);
       }
       const text =

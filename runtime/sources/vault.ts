@@ -4,6 +4,7 @@
 // The token may come from a file (Vault Agent's sink, a projected token) and is re-read on every fetch.
 import { readFile } from 'node:fs/promises';
 import { type Duration, toMilliseconds } from '../duration.js';
+import { networkReason } from '../http.js';
 import { type SecretSourceObject, sourceError, stringField } from './types.js';
 
 export interface VaultKvSourceOptions {
@@ -81,12 +82,4 @@ export function vaultKvSource(opts: VaultKvSourceOptions): SecretSourceObject {
       return stringField(self, record, keys[0]!);
     },
   };
-}
-
-/** `ECONNREFUSED`, `timeout`, ...: the cause's code, never its message (which may hold the URL's query). */
-export function networkReason(err: unknown): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
-    return err.name === 'TimeoutError' ? 'timeout' : 'aborted';
-  const cause = (err as { cause?: { code?: string } }).cause;
-  return cause?.code ?? (err instanceof Error ? err.name : 'error');
 }
