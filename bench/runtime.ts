@@ -30,19 +30,29 @@ const RUNS = Number(args.runs);
 const SECONDS = Number(args.seconds);
 const CONCURRENCY = Number(args.concurrency);
 
-/** Milliseconds `code` (an ES module body) reports, in a fresh process each run. */
-function coldRuns(code: string): number[] {
-  const out: number[] = [];
+/**
+ * Runs `code` (an ES module body that does its work between `const t0 = ...` and the end) in a fresh
+ * process each run; returns wall and CPU milliseconds of that work. CPU time (user + system of the
+ * process during it) is what the import costs the app; wall time also counts waiting for a core on a
+ * busy machine.
+ */
+function coldRuns(work: string): { wall: number[]; cpu: number[] } {
+  const code = `const c0 = process.cpuUsage(); const t0 = performance.now(); ${work}; const c = process.cpuUsage(c0); console.log(performance.now() - t0, (c.user + c.system) / 1000)`;
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`load run failed: ${r.stderr}`);
-    out.push(Number(r.stdout.trim()));
+    const [w, c] = r.stdout.trim().split(' ').map(Number);
+    wall.push(w!);
+    cpu.push(c!);
   }
-  return out;
+  return { wall, cpu };
 }
 
 const fmt = (xs: number[]) =>
   `median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)})`;
+const both = (r: { wall: number[]; cpu: number[] }) => `wall ${fmt(r.wall)}; CPU ${fmt(r.cpu)}`;
 
 function loadTimes(): void {
   const url = JSON.stringify(`file://${ENTRY}`);
@@ -50,15 +60,13 @@ function loadTimes(): void {
   // built-ins the runtime uses.
   const leaf = JSON.stringify(`file://${join(ROOT, 'dist/scanner/errors.js')}`);
   const floor = coldRuns(
-    `const t = performance.now(); await import(${leaf}); await import('node:http'); await import('node:crypto'); await import('node:fs/promises'); console.log(performance.now() - t)`,
+    `await import(${leaf}); await import('node:http'); await import('node:crypto'); await import('node:fs/promises')`,
   );
-  const runtime = coldRuns(`const t = performance.now(); await import(${url}); console.log(performance.now() - t)`);
-  const firstGuard = coldRuns(
-    `const m = await import(${url}); const t = performance.now(); await m.guardText('warm-up text'); console.log(performance.now() - t)`,
-  );
-  console.log(`load  import('keywarden/runtime'), cold, ${RUNS} runs: ${fmt(runtime)}`);
-  console.log(`      one-file module + node built-ins (floor):    ${fmt(floor)}`);
-  console.log(`      first guardText() (loads pack + engine):   ${fmt(firstGuard)}`);
+  const runtime = coldRuns(`await import(${url})`);
+  const firstGuard = coldRuns(`const m = await import(${url}); await m.guardText('warm-up text')`);
+  console.log(`load  import('keywarden/runtime'), cold, ${RUNS} runs: ${both(runtime)}`);
+  console.log(`      one-file module + node built-ins (floor): ${both(floor)}`);
+  console.log(`      import + first guardText() (pack + engine): ${both(firstGuard)}`);
 }
 
 /**
