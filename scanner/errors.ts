@@ -23,7 +23,15 @@ export type ErrorCode =
   | 'KW_JSON_INVALID'
   // providers/: a liveness check or revocation plan cannot be built for this secret (missing or
   // malformed part, no check for this format, no base URL for the provider).
-  | 'KW_PROVIDER_PLAN';
+  | 'KW_PROVIDER_PLAN'
+  // In-app runtime (runtime/): rotatable secrets, token manager, output guard, rotation receiver
+  | 'KW_SECRET_SOURCE'
+  | 'KW_SECRET_NOT_READY'
+  | 'KW_TOKEN_REQUEST'
+  | 'KW_OUTPUT_BLOCKED'
+  | 'KW_RATE_LIMITED'
+  | 'KW_WEBHOOK_REJECTED'
+  | 'KW_ROTATION_FAILED';
 
 export class KeywardenError extends Error {
   readonly code: ErrorCode;
