@@ -18,7 +18,7 @@ import {
 import { dirname, join } from 'node:path';
 import { expandTemplate, seededRng } from '../rules/examples.js';
 import type { Rule } from '../rules/schema.js';
-import { KeywardenError } from '../scanner/errors.js';
+import { KeywardenError } from '../errors/error.js';
 
 /** Bump when the layout or the planting changes, so old corpora are regenerated. */
 const CORPUS_FORMAT = 1;

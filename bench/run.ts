@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadBuiltinRules } from '../rules/load.js';
 import type { Rule } from '../rules/schema.js';
-import { KeywardenError } from '../scanner/errors.js';
+import { KeywardenError } from '../errors/error.js';
 import { type CorpusInfo, ensureCorpus, walkFiles } from './corpus.js';
 import { type EngineResult, measureEngine } from './engine.js';
 import { findRipgrep, median, runChild } from './measure.js';

@@ -1,7 +1,7 @@
 // CLI entry point: the only place that sees every part (sources, engine, reporters, config).
-// Exit codes: 0 no findings, 1 findings, 2 error (usage, bad config or rules, I/O failure).
+// Exit codes: 0 no findings, 1 findings, else the error table's `exit` column (errors/codes.ts: 2).
 import { Command, CommanderError } from 'commander';
-import { isKeywardenError } from '../scanner/errors.js';
+import { isKeywardenError, specOf } from '../errors/error.js';
 import { VERSION } from './version.js';
 
 type Register = (program: Command, setExit: (code: number) => void) => void;
@@ -94,6 +94,6 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`keywarden: ${err instanceof Error ? err.message : String(err)}\n`);
     }
     if (program.opts().debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-    return 2;
+    return specOf(err).exit;
   }
 }

@@ -1,7 +1,7 @@
 // What every report-writing command shares: picking the format, and where per-user state lives.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { KeywardenError } from '../scanner/errors.js';
+import { KeywardenError } from '../errors/error.js';
 import { resolveFingerprintKey } from '../scanner/fingerprint.js';
 import { REPORT_FORMATS, type ReportFormat } from '../scanner/reporters/index.js';
 

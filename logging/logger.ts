@@ -2,7 +2,7 @@
 // log intake). Built once at start-up by an entry point and handed down; nothing below the edges
 // creates one.
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
-import { KeywardenError } from '../scanner/errors.js';
+import { KeywardenError } from '../errors/error.js';
 
 export type { Logger };
 

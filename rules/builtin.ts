@@ -4,8 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-// See load.ts: errors.ts is a leaf module shared with scanner/.
-import { KeywardenError } from '../scanner/errors.js';
+import { KeywardenError } from '../errors/error.js';
 import type { Rule } from './schema.js';
 
 /**

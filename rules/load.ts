@@ -7,9 +7,8 @@ import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-// The one import from outside rules/: errors.ts is a leaf module (no imports) holding the single
-// typed-error class. TODO(#2): move errors.ts somewhere both rules/ and scanner/ may import.
-import { KeywardenError } from '../scanner/errors.js';
+// The one import from outside rules/: the errors leaf (docs/architecture.md).
+import { KeywardenError } from '../errors/error.js';
 import { builtinCachePath, builtinRuleFiles, builtinStamp, readBuiltinCache } from './builtin.js';
 import { type Rule, RuleSpec } from './schema.js';
 

@@ -6,7 +6,7 @@ import { parseRules } from '../rules/load.js';
 import { Allowlist, Confidence, type Rule } from '../rules/schema.js';
 import { DEFAULT_MAX_FILE_SIZE, deepFreeze, invalid, type KeywardenConfig, parseSize } from './config.js';
 import { compileRe2 } from './engine/re2.js';
-import { isKeywardenError } from './errors.js';
+import { isKeywardenError } from '../errors/error.js';
 
 /** The rule schema's allowlist, with each pattern compiled here so a bad one is reported with its field. */
 const CheckedAllowlist = Allowlist.superRefine((a, ctx) => {

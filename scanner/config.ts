@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import type { Rule } from '../rules/schema.js';
 import type { RuleOverride } from './config-file.js';
-import { KeywardenError } from './errors.js';
+import { KeywardenError } from '../errors/error.js';
 
 /** File names looked for at the scanned root, first found wins. */
 export const CONFIG_FILE_NAMES = ['.keywarden.yaml', '.keywarden.yml'] as const;

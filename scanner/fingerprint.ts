@@ -4,7 +4,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeywardenError } from './errors.js';
+import { KeywardenError } from '../errors/error.js';
 
 /** Environment variable holding a shared fingerprint key (UTF-8, at least 16 characters). */
 export const FINGERPRINT_KEY_ENV = 'KEYWARDEN_FINGERPRINT_KEY';

@@ -4,7 +4,7 @@
 import type { CompiledPack } from './engine/compile.js';
 import { scanBuffer } from './engine/engine.js';
 import type { RawMatch } from './engine/types.js';
-import { isKeywardenError, KeywardenError } from './errors.js';
+import { isKeywardenError, KeywardenError } from '../errors/error.js';
 import type { Finding } from './finding.js';
 import { toFindings } from './findings.js';
 import { type ExtractOptions, extractStrings, type OffsetMap, readDump, StringExtractor } from './sources/dump.js';

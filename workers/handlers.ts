@@ -6,13 +6,12 @@ import { loadBuiltinRules } from '../rules/load.js';
 import type { Rule } from '../rules/schema.js';
 import { loadConfig, mergeRules } from '../scanner/config.js';
 import { type CompiledPack, compilePack, type GlobalAllowlist } from '../scanner/engine/compile.js';
-import type { KeywardenError } from '../scanner/errors.js';
+import { KeywardenError } from '../errors/error.js';
 import { type Redactor, redactLines } from '../scanner/redact-stream.js';
 import { scanDumpFile } from '../scanner/scan-dump.js';
 import { type GitScanOptions, type GitScanResult, scanDiff, scanHistory } from '../scanner/scan-git.js';
 import { isRemoteUrl, openRemote } from '../scanner/sources/git/remote.js';
 import { existingCommits, type GitRepo, openRepo } from '../scanner/sources/git/repo.js';
-import { ServiceError } from './errors.js';
 import type { AnyJob, JobData } from './jobs.js';
 import { type LogBatch, logBatchOccurrences } from './log-occurrences.js';
 import type { FindingStore, Occurrence } from './store.js';
@@ -75,10 +74,10 @@ export async function runScan(job: AnyJob, s: ScanSettings, store: FindingStore,
       return scanLogBatchJob(job.data, s, jobId);
     case 'rotate':
     case 'confirm-revocation':
-      throw new ServiceError('KW_NOT_IMPLEMENTED', `${job.kind} jobs are not implemented until the rotation issue`);
+      throw new KeywardenError('KW_NOT_IMPLEMENTED', `${job.kind} jobs are not implemented until the rotation issue`);
     default: {
       const never: never = job;
-      throw new ServiceError('KW_JOB_INVALID', `unhandled job kind ${JSON.stringify(never)}`);
+      throw new KeywardenError('KW_JOB_INVALID', `unhandled job kind ${JSON.stringify(never)}`);
     }
   }
 }
@@ -167,7 +166,7 @@ async function scanDiffJob(d: JobData<'scan-diff'>, s: ScanSettings, jobId?: str
 
 async function scanDumpJob(d: JobData<'scan-dump'>, s: ScanSettings, jobId?: string): Promise<Scanned> {
   const path = resolve(d.path);
-  if (!existsSync(path)) throw new ServiceError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`);
+  if (!existsSync(path)) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`);
   // String extraction, gzip and offsets are scanner/scan-dump.ts's; the worker only keys occurrences.
   const r = await scanDumpFile(packOf(s), path, path, { fingerprintKey: s.fingerprintKey, showSecrets: false });
   const occurrences = r.findings.map((finding): Occurrence => {

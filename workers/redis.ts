@@ -2,7 +2,7 @@
 // with the options BullMQ requires. Store, queues and workers take a connection or these settings.
 import { Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
-import { ServiceError } from './errors.js';
+import { KeywardenError } from '../errors/error.js';
 
 /** @defaultValue `redis://127.0.0.1:6379` */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -32,7 +32,7 @@ export function serviceConfigFromEnv(env: NodeJS.ProcessEnv): ServiceConfig {
   const r = Env.safeParse({ REDIS_URL: env.REDIS_URL || undefined, KEYWARDEN_PREFIX: env.KEYWARDEN_PREFIX || undefined });
   if (!r.success) {
     const details = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ServiceError('KW_REDIS', 'invalid service settings', details);
+    throw new KeywardenError('KW_REDIS', 'invalid service settings', details);
   }
   return Object.freeze({ redisUrl: r.data.REDIS_URL, prefix: r.data.KEYWARDEN_PREFIX });
 }

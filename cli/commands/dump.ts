@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { builtinRules } from '../../rules/builtin.js';
 import { loadConfig, mergeRules, parseSize } from '../../scanner/config.js';
 import { compilePack } from '../../scanner/engine/compile.js';
-import { KeywardenError } from '../../scanner/errors.js';
+import { KeywardenError } from '../../errors/error.js';
 import type { Finding, Report } from '../../scanner/finding.js';
 import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
 import { scanDumpFile } from '../../scanner/scan-dump.js';

@@ -10,7 +10,7 @@ import { startIntake } from '../../intake/server.js';
 import { createLogger } from '../../logging/logger.js';
 import { loadBuiltinRules } from '../../rules/load.js';
 import { loadConfig, mergeRules } from '../../scanner/config.js';
-import { KeywardenError } from '../../scanner/errors.js';
+import { KeywardenError } from '../../errors/error.js';
 import type { Finding } from '../../scanner/finding.js';
 import { createRedactor, DEFAULT_MAX_LINE_LENGTH, type Redactor, RedactTransform } from '../../scanner/redact-stream.js';
 import { fingerprintKeyFromEnv } from '../report-options.js';

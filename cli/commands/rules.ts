@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { builtinRules } from '../../rules/builtin.js';
 import type { Rule } from '../../rules/schema.js';
 import { loadConfig, mergeRules } from '../../scanner/config.js';
-import { KeywardenError } from '../../scanner/errors.js';
+import { KeywardenError } from '../../errors/error.js';
 
 async function effectiveRules(configPath: string | undefined): Promise<Rule[]> {
   const config = await loadConfig(resolve('.'), configPath);

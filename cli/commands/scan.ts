@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { builtinRules } from '../../rules/builtin.js';
 import { loadConfig, mergeRules, parseSize as parseSizeText } from '../../scanner/config.js';
-import { KeywardenError } from '../../scanner/errors.js';
+import { KeywardenError } from '../../errors/error.js';
 import type { Finding, Report } from '../../scanner/finding.js';
 import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
 import { scanStream } from '../../scanner/scan-stream.js';

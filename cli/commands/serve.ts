@@ -8,7 +8,7 @@ import { type ApiIntakeOptions, createApiServer, INTAKE_PREFIX } from '../../api
 import { createLogger, LOG_LEVEL_ENV, LOG_LEVELS } from '../../logging/logger.js';
 import { loadBuiltinRules } from '../../rules/load.js';
 import { loadConfig, mergeRules } from '../../scanner/config.js';
-import { KeywardenError } from '../../scanner/errors.js';
+import { KeywardenError } from '../../errors/error.js';
 import { FINGERPRINT_KEY_ENV, resolveFingerprintKey } from '../../scanner/fingerprint.js';
 import { createRedactor } from '../../scanner/redact-stream.js';
 import { JobQueues } from '../../workers/queue.js';

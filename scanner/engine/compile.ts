@@ -2,7 +2,7 @@
 // RE2 programs compiled once, keywords folded into one Aho–Corasick automaton, checks resolved.
 import { checksums } from '../../rules/checksums.js';
 import type { Rule } from '../../rules/schema.js';
-import { KeywardenError } from '../errors.js';
+import { KeywardenError } from '../../errors/error.js';
 import { type Automaton, buildAutomaton } from './aho.js';
 import { compileRe2, type RE2Instance } from './re2.js';
 

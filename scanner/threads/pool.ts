@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { KeywardenError } from '../errors.js';
+import { KeywardenError } from '../../errors/error.js';
 import type { BatchOutcome, BatchRequest, BatchResponse, InitRequest, WorkerInit } from './protocol.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));

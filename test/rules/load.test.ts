@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { builtinRuleFiles, loadRuleFile, loadRulePack, parseRules } from '../../rules/load.js';
-import { isKeywardenError, type KeywardenError } from '../../scanner/errors.js';
+import { isKeywardenError, type KeywardenError } from '../../errors/error.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/rules-invalid/', import.meta.url));
 const fixture = (name: string) => join(FIXTURES, name);

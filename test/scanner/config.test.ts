@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Rule, RuleSpec } from '../../rules/schema.js';
 import { DEFAULT_MAX_FILE_SIZE, loadConfig, mergeRules, parseSize } from '../../scanner/config.js';
 import { parseConfig } from '../../scanner/config-file.js';
-import { isKeywardenError, type KeywardenError } from '../../scanner/errors.js';
+import { isKeywardenError, type KeywardenError } from '../../errors/error.js';
 import { thrown } from '../helpers/thrown.js';
 
 const F = '.keywarden.yaml';

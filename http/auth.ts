@@ -3,7 +3,7 @@
 // random key, so `timingSafeEqual` always compares 32 bytes: the time taken says nothing about the
 // token's length or how much of a guess was right.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { KeywardenError } from '../scanner/errors.js';
+import { KeywardenError } from '../errors/error.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
