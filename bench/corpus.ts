@@ -16,9 +16,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { KeywardenError } from '../errors/error.js';
 import { expandTemplate, seededRng } from '../rules/examples.js';
 import type { Rule } from '../rules/schema.js';
-import { KeywardenError } from '../errors/error.js';
 
 /** Bump when the layout or the planting changes, so old corpora are regenerated. */
 const CORPUS_FORMAT = 1;

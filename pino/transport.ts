@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import build from 'pino-abstract-transport';
-import { loadBuiltinRules } from '../rules/load.js';
+import { builtinRules } from '../rules/builtin.js';
 import { resolveFingerprintKey } from '../scanner/fingerprint.js';
 import { createRedactor, redactLines } from '../scanner/redact-stream.js';
 
@@ -31,7 +31,7 @@ export default async function keywardenTransport(opts: KeywardenPinoOptions = {}
     : resolveFingerprintKey(process.env, {
         configDir: join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'keywarden'),
       }).key;
-  const redactor = createRedactor({ rules: loadBuiltinRules(), fingerprintKey: key, stream: opts.stream ?? 'pino' });
+  const redactor = createRedactor({ rules: await builtinRules(), fingerprintKey: key, stream: opts.stream ?? 'pino' });
   const dest = pino.destination({ dest: opts.destination ?? 1, sync: false, mkdir: opts.mkdir ?? false });
   await once(dest, 'ready');
 

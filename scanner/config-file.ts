@@ -2,11 +2,11 @@
 // and field. Loaded by config.ts only when a config file exists.
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { isKeywardenError } from '../errors/error.js';
 import { parseRules } from '../rules/load.js';
 import { Allowlist, Confidence, type Rule } from '../rules/schema.js';
 import { DEFAULT_MAX_FILE_SIZE, deepFreeze, invalid, type KeywardenConfig, parseSize } from './config.js';
 import { compileRe2 } from './engine/re2.js';
-import { isKeywardenError } from '../errors/error.js';
 
 /** The rule schema's allowlist, with each pattern compiled here so a bad one is reported with its field. */
 const CheckedAllowlist = Allowlist.superRefine((a, ctx) => {

@@ -1,12 +1,13 @@
 // The user's config file (`.keywarden.yaml` at the scanned root, or `--config FILE`): found and read
 // here, validated by config-file.ts (loaded only when a file exists: its YAML parser and schema cost
-// ~250 ms of start-up), then frozen. `mergeRules` turns the built-in pack plus this config into the
+// ~250 ms of start-up), then frozen. `resolveRules` turns the built-in pack plus this config into the
 // rules a scan runs.
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
+import { KeywardenError } from '../errors/error.js';
+import { builtinRules } from '../rules/builtin.js';
 import type { Rule } from '../rules/schema.js';
 import type { RuleOverride } from './config-file.js';
-import { KeywardenError } from '../errors/error.js';
 
 /** File names looked for at the scanned root, first found wins. */
 export const CONFIG_FILE_NAMES = ['.keywarden.yaml', '.keywarden.yml'] as const;
@@ -75,6 +76,13 @@ export async function readConfigFile(root: string, explicitPath?: string): Promi
     }
   }
   return null;
+}
+
+/** The rules a scan with `config` runs: the built-in pack (unless `extends: none`) merged with it (`mergeRules`). */
+export async function resolveRules(
+  config: Pick<KeywardenConfig, 'file' | 'extends' | 'rules' | 'disable' | 'overrides'>,
+): Promise<Rule[]> {
+  return mergeRules(config.extends === 'none' ? [] : await builtinRules(), config);
 }
 
 /**

@@ -2,11 +2,10 @@
 // with stable keys. No BullMQ here (worker.ts wires it), so tests and the bench can call these directly.
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadBuiltinRules } from '../rules/load.js';
-import type { Rule } from '../rules/schema.js';
-import { loadConfig, mergeRules } from '../scanner/config.js';
-import { type CompiledPack, compilePack, type GlobalAllowlist } from '../scanner/engine/compile.js';
 import { KeywardenError } from '../errors/error.js';
+import type { Rule } from '../rules/schema.js';
+import { loadConfig, resolveRules } from '../scanner/config.js';
+import { type CompiledPack, compilePack, type GlobalAllowlist } from '../scanner/engine/compile.js';
 import { type Redactor, redactLines } from '../scanner/redact-stream.js';
 import { scanDumpFile } from '../scanner/scan-dump.js';
 import { type GitScanOptions, type GitScanResult, scanDiff, scanHistory } from '../scanner/scan-git.js';
@@ -47,7 +46,7 @@ export async function defaultScanSettings(
   cacheDir: string,
 ): Promise<ScanSettings> {
   const config = await loadConfig(root);
-  const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+  const rules = await resolveRules(config);
   return { rules, globalAllow: config.allowlist, fingerprintKey, maxFileSize: config.maxFileSize, cacheDir, env };
 }
 
@@ -119,7 +118,7 @@ async function gitOptions(repo: GitRepo, s: ScanSettings): Promise<GitScanOption
       maxFileSize: s.maxFileSize,
     };
   const config = await loadConfig(repo.workTree);
-  const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+  const rules = await resolveRules(config);
   return {
     rules,
     globalAllow: config.allowlist,

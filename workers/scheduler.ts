@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { readConfigFile } from '../scanner/config.js';
 import { KeywardenError } from '../errors/error.js';
+import { readConfigFile } from '../scanner/config.js';
 import { DEFAULT_JOB_OPTIONS, type JobData } from './jobs.js';
 
 const DEFAULT_ATTEMPTS = DEFAULT_JOB_OPTIONS.attempts ?? 5;

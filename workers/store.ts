@@ -2,8 +2,8 @@
 // append-only audit stream. Writes are Lua scripts, so concurrent workers and re-run jobs never make a
 // second finding or a second copy of an occurrence. No raw secret is ever written here.
 import type { ClientContext, Redis, Result } from 'ioredis';
-import type { Finding } from '../scanner/finding.js';
 import { KeywardenError } from '../errors/error.js';
+import type { Finding } from '../scanner/finding.js';
 import { FindingState, isOpen, type LifecycleEvent, OPEN_STATES, RESOLUTIONS, type Resolution, transition } from './lifecycle.js';
 
 /** One place a secret was seen: `key` is stable across re-runs of the same scan (the dedupe key). */

@@ -4,8 +4,8 @@
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../logging/logger.js';
 import { codeOf, specOf } from '../errors/error.js';
+import type { Logger } from '../logging/logger.js';
 import { runScan, type ScanSettings } from './handlers.js';
 import { JOB_KINDS, type JobKind, parseJob, type ScanJobResult } from './jobs.js';
 import { createRedis } from './redis.js';

@@ -3,10 +3,9 @@
 import { writeFileSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import { builtinRules } from '../../rules/builtin.js';
-import { loadConfig, mergeRules, parseSize } from '../../scanner/config.js';
-import { compilePack } from '../../scanner/engine/compile.js';
 import { KeywardenError } from '../../errors/error.js';
+import { loadConfig, parseSize, resolveRules } from '../../scanner/config.js';
+import { compilePack } from '../../scanner/engine/compile.js';
 import type { Finding, Report } from '../../scanner/finding.js';
 import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
 import { scanDumpFile } from '../../scanner/scan-dump.js';
@@ -50,7 +49,7 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
       }
       const cwd = process.cwd();
       const config = await loadConfig(cwd, flags.config);
-      const rules = mergeRules(config.extends === 'none' ? [] : await builtinRules(), config);
+      const rules = await resolveRules(config);
       const key = fingerprintKeyFromEnv();
       const pack = compilePack(rules, config.allowlist);
       const opts = { fingerprintKey: key, showSecrets: flags.showSecrets === true, minLength, chunkSize };

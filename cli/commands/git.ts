@@ -3,8 +3,7 @@
 import { realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { builtinRules } from '../../rules/builtin.js';
-import { loadConfig, mergeRules } from '../../scanner/config.js';
+import { loadConfig, resolveRules } from '../../scanner/config.js';
 import type { Finding, Report } from '../../scanner/finding.js';
 import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
 import { type GitScanOptions, type GitScanResult, scanDiff, scanHistory, scanStaged } from '../../scanner/scan-git.js';
@@ -68,7 +67,7 @@ async function open(target: string, flags: CommonFlags): Promise<Opened> {
 async function prepare(repo: GitRepo, flags: CommonFlags) {
   const root = repo.workTree ?? process.cwd();
   const config = await loadConfig(root, flags.config);
-  const rules = mergeRules(config.extends === 'none' ? [] : await builtinRules(), config);
+  const rules = await resolveRules(config);
   const maxFileSize = flags.maxFileSize ? parseSize(flags.maxFileSize, '--max-file-size') : config.maxFileSize;
   const key = fingerprintKeyFromEnv();
   const scanOpts: GitScanOptions = {

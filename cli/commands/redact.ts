@@ -6,11 +6,10 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
+import { KeywardenError } from '../../errors/error.js';
 import { startIntake } from '../../intake/server.js';
 import { createLogger } from '../../logging/logger.js';
-import { loadBuiltinRules } from '../../rules/load.js';
-import { loadConfig, mergeRules } from '../../scanner/config.js';
-import { KeywardenError } from '../../errors/error.js';
+import { loadConfig, resolveRules } from '../../scanner/config.js';
 import type { Finding } from '../../scanner/finding.js';
 import { createRedactor, DEFAULT_MAX_LINE_LENGTH, type Redactor, RedactTransform } from '../../scanner/redact-stream.js';
 import { fingerprintKeyFromEnv } from '../report-options.js';
@@ -39,7 +38,7 @@ interface IntakeFlags {
 /** Rules, allowlist and key exactly as `keywarden scan` resolves them, so markers match scan fingerprints. */
 async function buildRedactor(configPath: string | undefined, stream: string): Promise<Redactor> {
   const config = await loadConfig(resolve('.'), configPath);
-  const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+  const rules = await resolveRules(config);
   const key = fingerprintKeyFromEnv();
   return createRedactor({ rules, globalAllow: config.allowlist, fingerprintKey: key, stream });
 }

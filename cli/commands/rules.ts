@@ -1,14 +1,13 @@
 // `keywarden rules list` and `keywarden rules export --format rg` (the benchmark's ripgrep input).
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { builtinRules } from '../../rules/builtin.js';
-import type { Rule } from '../../rules/schema.js';
-import { loadConfig, mergeRules } from '../../scanner/config.js';
 import { KeywardenError } from '../../errors/error.js';
+import type { Rule } from '../../rules/schema.js';
+import { loadConfig, resolveRules } from '../../scanner/config.js';
 
 async function effectiveRules(configPath: string | undefined): Promise<Rule[]> {
   const config = await loadConfig(resolve('.'), configPath);
-  return mergeRules(config.extends === 'none' ? [] : await builtinRules(), config);
+  return resolveRules(config);
 }
 
 /**

@@ -2,9 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { builtinRules } from '../../rules/builtin.js';
-import { loadConfig, mergeRules, parseSize as parseSizeText } from '../../scanner/config.js';
 import { KeywardenError } from '../../errors/error.js';
+import { loadConfig, parseSize as parseSizeText, resolveRules } from '../../scanner/config.js';
 import type { Finding, Report } from '../../scanner/finding.js';
 import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
 import { scanStream } from '../../scanner/scan-stream.js';
@@ -60,7 +59,7 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
       const root = resolve(fromStdin ? '.' : path);
       const format = pickFormat(flags.format, flags.output);
       const config = await loadConfig(root, flags.config);
-      const rules = mergeRules(config.extends === 'none' ? [] : await builtinRules(), config);
+      const rules = await resolveRules(config);
       const maxFileSize = flags.maxFileSize ? parseSize(flags.maxFileSize, '--max-file-size') : config.maxFileSize;
       const threads = flags.threads === undefined ? undefined : Number.parseInt(flags.threads, 10);
       if (threads !== undefined && !(threads >= 0 && threads <= 64)) {

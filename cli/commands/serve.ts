@@ -5,10 +5,9 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { type ApiIntakeOptions, createApiServer, INTAKE_PREFIX } from '../../api/server.js';
-import { createLogger, LOG_LEVEL_ENV, LOG_LEVELS } from '../../logging/logger.js';
-import { loadBuiltinRules } from '../../rules/load.js';
-import { loadConfig, mergeRules } from '../../scanner/config.js';
 import { KeywardenError } from '../../errors/error.js';
+import { createLogger, LOG_LEVEL_ENV, LOG_LEVELS } from '../../logging/logger.js';
+import { loadConfig, resolveRules } from '../../scanner/config.js';
 import { FINGERPRINT_KEY_ENV, resolveFingerprintKey } from '../../scanner/fingerprint.js';
 import { createRedactor } from '../../scanner/redact-stream.js';
 import { JobQueues } from '../../workers/queue.js';
@@ -145,7 +144,7 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
           });
         }
         const config = await loadConfig(process.cwd());
-        const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+        const rules = await resolveRules(config);
         intake = {
           ...intakeCfg,
           redactor: createRedactor({ rules, globalAllow: config.allowlist, fingerprintKey: fk.key, stream: 'intake' }),

@@ -3,8 +3,8 @@
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { createLogger } from '../../logging/logger.js';
 import { KeywardenError } from '../../errors/error.js';
+import { createLogger } from '../../logging/logger.js';
 import { FINGERPRINT_KEY_ENV, resolveFingerprintKey } from '../../scanner/fingerprint.js';
 import { defaultScanSettings, repoTarget } from '../../workers/handlers.js';
 import { isJobKind, JOB_KINDS, type JobKind } from '../../workers/jobs.js';

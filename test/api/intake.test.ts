@@ -11,8 +11,8 @@ import { INTAKE_METRIC_NAMES } from '../../api/metrics.js';
 import { openApiPath } from '../../api/openapi.js';
 import { type ApiIntakeOptions, type ApiServer, createApiServer } from '../../api/server.js';
 import { defaultIntakeSpool, intakeSettings, type ServeFlags } from '../../cli/commands/serve.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { loadBuiltinRules } from '../../rules/load.js';
 import { createRedactor, type Redactor } from '../../scanner/redact-stream.js';
 import type { ScanSettings } from '../../workers/handlers.js';
 import { processJob } from '../../workers/worker.js';
@@ -77,7 +77,7 @@ describe('the intake mounted in the API server', () => {
   beforeAll(async () => {
     redis = await startRedis({ aof: false });
     dir = mkdtempSync(join(tmpdir(), 'kw-api-intake-'));
-    redactor = createRedactor({ rules: loadBuiltinRules(), fingerprintKey: KEY });
+    redactor = createRedactor({ rules: await builtinRules(), fingerprintKey: KEY });
     downstream = new Downstream();
     const downstreamUrl = await downstream.start();
     server = await createApiServer({
@@ -147,7 +147,7 @@ describe('the intake mounted in the API server', () => {
 
     // The worker path: same rules, same key, same stream: the same finding, one more occurrence.
     const scan: ScanSettings = {
-      rules: loadBuiltinRules(),
+      rules: await builtinRules(),
       globalAllow: {},
       fingerprintKey: KEY,
       maxFileSize: 1 << 20,

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CODES } from '../../errors/codes.js';
 import { METRIC_NAMES } from '../../api/metrics.js';
 import { openApiPath } from '../../api/openapi.js';
 import { type ApiServer, createApiServer } from '../../api/server.js';
+import { CODES } from '../../errors/codes.js';
 import type { Finding } from '../../scanner/finding.js';
 import { jobIdFor } from '../../workers/jobs.js';
 import { createRedis } from '../../workers/redis.js';

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isKeywardenError, type KeywardenError } from '../../errors/error.js';
 import { type Rule, RuleSpec } from '../../rules/schema.js';
 import { DEFAULT_MAX_FILE_SIZE, loadConfig, mergeRules, parseSize } from '../../scanner/config.js';
 import { parseConfig } from '../../scanner/config-file.js';
-import { isKeywardenError, type KeywardenError } from '../../errors/error.js';
 import { thrown } from '../helpers/thrown.js';
 
 const F = '.keywarden.yaml';
