@@ -6,8 +6,8 @@
 import { appendFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { bearerTokenCheck } from '../http/auth.js';
 import { KeywardenError } from '../errors/error.js';
+import { bearerTokenCheck } from '../http/auth.js';
 import { classify, sendError } from '../http/errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Finding } from '../scanner/finding.js';
@@ -248,7 +248,10 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
         const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
         if (encoding === 'identity' || encoding === '') return done(null, buf);
         if (encoding !== 'gzip' && encoding !== 'x-gzip') {
-          return done(new KeywardenError('KW_MEDIA_TYPE', `Content-Encoding ${encoding} is not accepted: use gzip or none`), undefined);
+          return done(
+            new KeywardenError('KW_MEDIA_TYPE', `Content-Encoding ${encoding} is not accepted: use gzip or none`),
+            undefined,
+          );
         }
         try {
           done(null, gunzipSync(buf, { maxOutputLength: bodyLimit }));

@@ -2,9 +2,10 @@
 // with stable keys. No BullMQ here (worker.ts wires it), so tests and the bench can call these directly.
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Environment } from '../config/section.js';
 import { KeywardenError } from '../errors/error.js';
 import type { Rule } from '../rules/schema.js';
-import { loadConfig, resolveRules } from '../scanner/config.js';
+import { type KeywardenConfig, loadConfig, resolveRules } from '../scanner/config.js';
 import { type CompiledPack, compilePack, type GlobalAllowlist } from '../scanner/engine/compile.js';
 import { type Redactor, redactLines } from '../scanner/redact-stream.js';
 import { scanDumpFile } from '../scanner/scan-dump.js';
@@ -26,7 +27,8 @@ export interface ScanSettings {
   maxFileSize: number;
   /** Where URL repositories are cloned. */
   cacheDir: string;
-  env: NodeJS.ProcessEnv;
+  /** The start-up environment, for git child processes only. */
+  env: Environment;
 }
 
 export interface Scanned {
@@ -38,14 +40,16 @@ export interface Scanned {
   error?: KeywardenError;
 }
 
-/** Settings from the built-in pack and a config file (if any) at `root`. */
+/**
+ * Settings from the built-in pack and the scan settings of the worker's config file (read at
+ * start-up). `env` is the start-up environment, handed to git (credentials, ssh settings).
+ */
 export async function defaultScanSettings(
-  root: string,
-  env: NodeJS.ProcessEnv,
+  config: KeywardenConfig,
   fingerprintKey: Buffer,
   cacheDir: string,
+  env: Environment,
 ): Promise<ScanSettings> {
-  const config = await loadConfig(root);
   const rules = await resolveRules(config);
   return { rules, globalAllow: config.allowlist, fingerprintKey, maxFileSize: config.maxFileSize, cacheDir, env };
 }

@@ -10,7 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { INTAKE_METRIC_NAMES } from '../../api/metrics.js';
 import { openApiPath } from '../../api/openapi.js';
 import { type ApiIntakeOptions, type ApiServer, createApiServer } from '../../api/server.js';
-import { defaultIntakeSpool, intakeSettings, type ServeFlags } from '../../cli/commands/serve.js';
+import { intakeSettings, type ServeFlags } from '../../cli/commands/serve.js';
+import { defaultIntakeSpool } from '../../config/intake.js';
+import { keywardenPaths } from '../../config/paths.js';
 import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
 import { createRedactor, type Redactor } from '../../scanner/redact-stream.js';
@@ -314,7 +316,7 @@ describe('serve --intake settings', () => {
   it('spools under $XDG_STATE_HOME by default, and reads the body limit as a size', () => {
     const s = intakeSettings(flags({ intake: true }), { KEYWARDEN_INTAKE_TOKEN: token, XDG_STATE_HOME: '/var/lib/kw-state' });
     expect(s).toEqual({ token, spoolDir: '/var/lib/kw-state/keywarden/intake-spool', bodyLimit: 10 * 1024 * 1024 });
-    expect(defaultIntakeSpool({ HOME: '/home/x' })).toMatch(/\/\.local\/state\/keywarden\/intake-spool$/);
+    expect(defaultIntakeSpool(keywardenPaths({ HOME: '/home/x' }))).toMatch(/\/\.local\/state\/keywarden\/intake-spool$/);
   });
 
   it('needs KEYWARDEN_INTAKE_TOKEN and an http(s) downstream', () => {
