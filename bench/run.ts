@@ -229,7 +229,7 @@ async function exportPatterns(work: string, rules: readonly Rule[], timeoutMs: n
     writeFileSync(path, r.stdout);
     return { path, from: 'keywarden rules export --format rg' };
   }
-  // Each pattern wrapped as (?:...): ripgrep 13 joins -f lines with a bare | (PERF-NOTES).
+  // Each pattern wrapped as (?:...): ripgrep 13 joins -f lines with a bare | (docs/benchmarks.md, design measurements).
   writeFileSync(path, rules.map((rule) => `(?:${rule.pattern})\n`).join(''));
   return { path, from: `written by the bench (rules export failed: ${missing ?? (r ? reason(r.stderr) : '')})` };
 }

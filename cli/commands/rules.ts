@@ -12,7 +12,7 @@ async function effectiveRules(configPath: string | undefined): Promise<Rule[]> {
 
 /**
  * One pattern per line for `rg -f`. Each is wrapped as `(?:...)` because ripgrep 13 joins `-f` lines
- * with a bare `|`, so an inline `(?i)` would leak into every later pattern (PERF-NOTES).
+ * with a bare `|`, so an inline `(?i)` would leak into every later pattern (docs/benchmarks.md, design measurements).
  */
 export function exportRipgrep(rules: readonly Rule[]): string {
   return rules.map((r) => `(?:${r.pattern})\n`).join('');

@@ -1,5 +1,5 @@
 // A small pool of scan worker threads with bounded in-flight batches (backpressure on the walker).
-// Two threads on this 2-core machine took the engine from ~110 to 155–204 MB/s (PERF-NOTES).
+// Two threads on this 2-core machine took the engine from ~110 to 155–204 MB/s (docs/benchmarks.md, design measurements).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
