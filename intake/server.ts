@@ -6,6 +6,7 @@
 import { appendFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { DEFAULT_INTAKE_BODY_LIMIT } from '../config/intake.js';
 import { KeywardenError } from '../errors/error.js';
 import { bearerTokenCheck } from '../http/auth.js';
 import { classify, sendError } from '../http/errors.js';
@@ -151,7 +152,7 @@ export function jsonlFindingsSink(path: string): FindingsSink {
  * serves. `GET <prefix>/health`; `POST <prefix>` and `POST <prefix>/*` take batches.
  */
 export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRouteOptions): Promise<IntakeRoutes> {
-  const bodyLimit = opts.bodyLimit ?? 10 << 20;
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_INTAKE_BODY_LIMIT;
   const maxSpoolBytes = opts.maxSpoolBytes ?? 1 << 30;
   const tokenName = opts.tokenName ?? 'KEYWARDEN_INTAKE_TOKEN';
   const authorized = bearerTokenCheck(opts.token, tokenName);
@@ -300,7 +301,7 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
 
 /** The intake on its own HTTP server (`keywarden intake`), findings to `findingsFile` if given. */
 export async function startIntake(opts: IntakeOptions): Promise<Intake> {
-  const bodyLimit = opts.bodyLimit ?? 10 << 20;
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_INTAKE_BODY_LIMIT;
   const app: FastifyInstance = Fastify({ bodyLimit, logger: false });
   const routes = await registerIntakeRoutes(app, {
     ...opts,
