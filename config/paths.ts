@@ -1,10 +1,10 @@
 // Where keywarden keeps per-user files, after the XDG base directory spec: the fingerprint key under
 // the config directory, repository clones under the cache directory, incremental git state and the
-// intake spool under the state directory. The one place these are derived from the environment.
+// intake spool under the state directory. The one place these are derived from the environment. No
+// schema library here: `keywarden scan` imports this at start-up.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { defineSection, type Environment } from './section.js';
+import type { Environment } from './section.js';
 
 export interface KeywardenPaths {
   /** `$XDG_CONFIG_HOME/keywarden` @defaultValue `~/.config/keywarden` */
@@ -15,14 +15,15 @@ export interface KeywardenPaths {
   readonly stateDir: string;
 }
 
-interface BaseDirs {
+/** The XDG base directories as the environment gives them (unset: the spec's defaults under home). */
+export interface BaseDirs {
   configHome?: string | undefined;
   cacheHome?: string | undefined;
   stateHome?: string | undefined;
   home?: string | undefined;
 }
 
-function pathsOf(b: BaseDirs): KeywardenPaths {
+export function pathsOf(b: BaseDirs): KeywardenPaths {
   const home = b.home || homedir();
   const dir = (base: string | undefined, fallback: string) => join(base || join(home, fallback), 'keywarden');
   return {
@@ -41,17 +42,3 @@ export function keywardenPaths(env: Environment): KeywardenPaths {
     home: env.HOME,
   });
 }
-
-export const pathsSection = defineSection({
-  key: 'paths',
-  fromFile: false,
-  env: { XDG_CONFIG_HOME: 'configHome', XDG_CACHE_HOME: 'cacheHome', XDG_STATE_HOME: 'stateHome', HOME: 'home' },
-  schema: z
-    .object({
-      configHome: z.string().optional(),
-      cacheHome: z.string().optional(),
-      stateHome: z.string().optional(),
-      home: z.string().optional(),
-    })
-    .transform(pathsOf),
-});

@@ -7,21 +7,22 @@
 import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { KeywardenError } from '../errors/error.js';
-import { apiSection } from './api.js';
 import type { ConfigDocument } from './file.js';
-import { fingerprintSection } from './fingerprint.js';
 import { deepFreeze } from './freeze.js';
-import { defaultIntakeSpool, intakeSection } from './intake.js';
-import { logSection } from './log.js';
-import { pathsSection } from './paths.js';
 import { describeIssue, fieldPath } from './problems.js';
-import { redisSection } from './redis.js';
 import { bindingOf, type ConfigSection, type Environment } from './section.js';
+import { apiSection } from './sections/api.js';
+import { fingerprintSection } from './sections/fingerprint.js';
+import { defaultIntakeSpool, intakeSection } from './sections/intake.js';
+import { logSection } from './sections/log.js';
+import { pathsSection } from './sections/paths.js';
+import { redisSection } from './sections/redis.js';
 
 /**
- * Every section, by its key. A later issue adds its settings as a section file (a `defineSection`
- * with its schema and variables, e.g. config/rotation.ts) and one line here; ServiceConfig, the
- * file's accepted keys (scanner/config-file.ts) and the problem messages follow from this list.
+ * Every section, by its key. A later issue adds its settings as a section file in config/sections/
+ * (a `defineSection` with its schema and variables, e.g. config/sections/rotation.ts) and one line
+ * here; ServiceConfig, the file's accepted keys (scanner/config-file.ts) and the problem messages
+ * follow from this list.
  */
 export const SECTIONS = {
   paths: pathsSection,

@@ -6,7 +6,7 @@
 import { appendFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { DEFAULT_INTAKE_BODY_LIMIT } from '../config/intake.js';
+import { DEFAULT_INTAKE_BODY_LIMIT } from '../config/sections/intake.js';
 import { KeywardenError } from '../errors/error.js';
 import { bearerTokenCheck } from '../http/auth.js';
 import { classify, sendError } from '../http/errors.js';

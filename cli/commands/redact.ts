@@ -8,14 +8,14 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { type ConfigDocument, loadConfigDocument } from '../../config/file.js';
 import type { Environment } from '../../config/section.js';
-import { loadServiceConfig, type ServiceConfig } from '../../config/service.js';
+import type { ServiceConfig } from '../../config/service.js';
 import { KeywardenError } from '../../errors/error.js';
 import { startIntake } from '../../intake/server.js';
 import { createLogger } from '../../logging/logger.js';
 import { configFromDocument, resolveRules } from '../../scanner/config.js';
 import type { Finding } from '../../scanner/finding.js';
 import { createRedactor, DEFAULT_MAX_LINE_LENGTH, type Redactor, RedactTransform } from '../../scanner/redact-stream.js';
-import { fingerprintKeyFor, serviceFingerprintKey } from '../startup.js';
+import { fingerprintKeyFor, serviceFingerprintKey, serviceStartup } from '../startup.js';
 import { parseSize } from './scan.js';
 
 interface RedactFlags {
@@ -117,8 +117,9 @@ export function registerRedactCommand(program: Command, setExit: (code: number) 
       const maxLineLength = flags.maxLineLength ? parseSize(flags.maxLineLength, '--max-line-length') : DEFAULT_MAX_LINE_LENGTH;
       if (maxLineLength < 1024) throw new KeywardenError('KW_USAGE', '--max-line-length must be at least 1KiB');
       // The config file, read once: scan settings for the redactor, service sections for --record.
-      const document = await loadConfigDocument(resolve('.'), flags.config);
-      const cfg = flags.record ? loadServiceConfig({ env, document }) : null;
+      const { config: cfg, document } = flags.record
+        ? await serviceStartup(env, { root: resolve('.'), ...(flags.config ? { configPath: flags.config } : {}) })
+        : { config: null, document: await loadConfigDocument(resolve('.'), flags.config) };
       const redactor = await buildRedactor(document, fingerprintKeyFor(env), flags.stream ?? '-');
       const sink = findingsSink(flags.findings);
       const recorder = cfg ? await storeRecorder(flags.stream ?? '-', cfg) : null;
@@ -159,8 +160,10 @@ export function registerRedactCommand(program: Command, setExit: (code: number) 
     .action(async (flags: IntakeFlags) => {
       const port = Number.parseInt(flags.port, 10);
       if (!(port >= 0 && port < 65536)) throw new KeywardenError('KW_USAGE', `--port must be 0..65535; got ${flags.port}`);
-      const document = await loadConfigDocument(resolve('.'), flags.config);
-      const cfg = loadServiceConfig({ env, document });
+      const { config: cfg, document } = await serviceStartup(env, {
+        root: resolve('.'),
+        ...(flags.config ? { configPath: flags.config } : {}),
+      });
       const redactor = await buildRedactor(document, serviceFingerprintKey(cfg).key, 'intake');
       const intake = await startIntake({
         redactor,

@@ -11,7 +11,7 @@ import { INTAKE_METRIC_NAMES } from '../../api/metrics.js';
 import { openApiPath } from '../../api/openapi.js';
 import { type ApiIntakeOptions, type ApiServer, createApiServer } from '../../api/server.js';
 import { intakeSettings, type ServeFlags } from '../../cli/commands/serve.js';
-import { defaultIntakeSpool } from '../../config/intake.js';
+import { defaultIntakeSpool } from '../../config/sections/intake.js';
 import { keywardenPaths } from '../../config/paths.js';
 import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';

@@ -1,8 +1,8 @@
 // `keywarden serve`: where the HTTP API listens and the token it requires.
 import { z } from 'zod';
-import { Port } from './fields.js';
-import { defineSection } from './section.js';
-import { Token } from './tokens.js';
+import { Port } from '../fields.js';
+import { defineSection } from '../section.js';
+import { Token } from '../tokens.js';
 
 /** @defaultValue `127.0.0.1`: loopback unless the operator says otherwise. */
 export const DEFAULT_API_HOST = '127.0.0.1';

@@ -2,10 +2,10 @@
 // redacted batches, where it forwards them, and the largest batch it takes.
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Flag, HttpUrl, Size } from './fields.js';
-import type { KeywardenPaths } from './paths.js';
-import { defineSection } from './section.js';
-import { Token } from './tokens.js';
+import { Flag, HttpUrl, Size } from '../fields.js';
+import type { KeywardenPaths } from '../paths.js';
+import { defineSection } from '../section.js';
+import { Token } from '../tokens.js';
 
 /** Where the intake spools by default: state that must survive restarts. */
 export function defaultIntakeSpool(paths: KeywardenPaths): string {

@@ -1,6 +1,6 @@
 // The Redis the service shares: queues, workers, the finding store and the API all use this one.
 import { z } from 'zod';
-import { defineSection } from './section.js';
+import { defineSection } from '../section.js';
 
 /** @defaultValue `redis://127.0.0.1:6379` */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
