@@ -169,7 +169,7 @@ export function registerRedactCommand(program: Command, setExit: (code: number) 
         redactor,
         host: flags.host,
         port,
-        // Checked by startIntake (api/auth.ts, as the API's token): 16+ characters, no whitespace.
+        // Checked by startIntake (http/auth.ts, as the API's token): 16+ characters, no whitespace.
         token: env[flags.tokenEnv] ?? '',
         tokenName: flags.tokenEnv,
         spoolDir: resolve(flags.spool),
