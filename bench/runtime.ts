@@ -58,7 +58,7 @@ function loadTimes(): void {
   const url = JSON.stringify(`file://${ENTRY}`);
   // The floor: the first import() of any one-file module (it starts Node's ESM loader) plus the
   // built-ins the runtime uses.
-  const leaf = JSON.stringify(`file://${join(ROOT, 'dist/scanner/errors.js')}`);
+  const leaf = JSON.stringify(`file://${join(ROOT, 'dist/errors/error.js')}`);
   const floor = coldRuns(
     `await import(${leaf}); await import('node:http'); await import('node:crypto'); await import('node:fs/promises')`,
   );

@@ -2,7 +2,7 @@
 // `KEYWARDEN_PROVIDER_<NAME>_BASE_URL` overrides (GitHub Enterprise, self-managed GitLab, a proxy, or
 // 127.0.0.1 in tests). The service config passes its environment record in; nothing here reads
 // process.env. A liveness request may only go under the resolved base URL (providers/runner.ts).
-import { KeywardenError } from '../scanner/errors.js';
+import { KeywardenError } from '../errors/error.js';
 import { baseUrlEnvVar, providerEnvName, providerFromEnvVar } from './names.js';
 
 export interface ProviderEndpoint {

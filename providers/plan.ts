@@ -2,8 +2,9 @@
 // sends. Pure: no clock, no network, no environment. The runner (providers/runner.ts) signs it when
 // the check says so, sends it, and hands the answer to judge(). Errors are KW_PROVIDER_PLAN and
 // never contain the secret or a part's value.
+
+import { KeywardenError } from '../errors/error.js';
 import type { AppliesTo, LivenessCheck, LivenessPart, RequestTemplate, RevocationPlan } from '../rules/schema.js';
-import { KeywardenError } from '../scanner/errors.js';
 import type { ResolvedBaseUrl } from './base-urls.js';
 import {
   encodeHeaderValue,

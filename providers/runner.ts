@@ -4,8 +4,9 @@
 // `retryAfterMs`). Failures of any kind come back as `unknown` results, never as `revoked` and never
 // as a throw. A secret is sent only under the provider's resolved base URL, over https unless the
 // base URL was overridden; redirects are never followed. Results and reasons never hold the secret.
+
+import { isKeywardenError } from '../errors/error.js';
 import type { Rule } from '../rules/schema.js';
-import { isKeywardenError } from '../scanner/errors.js';
 import type { ProviderBaseUrls } from './base-urls.js';
 import { judge, judgeRevocation, type ProviderResponse, type RevocationOutcome, type Verdict } from './judge.js';
 import { providerEnvName } from './names.js';

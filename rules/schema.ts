@@ -280,19 +280,21 @@ export const RuleSpec = z
       'private-key',
       'generic',
     ]),
-    /** RE2 syntax. Should start at its literal anchor (see PERF-NOTES). */
+    /** RE2 syntax. Should start at its literal anchor (how a pattern starts decides its speed: docs/benchmarks.md, design measurements). */
     pattern: z.string().min(1),
     /** Capture group holding the secret; 0 = the whole match. */
     secretGroup: z.number().int().min(0).default(0),
     /** Literals (3+ chars, matched case-insensitively) of which one must occur near a match. */
-    keywords: z.array(z.string().min(3, 'keywords need 3+ characters (PERF-NOTES)')).min(1),
+    keywords: z
+      .array(z.string().min(3, 'keywords need 3+ characters (shorter ones occur in most files: see docs/benchmarks.md)'))
+      .min(1),
     /** Minimum Shannon entropy (bits per character) of the secret. */
     entropy: z.number().min(0).max(8).optional(),
     checksum: z.enum(CHECKSUM_NAMES).optional(),
     confidence: Confidence.default('high'),
     /**
      * Characters that must not touch the secret on either side (checked in code, after the match,
-     * which keeps `\b` out of the pattern's front: PERF-NOTES). `word` = [A-Za-z0-9_].
+     * which keeps `\b` out of the pattern's front: docs/benchmarks.md, design measurements). `word` = [A-Za-z0-9_].
      */
     boundary: z.enum(['word', 'alnum', 'none']).default('word'),
     /** Reject placeholder-looking secrets (xxxx, <TOKEN>, ${VAR}, changeme...). Generic rules want it. */

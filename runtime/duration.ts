@@ -1,7 +1,7 @@
 // Durations as the runtime's options take them: milliseconds as a number, or a string such as
 // `500ms`, `30s`, `15m`, `4h`, `1d` (the forms keywarden's settings use). Parsed once, when an
 // object is created, so a typo fails at start-up rather than on the first refresh.
-import { KeywardenError } from '../scanner/errors.js';
+import { KeywardenError } from '../errors/error.js';
 
 /** Milliseconds, or a string like `'30s'`. */
 export type Duration = number | string;

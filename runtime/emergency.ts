@@ -8,7 +8,7 @@
 //   X-Admin-Token: <token>   or   Authorization: Bearer <token>
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KeywardenError } from '../scanner/errors.js';
+import { KeywardenError } from '../errors/error.js';
 import { type AuditSink, auditor } from './audit.js';
 import { type Duration, toMilliseconds } from './duration.js';
 import {

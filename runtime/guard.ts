@@ -4,8 +4,8 @@
 // use. Middleware for Node http, fastify and express buffers the body, checks it, then sends it.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { KeywardenError } from '../errors/error.js';
 import type { Rule } from '../rules/schema.js';
-import { KeywardenError } from '../scanner/errors.js';
 import {
   type ExpressLikeRequest,
   type FastifyLikeInstance,

@@ -4,7 +4,7 @@
 // adapters work on the app object the user passes.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { KeywardenError } from '../scanner/errors.js';
+import { KeywardenError } from '../errors/error.js';
 
 /** What a route answers: the adapters (Node, fastify, express) each write it their own way. */
 export interface HttpReply {

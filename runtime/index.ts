@@ -3,8 +3,8 @@
 // webhook receiver. Imports nothing of the service (no Redis, BullMQ or fastify); the rule pack and
 // engine load on the output guard's first use. Documented in docs/runtime.md.
 
+export { isKeywardenError, KeywardenError } from '../errors/error.js';
 export { SIGNATURE_HEADER, signatureHeader, verifySignature } from '../rotation/signature.js';
-export { isKeywardenError, KeywardenError } from '../scanner/errors.js';
 export { type AuditEvent, type AuditSink, stderrAudit } from './audit.js';
 export type { Duration } from './duration.js';
 export {

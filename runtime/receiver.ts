@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { KeywardenError } from '../errors/error.js';
 import { SIGNATURE_HEADER, verifySignature } from '../rotation/signature.js';
-import { KeywardenError } from '../scanner/errors.js';
 import { type AuditSink, auditor } from './audit.js';
 import { type Duration, toMilliseconds } from './duration.js';
 import {

@@ -3,7 +3,7 @@
 // kept for an overlap window. A failed fetch keeps the last good value: the app never sees a throw.
 // Values never reach a log, an error message or `util.inspect`.
 import { inspect } from 'node:util';
-import { KeywardenError } from '../scanner/errors.js';
+import { KeywardenError } from '../errors/error.js';
 import { type Duration, toMilliseconds } from './duration.js';
 import { shortHash } from './short-hash.js';
 import { type SecretSource, type SecretSourceObject, sourceError, toSourceObject } from './sources/types.js';

@@ -2,7 +2,7 @@
 // valid access token, asks for a new one at half its lifetime, with one request in flight however
 // many callers wait, retries with backoff, and keeps serving the old token while it is still valid
 // and a refresh fails. Tokens and the client secret never reach an error message.
-import { KeywardenError } from '../scanner/errors.js';
+import { KeywardenError } from '../errors/error.js';
 import { type Duration, toMilliseconds } from './duration.js';
 import { networkReason } from './http.js';
 

@@ -1,10 +1,11 @@
 // Scans binary artefacts (core files, minidumps, heap snapshots, hprof, any binary): the dump source
 // extracts string runs, the engine scans the text in overlapping windows, and every match is mapped
 // back to its byte offset in the original (for gzip: decompressed) input. Memory stays bounded.
+
+import { isKeywardenError, KeywardenError } from '../errors/error.js';
 import type { CompiledPack } from './engine/compile.js';
 import { scanBuffer } from './engine/engine.js';
 import type { RawMatch } from './engine/types.js';
-import { isKeywardenError, KeywardenError } from './errors.js';
 import type { Finding } from './finding.js';
 import { toFindings } from './findings.js';
 import { type ExtractOptions, extractStrings, type OffsetMap, readDump, StringExtractor } from './sources/dump.js';

@@ -3,7 +3,7 @@
 // `keywarden:allow` comments are the engine's business, not this module's.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeywardenError } from './errors.js';
+import { KeywardenError } from '../errors/error.js';
 import type { Finding } from './finding.js';
 
 export const IGNORE_FILE_NAME = '.keywardenignore';

@@ -2,17 +2,16 @@
 // with stable keys. No BullMQ here (worker.ts wires it), so tests and the bench can call these directly.
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadBuiltinRules } from '../rules/load.js';
+import type { Environment } from '../config/section.js';
+import { KeywardenError } from '../errors/error.js';
 import type { Rule } from '../rules/schema.js';
-import { loadConfig, mergeRules } from '../scanner/config.js';
+import { type KeywardenConfig, loadConfig, resolveRules } from '../scanner/config.js';
 import { type CompiledPack, compilePack, type GlobalAllowlist } from '../scanner/engine/compile.js';
-import type { KeywardenError } from '../scanner/errors.js';
 import { type Redactor, redactLines } from '../scanner/redact-stream.js';
 import { scanDumpFile } from '../scanner/scan-dump.js';
 import { type GitScanOptions, type GitScanResult, scanDiff, scanHistory } from '../scanner/scan-git.js';
 import { isRemoteUrl, openRemote } from '../scanner/sources/git/remote.js';
 import { existingCommits, type GitRepo, openRepo } from '../scanner/sources/git/repo.js';
-import { ServiceError } from './errors.js';
 import type { AnyJob, JobData } from './jobs.js';
 import { type LogBatch, logBatchOccurrences } from './log-occurrences.js';
 import type { FindingStore, Occurrence } from './store.js';
@@ -28,7 +27,8 @@ export interface ScanSettings {
   maxFileSize: number;
   /** Where URL repositories are cloned. */
   cacheDir: string;
-  env: NodeJS.ProcessEnv;
+  /** The start-up environment, for git child processes only. */
+  env: Environment;
 }
 
 export interface Scanned {
@@ -40,15 +40,17 @@ export interface Scanned {
   error?: KeywardenError;
 }
 
-/** Settings from the built-in pack and a config file (if any) at `root`. */
+/**
+ * Settings from the built-in pack and the scan settings of the worker's config file (read at
+ * start-up). `env` is the start-up environment, handed to git (credentials, ssh settings).
+ */
 export async function defaultScanSettings(
-  root: string,
-  env: NodeJS.ProcessEnv,
+  config: KeywardenConfig,
   fingerprintKey: Buffer,
   cacheDir: string,
+  env: Environment,
 ): Promise<ScanSettings> {
-  const config = await loadConfig(root);
-  const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+  const rules = await resolveRules(config);
   return { rules, globalAllow: config.allowlist, fingerprintKey, maxFileSize: config.maxFileSize, cacheDir, env };
 }
 
@@ -75,10 +77,10 @@ export async function runScan(job: AnyJob, s: ScanSettings, store: FindingStore,
       return scanLogBatchJob(job.data, s, jobId);
     case 'rotate':
     case 'confirm-revocation':
-      throw new ServiceError('KW_NOT_IMPLEMENTED', `${job.kind} jobs are not implemented until the rotation issue`);
+      throw new KeywardenError('KW_NOT_IMPLEMENTED', `${job.kind} jobs are not implemented until the rotation issue`);
     default: {
       const never: never = job;
-      throw new ServiceError('KW_JOB_INVALID', `unhandled job kind ${JSON.stringify(never)}`);
+      throw new KeywardenError('KW_JOB_INVALID', `unhandled job kind ${JSON.stringify(never)}`);
     }
   }
 }
@@ -120,7 +122,7 @@ async function gitOptions(repo: GitRepo, s: ScanSettings): Promise<GitScanOption
       maxFileSize: s.maxFileSize,
     };
   const config = await loadConfig(repo.workTree);
-  const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+  const rules = await resolveRules(config);
   return {
     rules,
     globalAllow: config.allowlist,
@@ -167,7 +169,7 @@ async function scanDiffJob(d: JobData<'scan-diff'>, s: ScanSettings, jobId?: str
 
 async function scanDumpJob(d: JobData<'scan-dump'>, s: ScanSettings, jobId?: string): Promise<Scanned> {
   const path = resolve(d.path);
-  if (!existsSync(path)) throw new ServiceError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`);
+  if (!existsSync(path)) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`);
   // String extraction, gzip and offsets are scanner/scan-dump.ts's; the worker only keys occurrences.
   const r = await scanDumpFile(packOf(s), path, path, { fingerprintKey: s.fingerprintKey, showSecrets: false });
   const occurrences = r.findings.map((finding): Occurrence => {

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
-import { ServiceError } from './errors.js';
+import { KeywardenError } from '../errors/error.js';
 
 const nonEmpty = z.string().min(1);
 /** A fingerprint as scanner/fingerprint.ts makes them. */
@@ -46,11 +46,11 @@ export function isJobKind(s: string): s is JobKind {
 /** Validates `data` for `kind`, or throws KW_JOB_INVALID listing every problem with its field. */
 export function parseJob(kind: string, data: unknown): AnyJob {
   if (!isJobKind(kind))
-    throw new ServiceError('KW_JOB_INVALID', `unknown job kind ${JSON.stringify(kind)}`, [`kinds: ${JOB_KINDS.join(', ')}`]);
+    throw new KeywardenError('KW_JOB_INVALID', `unknown job kind ${JSON.stringify(kind)}`, [`kinds: ${JOB_KINDS.join(', ')}`]);
   const r = JOB_SCHEMAS[kind].safeParse(data);
   if (!r.success) {
     const details = r.error.issues.map((i) => `${kind} > ${i.path.length > 0 ? i.path.join('.') : '(data)'}: ${i.message}`);
-    throw new ServiceError('KW_JOB_INVALID', `invalid ${kind} job data: ${details.join('; ')}`, details);
+    throw new KeywardenError('KW_JOB_INVALID', `invalid ${kind} job data: ${details.join('; ')}`, details);
   }
   return { kind, data: r.data } as AnyJob;
 }

@@ -2,8 +2,8 @@
 // append-only audit stream. Writes are Lua scripts, so concurrent workers and re-run jobs never make a
 // second finding or a second copy of an occurrence. No raw secret is ever written here.
 import type { ClientContext, Redis, Result } from 'ioredis';
+import { KeywardenError } from '../errors/error.js';
 import type { Finding } from '../scanner/finding.js';
-import { ServiceError } from './errors.js';
 import { FindingState, isOpen, type LifecycleEvent, OPEN_STATES, RESOLUTIONS, type Resolution, transition } from './lifecycle.js';
 
 /** One place a secret was seen: `key` is stable across re-runs of the same scan (the dedupe key). */
@@ -223,7 +223,7 @@ export class FindingStore {
       }
       const results = (await pipe.exec()) ?? [];
       for (const [err, res] of results) {
-        if (err) throw new ServiceError('KW_REDIS', `recording findings failed: ${err.message}`, [], { cause: err });
+        if (err) throw new KeywardenError('KW_REDIS', `recording findings failed: ${err.message}`, [], { cause: err });
         const [created, added] = res as [number, number];
         newFindings += created;
         newOccurrences += added;
@@ -240,7 +240,7 @@ export class FindingStore {
 
   async mustGet(fp: string): Promise<StoredFinding> {
     const f = await this.get(fp);
-    if (!f) throw new ServiceError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
+    if (!f) throw new KeywardenError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
     return f;
   }
 
@@ -314,10 +314,10 @@ export class FindingStore {
         who.reason,
         fp,
       );
-      if (r === -1) throw new ServiceError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
+      if (r === -1) throw new KeywardenError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
       if (r !== 0) return { from: current.state, to: next, auditId: String(r) };
     }
-    throw new ServiceError('KW_REDIS', `finding ${fp} keeps changing state; gave up after 10 tries`);
+    throw new KeywardenError('KW_REDIS', `finding ${fp} keeps changing state; gave up after 10 tries`);
   }
 
   /** `findings resolve --as false_positive|accepted_risk --reason …` */

@@ -1,7 +1,7 @@
 // What a rotatable secret reads from: one interface for every source (file, env, Vault, AWS, a
 // function), so `createRotatableSecret` never knows where a value lives. Sources never log and their
 // errors never carry the value.
-import { KeywardenError } from '../../scanner/errors.js';
+import { KeywardenError } from '../../errors/error.js';
 
 export interface SecretSourceObject {
   /** `file`, `env`, `vault-kv`, `aws-secrets-manager`, `function`. */

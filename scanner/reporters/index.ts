@@ -1,5 +1,5 @@
 // Picks the reporter for `--format`: every format renders the same `Report` (scanner/finding.ts).
-import { KeywardenError } from '../errors.js';
+import { KeywardenError } from '../../errors/error.js';
 import type { Report } from '../finding.js';
 import { renderJson, renderJsonl } from './json.js';
 import { renderSarif, type SarifRuleInfo } from './sarif.js';

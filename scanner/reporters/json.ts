@@ -1,7 +1,7 @@
 // JSON and JSON Lines reporters: the `Report` envelope as a program reads it, keys always in the
 // order `scanner/finding.ts` declares them, so that reports diff cleanly and golden files are stable.
 // `--baseline` reads this output back with the `Report` schema.
-import { KeywardenError } from '../errors.js';
+import { KeywardenError } from '../../errors/error.js';
 import type { Finding, Provenance, Report } from '../finding.js';
 import { SKIP_REASONS } from '../skip-reasons.js';
 

@@ -3,7 +3,7 @@
 // Streaming: the extractor keeps its state between pieces, so runs may cross piece boundaries.
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { KeywardenError } from '../errors.js';
+import { KeywardenError } from '../../errors/error.js';
 
 /** Byte classes: 0 = ends a run, 1 = printable (0x20–0x7e, tab, CR), 2 = newline (printable, counts a line). */
 const CLASS = new Uint8Array(256);

@@ -1,6 +1,6 @@
 // The stream source (stdin, or any byte stream): fixed-size chunks that overlap, so memory stays
 // bounded and a secret across a chunk boundary lies whole inside one chunk that owns it.
-import { KeywardenError } from '../errors.js';
+import { KeywardenError } from '../../errors/error.js';
 
 export interface ChunkOptions {
   /** Bytes per chunk (the last may be shorter). Must exceed `overlap`. */

@@ -28,8 +28,8 @@ import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate } from '../../rules/examples.js';
-import { loadBuiltinRules } from '../../rules/load.js';
 import type { ChecksumName, Rule } from '../../rules/schema.js';
 
 /** A key as a rule sees it: the secret the rule matches and the parts its liveness check declares. */
@@ -691,6 +691,8 @@ export class FakeProvider {
 
   static async start(opts: { port?: number } = {}): Promise<FakeProvider> {
     const fake = new FakeProvider();
+    // Key formats for the routes without a hand-written maker come from the rule pack's templates.
+    fake.rules = new Map((await builtinRules()).map((r) => [r.id, r]));
     await fake.listen(opts.port ?? 0);
     return fake;
   }
@@ -756,8 +758,7 @@ export class FakeProvider {
     }
     const extra = EXTRA_ROUTES[kind];
     if (!extra) throw new Error(`fake provider issues no ${kind} keys`);
-    this.rules ??= new Map(loadBuiltinRules().map((r) => [r.id, r]));
-    const rule = this.rules.get(kind);
+    const rule = this.rules?.get(kind);
     const template = rule?.examples[0];
     if (!rule || !template) throw new Error(`no rule ${kind} to take a key format from`);
     const secret = expandTemplate(template, { rng, checksum: rule.checksum }).secret!;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BASE_URLS, resolveProviderBaseUrls } from '../../providers/base-urls.js';
 import { providerEnvName } from '../../providers/names.js';
-import { loadBuiltinRules } from '../../rules/load.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { thrown } from '../helpers/thrown.js';
 
 describe('resolveProviderBaseUrls', () => {
@@ -19,10 +19,10 @@ describe('resolveProviderBaseUrls', () => {
     for (const [name, e] of Object.entries(DEFAULT_BASE_URLS)) expect(e.baseUrl, name).toMatch(/^https:\/\//);
   });
 
-  it('has a base URL for the provider of every rule with a check (Databricks and Vault need config)', () => {
+  it('has a base URL for the provider of every rule with a check (Databricks and Vault need config)', async () => {
     const urls = resolveProviderBaseUrls({});
     const missing = new Set<string>();
-    for (const r of loadBuiltinRules())
+    for (const r of await builtinRules())
       if ((r.liveness || r.revocation) && !urls.get(r.provider)) missing.add(providerEnvName(r.provider));
     expect([...missing].sort()).toEqual(['DATABRICKS', 'HASHICORP_VAULT']);
   });

@@ -3,10 +3,10 @@
 // unexpected answers are `unknown`, and reasons never quote a body beyond short codes.
 import { describe, expect, it } from 'vitest';
 import { judge, judgeRevocation, type ProviderResponse, parseRetryAfter } from '../../providers/judge.js';
-import { loadBuiltinRules } from '../../rules/load.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { LivenessCheck, RevocationPlan } from '../../rules/schema.js';
 
-const rules = new Map(loadBuiltinRules().map((r) => [r.id, r]));
+const rules = new Map((await builtinRules()).map((r) => [r.id, r]));
 const checkOf = (id: string, i = 0) => rules.get(id)!.liveness![i]!;
 const res = (status: number, body: unknown = '', headers: Record<string, string> = {}): ProviderResponse => ({
   status,

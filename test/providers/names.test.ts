@@ -2,7 +2,7 @@
 // non-alphanumerics as one `_` (issue #11's settings contract).
 import { describe, expect, it } from 'vitest';
 import { baseUrlEnvVar, providerEnvName, providerFromEnvVar } from '../../providers/names.js';
-import { loadBuiltinRules } from '../../rules/load.js';
+import { builtinRules } from '../../rules/builtin.js';
 
 const NAMES: Record<string, string> = {
   GitHub: 'GITHUB',
@@ -38,9 +38,9 @@ describe('provider NAME', () => {
     expect(providerFromEnvVar('GITHUB_API_URL')).toBeNull();
   });
 
-  it('gives every built-in provider a distinct NAME', () => {
+  it('gives every built-in provider a distinct NAME', async () => {
     const byName = new Map<string, Set<string>>();
-    for (const r of loadBuiltinRules()) {
+    for (const r of await builtinRules()) {
       const n = providerEnvName(r.provider);
       expect(n).toMatch(/^[A-Z0-9]+(?:_[A-Z0-9]+)*$/);
       byName.set(n, (byName.get(n) ?? new Set()).add(r.provider));

@@ -5,14 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveProviderBaseUrls } from '../../providers/base-urls.js';
 import { createLivenessRunner, type LivenessRunner } from '../../providers/runner.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { loadBuiltinRules } from '../../rules/load.js';
 import type { Rule } from '../../rules/schema.js';
 import { compilePack } from '../../scanner/engine/compile.js';
 import { scanBuffer } from '../../scanner/engine/engine.js';
 import { FAKE_VARIANTS, type FakeKey, FakeProvider } from '../helpers/fake-provider.js';
 
-const rules = loadBuiltinRules();
+const rules = await builtinRules();
 const byId = new Map(rules.map((r) => [r.id, r]));
 const pack = compilePack(rules);
 

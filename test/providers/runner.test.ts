@@ -9,12 +9,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolveProviderBaseUrls } from '../../providers/base-urls.js';
 import { createLivenessRunner } from '../../providers/runner.js';
 import { signRequest } from '../../providers/sign.js';
-import { loadBuiltinRules } from '../../rules/load.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { LivenessCheck, type Rule } from '../../rules/schema.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
 import { freePort } from '../helpers/redis.js';
 
-const rules = new Map(loadBuiltinRules().map((r) => [r.id, r]));
+const rules = new Map((await builtinRules()).map((r) => [r.id, r]));
 const rule = (id: string) => rules.get(id)!;
 
 /** A plain server that records every byte it is sent: the place the secret must never reach. */

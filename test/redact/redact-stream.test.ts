@@ -2,8 +2,8 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { loadBuiltinRules } from '../../rules/load.js';
 import type { Finding } from '../../scanner/finding.js';
 import { fingerprint } from '../../scanner/fingerprint.js';
 import { createRedactor, type Redactor, RedactTransform, redactLines } from '../../scanner/redact-stream.js';
@@ -14,8 +14,8 @@ const ghp = () => expandTemplate('«ghp_{base62:30}{checksum}»', { rng, checksu
 const marker = (secret: string) => `[REDACTED:github-pat:kw1:${fingerprint(KEY, 'github-pat', secret).slice(4, 10)}]`;
 
 let r: Redactor;
-beforeAll(() => {
-  r = createRedactor({ rules: loadBuiltinRules(), fingerprintKey: KEY, stream: 'test' });
+beforeAll(async () => {
+  r = createRedactor({ rules: await builtinRules(), fingerprintKey: KEY, stream: 'test' });
 });
 
 async function run(input: Buffer | Buffer[], json: boolean, maxLineLength?: number) {

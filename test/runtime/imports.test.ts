@@ -42,7 +42,7 @@ const rel = (g: Graph) => [...g.files].map((f) => relative(dist, f)).sort();
 describe('keywarden/runtime imports', () => {
   it('loads only runtime/, the signature scheme and the error class, and Node built-ins, at import time', () => {
     const g = reach(entry, false);
-    for (const f of rel(g)) expect(f).toMatch(/^(runtime\/|rotation\/signature\.js$|scanner\/errors\.js$)/);
+    for (const f of rel(g)) expect(f).toMatch(/^(runtime\/|rotation\/signature\.js$|errors\/(error|codes)\.js$)/);
     for (const p of g.packages) expect(p).toMatch(/^node:/);
   });
 
@@ -52,7 +52,7 @@ describe('keywarden/runtime imports', () => {
     expect(files).toContain('scanner/redact-stream.js');
     expect(files).toContain('scanner/engine/engine.js');
     expect(files).toContain('rules/builtin.js');
-    for (const f of files) expect(f).toMatch(/^(runtime|rotation|scanner|rules)\//);
+    for (const f of files) expect(f).toMatch(/^(runtime|rotation|scanner|rules|errors)\/|^config\/fingerprint\.js$/);
     for (const f of files) expect(f).not.toMatch(/^(workers|api|cli|intake|logging|pino)\//);
     for (const p of g.packages) expect(p).not.toMatch(/^(bullmq|ioredis|fastify|pino|express|@fastify\/)/);
     // The AWS SDK only on demand (an optional peer dependency).

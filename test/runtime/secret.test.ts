@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { KeywardenError } from '../../errors/error.js';
 import { createRotatableSecret, envSource, fileSource, type RotatableSecret, type RotationEvent } from '../../runtime/index.js';
-import type { KeywardenError } from '../../scanner/errors.js';
 import { thrown } from '../helpers/thrown.js';
 import { sendJson, startServer, type TestServer, until } from './helpers.js';
 

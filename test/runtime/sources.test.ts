@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { KeywardenError } from '../../errors/error.js';
 import { awsSecretsManagerSource, createRotatableSecret, type RotatableSecret, vaultKvSource } from '../../runtime/index.js';
-import type { KeywardenError } from '../../scanner/errors.js';
 import { readText, sendJson, startServer, type TestServer } from './helpers.js';
 
 const value = (label: string) => `${label}-${randomBytes(12).toString('hex')}`;

@@ -2,8 +2,8 @@
 // half-life and expiry are exact without waiting.
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { KeywardenError } from '../../errors/error.js';
 import { createTokenManager } from '../../runtime/index.js';
-import type { KeywardenError } from '../../scanner/errors.js';
 import { readText, sendJson, startServer, type TestServer, until } from './helpers.js';
 
 const servers: TestServer[] = [];

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isKeywardenError } from '../../errors/error.js';
 import type { Finding } from '../../scanner/finding.js';
-import { isServiceError } from '../../workers/errors.js';
 import { createRedis } from '../../workers/redis.js';
 import { FindingStore, type Occurrence } from '../../workers/store.js';
 import { processJob } from '../../workers/worker.js';
@@ -146,9 +146,9 @@ describe('FindingStore', () => {
 
   it('rejects invalid job data and unimplemented kinds with typed errors', async () => {
     const ctx = { scan: scanSettings(), store: freshStore(), actor: 'test' };
-    await expect(processJob('scan-history', { repo: 42 }, ctx)).rejects.toSatisfy((e) => isServiceError(e, 'KW_JOB_INVALID'));
+    await expect(processJob('scan-history', { repo: 42 }, ctx)).rejects.toSatisfy((e) => isKeywardenError(e, 'KW_JOB_INVALID'));
     await expect(processJob('rotate', { fingerprint: `kw1:${'2'.repeat(32)}` }, ctx)).rejects.toSatisfy(
-      (e) => isServiceError(e, 'KW_NOT_IMPLEMENTED') && /rotation issue/.test((e as Error).message),
+      (e) => isKeywardenError(e, 'KW_NOT_IMPLEMENTED') && /rotation issue/.test((e as Error).message),
     );
   });
 
@@ -166,10 +166,10 @@ describe('FindingStore', () => {
     await store.apply(a!, 'confirm_revoked', who(5, 'provider returns 401'));
     await store.resolve(b!, 'false_positive', who(1, 'test fixture'));
     await expect(store.apply(a!, 'request_rotation', who(6, 'again'))).rejects.toSatisfy((e) =>
-      isServiceError(e, 'KW_ILLEGAL_TRANSITION'),
+      isKeywardenError(e, 'KW_ILLEGAL_TRANSITION'),
     );
     await expect(store.apply(`kw1:${'f'.repeat(32)}`, 'escalate', who(6, 'x'))).rejects.toSatisfy((e) =>
-      isServiceError(e, 'KW_FINDING_NOT_FOUND'),
+      isKeywardenError(e, 'KW_FINDING_NOT_FOUND'),
     );
 
     const trail = await store.audit(a!);

@@ -3,7 +3,7 @@
 // Memory is bounded by the largest blob kept (maxSize); larger blobs are read through and discarded.
 // A blob git cannot inflate is reported as missing and the batch restarted after it.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { KeywardenError } from '../../errors.js';
+import { KeywardenError } from '../../../errors/error.js';
 import { firstLine, GitCommandError, redact } from './exec.js';
 import type { GitRepo } from './repo.js';
 

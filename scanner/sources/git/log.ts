@@ -3,7 +3,7 @@
 // files that differ from every parent, i.e. what the merge itself introduced). Nothing is buffered
 // beyond the current NUL-separated token.
 import { spawn } from 'node:child_process';
-import { KeywardenError } from '../../errors.js';
+import { KeywardenError } from '../../../errors/error.js';
 import { GitCommandError, redact } from './exec.js';
 import type { GitRepo } from './repo.js';
 

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinRules } from '../../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../../rules/examples.js';
-import { loadBuiltinRules } from '../../../rules/load.js';
 import { type CompiledPack, compilePack } from '../../../scanner/engine/compile.js';
 import { Finding } from '../../../scanner/finding.js';
 import { scanBinaryBytes, scanDumpFile } from '../../../scanner/scan-dump.js';
@@ -20,8 +20,8 @@ const opts = { fingerprintKey: key, showSecrets: true };
 
 let pack: CompiledPack;
 let dir: string;
-beforeAll(() => {
-  pack = compilePack(loadBuiltinRules());
+beforeAll(async () => {
+  pack = compilePack(await builtinRules());
   dir = mkdtempSync(join(tmpdir(), 'kw-dump-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

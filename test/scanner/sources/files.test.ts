@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isKeywardenError } from '../../../scanner/errors.js';
+import { isKeywardenError } from '../../../errors/error.js';
 import { looksBinary, walkTree } from '../../../scanner/sources/files.js';
 import type { SourceEvent } from '../../../scanner/sources/types.js';
 

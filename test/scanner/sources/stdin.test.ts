@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { isKeywardenError } from '../../../scanner/errors.js';
+import { isKeywardenError } from '../../../errors/error.js';
 import { readChunks, type StreamChunk } from '../../../scanner/sources/stdin.js';
 
 /** A stream delivering `data` in pieces of the given sizes (cycled), as a pipe would. */
