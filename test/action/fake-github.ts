@@ -219,10 +219,11 @@ export class FakeGitHub {
     if (req.method === 'GET' && path === '/user') return forbidden(); // an installation token may not ask
     if (!path.startsWith(repoPrefix)) return send(404, { message: 'Not Found' });
     const rest = path.slice(repoPrefix.length);
-    let m: RegExpExecArray | null;
+    const route = (re: RegExp) => re.exec(rest);
 
-    if ((m = /^\/pulls\/(\d+)\/comments$/.exec(rest))) {
-      const pull = Number(m[1]);
+    const pullComments = route(/^\/pulls\/(\d+)\/comments$/);
+    if (pullComments) {
+      const pull = Number(pullComments[1]);
       if (req.method === 'GET')
         return this.page(
           url,
@@ -252,17 +253,19 @@ export class FakeGitHub {
         return send(201, c);
       }
     }
-    if ((m = /^\/pulls\/comments\/(\d+)$/.exec(rest)) && req.method === 'PATCH') {
+    const reviewComment = route(/^\/pulls\/comments\/(\d+)$/);
+    if (reviewComment && req.method === 'PATCH') {
       if (this.readOnly) return forbidden();
-      const c = this.reviewComments.find((x) => x.id === Number(m![1]));
+      const c = this.reviewComments.find((x) => x.id === Number(reviewComment[1]));
       if (!c) return send(404, { message: 'Not Found' });
       if (c.user.login !== ACTIONS_BOT.login) return forbidden();
       c.body = (JSON.parse(body) as { body: string }).body;
       c.updated_at = this.now();
       return send(200, c);
     }
-    if ((m = /^\/issues\/(\d+)\/comments$/.exec(rest))) {
-      const issue = Number(m[1]);
+    const issueComments = route(/^\/issues\/(\d+)\/comments$/);
+    if (issueComments) {
+      const issue = Number(issueComments[1]);
       if (req.method === 'GET')
         return this.page(
           url,
@@ -276,9 +279,10 @@ export class FakeGitHub {
         return send(201, this.addIssueComment(issue, b.body, ACTIONS_BOT));
       }
     }
-    if ((m = /^\/issues\/comments\/(\d+)$/.exec(rest)) && req.method === 'PATCH') {
+    const issueComment = route(/^\/issues\/comments\/(\d+)$/);
+    if (issueComment && req.method === 'PATCH') {
       if (this.readOnly) return forbidden();
-      const c = this.issueComments.find((x) => x.id === Number(m![1]));
+      const c = this.issueComments.find((x) => x.id === Number(issueComment[1]));
       if (!c) return send(404, { message: 'Not Found' });
       if (c.user.login !== ACTIONS_BOT.login) return forbidden();
       c.body = (JSON.parse(body) as { body: string }).body;
@@ -307,7 +311,7 @@ export class FakeGitHub {
     send(200, items, links.length > 0 ? { link: links.join(', ') } : {});
   }
 
-  private graphql(doc: { query: string; variables?: Record<string, unknown> }, send: (s: number, d: unknown) => void): void {
+  private graphql(doc: { query: string; variables?: Record<string, unknown> }, send: (s: number, d: unknown) => void) {
     const v = doc.variables ?? {};
     const q = doc.query;
     const forbidden = (type: string) =>
