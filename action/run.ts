@@ -161,7 +161,7 @@ async function scanFor(
       };
     }
     case 'history': {
-      const scan = await scanner.incrementalHistory(ctx.historyStateFile);
+      const scan = await scanner.incrementalHistory(ctx.historyStateFile, `github:${ctx.owner}/${ctx.repo}`);
       return { scan, scope: `Scheduled history scan (\`${plan.event}\`): every ref, commits not scanned by the previous run.` };
     }
     default: {

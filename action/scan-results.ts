@@ -2,7 +2,6 @@
 // `.keywardenignore` and the baseline, and hands the rest of action/ its own view of the results
 // (`ActionFinding`: one secret identity with its locations). Only this module knows the scanner's
 // `Finding` shape, so a change to it is absorbed here.
-import { realpathSync } from 'node:fs';
 import { builtinRules } from '../rules/builtin.js';
 import type { Confidence, Rule } from '../rules/schema.js';
 import { loadBaseline } from '../scanner/baseline.js';
@@ -83,8 +82,11 @@ export interface ScannerSetup {
 export interface Scanner {
   /** What `base..head` adds (merge-base..head, every commit): the pull-request and push view. */
   range(base: string, head: string): Promise<ActionScan>;
-  /** Every commit of every ref not reachable from the tips the last run recorded in `stateFile`. */
-  incrementalHistory(stateFile: string): Promise<ActionScan>;
+  /**
+   * Every commit of every ref not reachable from the tips the last run recorded in `stateFile` under
+   * `repoKey` (the repository's name: each run's clone is a new directory).
+   */
+  incrementalHistory(stateFile: string, repoKey: string): Promise<ActionScan>;
   /** Every commit reachable from `ref` (a push that created the default branch). */
   historyOf(ref: string): Promise<ActionScan>;
 }
@@ -112,8 +114,7 @@ export async function openScanner(setup: ScannerSetup): Promise<Scanner> {
       const head = await resolveCommit(repo, ref);
       return finish(await scanHistory(repo, { ...opts, branch: head }), head);
     },
-    async incrementalHistory(stateFile) {
-      const key = realpathSync(repo.gitDir);
+    async incrementalHistory(stateFile, key) {
       const scope = '--all';
       const state = loadState(stateFile);
       // Tips gone since (force-push, deleted branch) are dropped so the rewritten commits are scanned.

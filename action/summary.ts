@@ -91,7 +91,8 @@ function scanned(f: ScanFacts): string {
 }
 
 function commentsLine(c: CommentOutcome | string): string {
-  if (typeof c === 'string') return text(c);
+  // Reasons are keywarden's own sentences (with code spans), not repository text.
+  if (typeof c === 'string') return oneLine(c);
   const parts: string[] = [];
   if (c.created) parts.push(`${c.created} created`);
   if (c.updated) parts.push(`${c.updated} updated`);
@@ -99,7 +100,6 @@ function commentsLine(c: CommentOutcome | string): string {
   if (c.reopened) parts.push(`${c.reopened} reopened`);
   if (c.unchanged) parts.push(`${c.unchanged} already up to date`);
   const head = `Comments: ${parts.length > 0 ? parts.join(', ') : 'nothing to do'}.`;
-  const tail = [c.stopped, ...c.failures.map((x) => `Failed: ${x}.`)].filter((x): x is string => !!x);
-  // The stop reason is keywarden's own sentence (it may carry a code span), not repository text.
-  return [head, ...tail].join(' ');
+  const tail = [c.stopped, ...c.failures.map((x) => `Failed: ${text(x)}.`)].filter((x): x is string => !!x);
+  return oneLine([head, ...tail].join(' '));
 }

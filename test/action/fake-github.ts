@@ -79,6 +79,8 @@ export class FakeGitHub {
   readOnly = false;
   /** Head sha of each open pull request: a comment's commit_id must be it. */
   readonly heads = new Map<number, string>();
+  /** Answers to give instead of the real one, once each (a 502 to prove retries). */
+  readonly failures: { method: string; path: RegExp; status: number }[] = [];
   private nextId = 1000;
   private server: Server | null = null;
   private clock = Date.parse('2024-05-01T00:00:00Z');
@@ -213,6 +215,11 @@ export class FakeGitHub {
         status: '403',
       });
 
+    const injected = this.failures.findIndex((f) => f.method === rec.method && f.path.test(rec.path));
+    if (injected >= 0) {
+      const [f] = this.failures.splice(injected, 1);
+      return send(f!.status, { message: 'Server Error' });
+    }
     if (isGraphql && req.method === 'POST') return this.graphql(JSON.parse(body), send);
     if (path === '') return send(404, { message: 'Not Found' });
     const repoPrefix = `/repos/${this.opts.owner}/${this.opts.repo}`;

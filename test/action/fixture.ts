@@ -241,6 +241,8 @@ export interface RunnerEnvOptions {
   ref: string;
   home: string;
   inputs?: Record<string, string>;
+  /** Variables the workflow adds (`env:`), e.g. KEYWARDEN_FINGERPRINT_KEY from a secret. */
+  extraEnv?: Record<string, string>;
 }
 
 /**
@@ -298,6 +300,7 @@ export function runnerEnv(o: RunnerEnvOptions): { env: Record<string, string>; f
     RUNNER_TEMP: join(dir, 'tmp'),
   };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
+  Object.assign(env, o.extraEnv);
   return { env, files: { output, summary } };
 }
 
