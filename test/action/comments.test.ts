@@ -111,7 +111,7 @@ describe('planComments', () => {
             return 'create-issue';
           case 'update':
             return `update ${o.kind} ${o.id} ${parseMarker(o.body)!.state}`;
-          case 'thread':
+          default:
             return `thread ${o.commentId} ${o.resolved ? 'resolved' : 'reopened'}`;
         }
       });
