@@ -225,13 +225,13 @@ async function runComposite(o: {
         }
         // The dependency cache: a primed action directory counts as a hit, as after an earlier run.
         if (!hit && paths.every((p) => existsSync(p))) exact = true;
-        else if (hit) paths.forEach((p, n) => cpSync(join(hit!, String(n)), p, { recursive: true, verbatimSymlinks: true }));
+        else if (hit)
+          for (const [n, p] of paths.entries()) cpSync(join(hit, String(n)), p, { recursive: true, verbatimSymlinks: true });
         outputs['cache-hit'] = exact ? 'true' : '';
       } else if (s.uses.startsWith('actions/cache/save')) {
         const dir = store(w.key!);
-        paths.forEach((p, n) => {
+        for (const [n, p] of paths.entries())
           if (existsSync(p)) cpSync(p, join(dir, String(n)), { recursive: true, verbatimSymlinks: true });
-        });
       } else throw new Error(`no emulation for ${s.uses}`);
     } else {
       const outFile = join(o.cacheStore, `..`, `out-${Math.random().toString(36).slice(2)}`);
