@@ -465,3 +465,39 @@ describe('action/setup scripts', () => {
     900_000,
   );
 });
+
+describe('the workflows', () => {
+  const load = (p: string) =>
+    parse(readFileSync(join(ROOT, p), 'utf8')) as { on: unknown; jobs: Record<string, { steps: Step[] }> };
+  const keywardenSteps = (w: ReturnType<typeof load>) =>
+    Object.values(w.jobs).flatMap((j) => j.steps.filter((s) => s.uses === './' || s.uses?.startsWith('keywarden/keywarden@')));
+
+  it('the examples a user copies use only inputs action.yml declares, and upload SARIF on pull requests', () => {
+    for (const file of ['examples/workflows/keywarden-pull-request.yml', 'examples/workflows/keywarden-nightly.yml']) {
+      const w = load(file);
+      const steps = keywardenSteps(w);
+      expect(steps).toHaveLength(1);
+      for (const k of Object.keys(steps[0]!.with ?? {})) expect(Object.keys(action.inputs)).toContain(k);
+      const checkoutStep = Object.values(w.jobs)[0]!.steps.find((s) => s.uses?.startsWith('actions/checkout@'))!;
+      expect(checkoutStep.with).toEqual({ 'fetch-depth': 0 });
+    }
+    const pr = load('examples/workflows/keywarden-pull-request.yml');
+    expect(pr.on).toHaveProperty('pull_request');
+    const upload = pr.jobs.secrets!.steps.find((s) => s.uses?.startsWith('github/codeql-action/upload-sarif@'))!;
+    expect(upload.with?.sarif_file).toContain('steps.keywarden.outputs.sarif');
+    expect(upload.if).toContain('always()');
+    const nightly = load('examples/workflows/keywarden-nightly.yml');
+    expect(nightly.on).toMatchObject({ schedule: [{ cron: expect.any(String) }] });
+  });
+
+  it("the project's own CI keeps its test job, and runs lint, typecheck and keywarden on itself", () => {
+    const ci = load('.github/workflows/ci.yml');
+    expect(ci.jobs.test!.steps.map((s) => s.run).filter(Boolean)).toEqual(['bash .ci/run']);
+    expect(ci.jobs.lint!.steps.some((s) => s.run?.includes('biome'))).toBe(true);
+    expect(ci.jobs.typecheck!.steps.some((s) => s.run?.includes('tsc'))).toBe(true);
+    expect(keywardenSteps(ci)).toHaveLength(1);
+    const runs = ci.jobs.secrets!.steps.map((s) => s.run ?? '');
+    expect(runs.some((r) => r.includes('keywarden.js history'))).toBe(true);
+    expect(runs.some((r) => r.includes('keywarden.js scan'))).toBe(true);
+  });
+});
