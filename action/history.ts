@@ -10,15 +10,19 @@ import { existingCommits, type GitRepo, shallowInfo } from '../scanner/sources/g
 export interface Wanted {
   /** Commits the scan resolves. */
   commits: string[];
+  /** Commits the scan would rather have, with a fallback when they cannot be had (a force-pushed `before`). */
+  optional?: string[];
   /** Refspecs that bring them when a bare sha cannot be fetched (`+refs/pull/N/head:…`). */
   refspecs: string[];
   /** Refs the scan names (`refs/remotes/origin/main`), each with the refspec that fetches it. */
-  refs?: { name: string; refspec: string }[];
+  refs?: { name: string; refspec: string; optional?: boolean }[];
 }
 
 export interface PreparedHistory {
   /** What was done, for the summary (`deepened a shallow clone: 1 → 57 commits`). */
   notes: string[];
+  /** Optional commits and refs that could not be had. */
+  unavailable: Set<string>;
 }
 
 /**
@@ -38,28 +42,37 @@ export async function prepareHistory(repo: GitRepo, wanted: Wanted, token: strin
     const after = Number.parseInt((await runGit(['rev-list', '--count', 'HEAD'], gitOpts(repo))).toString().trim(), 10);
     notes.push(`deepened a shallow clone (HEAD reached ${shallow.depth} commit${shallow.depth === 1 ? '' : 's'}, now ${after})`);
   }
-  let missing = await missingCommits(repo, wanted.commits);
+  const all = [...wanted.commits, ...(wanted.optional ?? [])];
+  let missing = await missingCommits(repo, all);
   if (missing.length > 0 && origin !== null) {
     // GitHub serves any reachable sha; failing that, a ref that points at it (refs/pull/N/head also
     // covers a fork's head). One refspec at a time: one that does not exist fails the whole fetch.
     for (const refspecs of [missing, ...wanted.refspecs.map((r) => [r])]) {
       await fetch(repo, origin, token, { flags: [], refspecs, tolerant: true });
-      missing = await missingCommits(repo, wanted.commits);
+      missing = await missingCommits(repo, all);
       if (missing.length === 0) break;
     }
-    if (missing.length === 0) notes.push(`fetched ${wanted.commits.length === 1 ? 'a commit' : 'commits'} the checkout lacked`);
+    if (missing.length < all.length) notes.push('fetched commits the checkout lacked');
   }
+  const unavailable = new Set(missing.filter((s) => !wanted.commits.includes(s)));
+  const required = missing.filter((s) => wanted.commits.includes(s));
+  if (required.length > 0)
+    throw missingHistory(
+      `commit${required.length === 1 ? '' : 's'} ${required.map((s) => s.slice(0, 12)).join(', ')} not in the clone`,
+    );
   for (const ref of wanted.refs ?? []) {
     if (await refExists(repo, ref.name)) continue;
-    if (origin === null) throw missingHistory(`${ref.name} does not exist and there is no origin remote to fetch it from`);
-    await fetch(repo, origin, token, { flags: [], refspecs: [ref.refspec] });
-    notes.push(`fetched ${ref.name}`);
+    if (origin !== null) {
+      await fetch(repo, origin, token, { flags: [], refspecs: [ref.refspec], tolerant: ref.optional === true });
+      if (await refExists(repo, ref.name)) {
+        notes.push(`fetched ${ref.name}`);
+        continue;
+      }
+    }
+    if (!ref.optional) throw missingHistory(`${ref.name} does not exist and cannot be fetched from origin`);
+    unavailable.add(ref.name);
   }
-  if (missing.length > 0)
-    throw missingHistory(
-      `commit${missing.length === 1 ? '' : 's'} ${missing.map((s) => s.slice(0, 12)).join(', ')} not in the clone`,
-    );
-  return { notes };
+  return { notes, unavailable };
 }
 
 async function missingCommits(repo: GitRepo, shas: readonly string[]): Promise<string[]> {

@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import * as core from '@actions/core';
+import { KeywardenError } from '../scanner/errors.js';
 import { openRepo } from '../scanner/sources/git/repo.js';
 import { annotationsFor, emitAnnotations } from './annotations.js';
 import { type CommentOutcome, syncComments } from './comments.js';
@@ -41,7 +42,7 @@ export async function runAction(ctx: ActionContext, toolVersion: string): Promis
     baselineFile: ctx.inputs.baseline,
     fingerprintKey: ctx.fingerprintKey,
   });
-  const { scan, scope } = await scanFor(plan, scanner, ctx);
+  const { scan, scope } = await scanFor(plan, scanner, ctx, prepared.unavailable, prepared.notes);
 
   const fresh = scan.findings.filter((f) => f.suppressedBy === null);
   const baselined = scan.findings.filter((f) => f.suppressedBy === 'baseline');
@@ -106,20 +107,26 @@ function wantedFor(plan: Exclude<ScanPlan, { kind: 'skip' }>): Wanted {
   switch (plan.kind) {
     case 'pull_request':
       return {
-        commits: [plan.baseSha, plan.headSha],
-        refspecs: [
-          `+refs/pull/${plan.number}/head:refs/remotes/pull/${plan.number}/head`,
-          `+refs/heads/${plan.baseRef}:refs/remotes/origin/${plan.baseRef}`,
-        ],
+        commits: [plan.headSha],
+        // The base branch may have been force-pushed since the event: then its current tip serves.
+        optional: [plan.baseSha],
+        refspecs: [`+refs/pull/${plan.number}/head:refs/remotes/pull/${plan.number}/head`],
+        refs: [{ name: baseRef(plan), refspec: `+refs/heads/${plan.baseRef}:${baseRef(plan)}`, optional: true }],
       };
     case 'push':
-      return plan.before === null
-        ? {
-            commits: [plan.after],
-            refspecs: [plan.ref],
-            refs: [{ name: defaultBranchRef(plan), refspec: `+refs/heads/${plan.defaultBranch}:${defaultBranchRef(plan)}` }],
-          }
-        : { commits: [plan.before, plan.after], refspecs: [plan.ref] };
+      return {
+        commits: [plan.after],
+        // A force-push's `before` may be gone from the server: then what is not on the default branch.
+        optional: plan.before === null ? [] : [plan.before],
+        refspecs: [plan.ref],
+        refs: [
+          {
+            name: defaultBranchRef(plan),
+            refspec: `+refs/heads/${plan.defaultBranch}:${defaultBranchRef(plan)}`,
+            optional: plan.before !== null,
+          },
+        ],
+      };
     case 'history':
       return { commits: [], refspecs: [] };
     default: {
@@ -127,6 +134,10 @@ function wantedFor(plan: Exclude<ScanPlan, { kind: 'skip' }>): Wanted {
       throw new Error(`unknown plan ${JSON.stringify(never)}`);
     }
   }
+}
+
+function baseRef(plan: { baseRef: string }): string {
+  return `refs/remotes/origin/${plan.baseRef}`;
 }
 
 function defaultBranchRef(plan: { defaultBranch: string }): string {
@@ -137,15 +148,42 @@ async function scanFor(
   plan: Exclude<ScanPlan, { kind: 'skip' }>,
   scanner: Scanner,
   ctx: ActionContext,
+  unavailable: ReadonlySet<string>,
+  notes: string[],
 ): Promise<{ scan: ActionScan; scope: string }> {
   const short = (s: string) => `\`${s.slice(0, 7)}\``;
   switch (plan.kind) {
     case 'pull_request': {
-      const scan = await scanner.range(plan.baseSha, plan.headSha);
+      let base = plan.baseSha;
+      if (unavailable.has(plan.baseSha)) {
+        if (unavailable.has(baseRef(plan)))
+          throw new KeywardenError(
+            'KW_GIT_UNKNOWN_REF',
+            `the base of pull request #${plan.number} (${plan.baseSha.slice(0, 12)}, ${plan.baseRef}) cannot be fetched`,
+          );
+        notes.push(`the payload's base ${plan.baseSha.slice(0, 7)} is gone (force-pushed?); used the tip of ${plan.baseRef}`);
+        base = baseRef(plan);
+      }
+      const scan = await scanner.range(base, plan.headSha);
       const scope = `Pull request #${plan.number}${plan.fork ? ' (from a fork)' : ''}: every commit from the merge base with ${short(plan.baseSha)} to the head ${short(plan.headSha)}.`;
       return { scan, scope };
     }
     case 'push': {
+      if (plan.before !== null && unavailable.has(plan.before)) {
+        if (unavailable.has(defaultBranchRef(plan)))
+          throw new KeywardenError(
+            'KW_GIT_UNKNOWN_REF',
+            `neither ${plan.before.slice(0, 12)} (before) nor the default branch can be fetched`,
+          );
+        notes.push(
+          `the push's before ${plan.before.slice(0, 7)} is gone (force-pushed); scanned what is not on ${plan.defaultBranch}`,
+        );
+        const scan = await scanner.range(defaultBranchRef(plan), plan.after);
+        return {
+          scan,
+          scope: `Push to \`${plan.ref}\`: every commit of ${short(plan.after)} not on the default branch \`${plan.defaultBranch}\`.`,
+        };
+      }
       if (plan.before !== null) {
         const scan = await scanner.range(plan.before, plan.after);
         return { scan, scope: `Push to \`${plan.ref}\`: every commit from ${short(plan.before)} to ${short(plan.after)}.` };

@@ -232,6 +232,19 @@ describe('push', () => {
     expect(r.summary).toContain('`fix2.sh`');
     expect(r.summary).not.toContain('`fix.sh`');
   });
+  it('a force-push whose before is gone from the server: what is not on the default branch', async () => {
+    const ws = checkout(origin, 'refs/heads/hotfix', 'refs/remotes/origin/hotfix');
+    const r = await run({
+      event: 'push',
+      payload: pushPayload({ ref: 'refs/heads/hotfix', before: 'f'.repeat(40), after: c.hot2!, created: false }),
+      workspace: ws,
+      sha: c.hot2!,
+      ref: 'refs/heads/hotfix',
+    });
+    expect(r.code).toBe(1);
+    expect(r.outputs.findings).toBe('2');
+    expect(r.summary).toContain('is gone (force-pushed); scanned what is not on main');
+  });
 });
 
 describe('schedule', () => {
