@@ -63,12 +63,15 @@ export function keywardenComments(
  * @param reported findings the check reports (new, not suppressed), each to have one comment
  * @param ignored findings `.keywardenignore` now suppresses (their comments say so)
  * @param existing keywarden's comments already on the PR; the oldest per fingerprint is the one kept
+ * @param known every fingerprint the scan found, suppressed ones too: a comment for one of these
+ *   is not "gone" (a baselined secret is still in the PR; its comment stays as it is)
  */
 export function planComments(
   reported: readonly ActionFinding[],
   ignored: readonly ActionFinding[],
   existing: readonly ExistingComment[],
   ctx: Omit<BodyContext, 'placement'>,
+  known: ReadonlySet<string> = new Set(),
 ): CommentOp[] {
   const byFp = new Map<string, ExistingComment>();
   for (const c of [...existing].sort((a, b) => a.id - b.id))
@@ -113,7 +116,8 @@ export function planComments(
     restate(c, commentBody(f, 'ignored', { ...ctx, placement: c.kind === 'review' ? 'line' : 'conversation' }), 'ignored');
   }
   for (const c of byFp.values()) {
-    if (handled.has(c.marker.fingerprint) || c.marker.state === 'gone' || c.marker.state === 'ignored') continue;
+    if (handled.has(c.marker.fingerprint) || known.has(c.marker.fingerprint)) continue;
+    if (c.marker.state === 'gone' || c.marker.state === 'ignored') continue;
     restate(c, goneBody(c), 'gone');
   }
   return ops;
@@ -161,6 +165,7 @@ export async function syncComments(
   reported: readonly ActionFinding[],
   ignored: readonly ActionFinding[],
   ctx: Omit<BodyContext, 'placement'>,
+  known: ReadonlySet<string>,
 ): Promise<CommentOutcome> {
   const outcome: CommentOutcome = { created: 0, updated: 0, resolved: 0, reopened: 0, unchanged: 0, stopped: null, failures: [] };
   let existing: ExistingComment[];
@@ -175,7 +180,7 @@ export async function syncComments(
     outcome.stopped = `keywarden could not list this pull request's comments (${describeFailure(err)}), so it wrote none rather than risk duplicates.`;
     return outcome;
   }
-  const ops = planComments(reported, ignored, existing, ctx);
+  const ops = planComments(reported, ignored, existing, ctx, known);
   const touched = new Set(ops.filter((o) => o.op !== 'thread').map((o) => o.fingerprint));
   outcome.unchanged = reported.filter((f) => !touched.has(f.fingerprint)).length;
   await applyComments(client, pr, ops, outcome);

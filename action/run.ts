@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import * as core from '@actions/core';
-import { KeywardenError } from '../scanner/errors.js';
+import { isKeywardenError, KeywardenError } from '../scanner/errors.js';
 import { openRepo } from '../scanner/sources/git/repo.js';
 import { annotationsFor, emitAnnotations } from './annotations.js';
 import { type CommentOutcome, syncComments } from './comments.js';
@@ -33,7 +33,11 @@ export async function runAction(ctx: ActionContext, toolVersion: string): Promis
     return { exitCode: 0, findings: 0 };
   }
 
-  const repo = await openRepo(ctx.workspace, ctx.env);
+  const repo = await openRepo(ctx.workspace, ctx.env).catch((err: unknown) => {
+    if (isKeywardenError(err) && err.code === 'KW_GIT_NOT_A_REPO')
+      throw new KeywardenError(err.code, err.message, ['add `uses: actions/checkout@v4` (with fetch-depth: 0) before keywarden']);
+    throw err;
+  });
   const prepared = await prepareHistory(repo, wantedFor(plan), ctx.inputs.githubToken);
   const scanner = await openScanner({
     repo,
@@ -71,6 +75,7 @@ export async function runAction(ctx: ActionContext, toolVersion: string): Promis
         fresh,
         ignored,
         { repoHtmlUrl: plan.repoHtmlUrl },
+        new Set(scan.findings.map((f) => f.fingerprint)),
       );
       if (comments.stopped) core.warning(`keywarden: ${comments.stopped}`);
       for (const f of comments.failures) core.warning(`keywarden: comment failed: ${f}`);

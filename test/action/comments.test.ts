@@ -39,7 +39,7 @@ function existing(
 describe('planComments', () => {
   const cases: Record<
     string,
-    { reported?: ActionFinding[]; ignored?: ActionFinding[]; existing?: ExistingComment[]; ops: string[] }
+    { reported?: ActionFinding[]; ignored?: ActionFinding[]; existing?: ExistingComment[]; known?: string[]; ops: string[] }
   > = {
     'a new finding in the head gets a review comment on its line': {
       reported: [finding(1)],
@@ -67,6 +67,11 @@ describe('planComments', () => {
     'a comment whose finding is gone from every commit: edited and resolved': {
       existing: [existing('review', 10, finding(1), 'open')],
       ops: ['update review 10 gone', 'thread 10 resolved'],
+    },
+    'a comment for a baselined finding (still in the PR) stays as it is': {
+      existing: [existing('review', 10, finding(1), 'open')],
+      known: [fp(1)],
+      ops: [],
     },
     'a gone comment stays as it is': {
       existing: [existing('review', 10, finding(1), 'gone')],
@@ -103,7 +108,7 @@ describe('planComments', () => {
   };
   for (const [name, t] of Object.entries(cases)) {
     it(name, () => {
-      const ops = planComments(t.reported ?? [], t.ignored ?? [], t.existing ?? [], ctx).map((o) => {
+      const ops = planComments(t.reported ?? [], t.ignored ?? [], t.existing ?? [], ctx, new Set(t.known ?? [])).map((o) => {
         switch (o.op) {
           case 'create-review':
             return `create-review ${o.path}:${o.line}`;
