@@ -170,6 +170,8 @@ async function scanFor(
         base = baseRef(plan);
       }
       const scan = await scanner.range(base, plan.headSha);
+      if (plan.commits !== null && scan.facts.commits < plan.commits)
+        notes.push(`GitHub counts ${plan.commits} commits in this pull request; the scan walked ${scan.facts.commits}.`);
       const scope = `Pull request #${plan.number}${plan.fork ? ' (from a fork)' : ''}: every commit from the merge base with ${short(plan.baseSha)} to the head ${short(plan.headSha)}.`;
       return { scan, scope };
     }
