@@ -172,7 +172,8 @@ async function scanFor(
       const scan = await scanner.range(base, plan.headSha);
       if (plan.commits !== null && scan.facts.commits < plan.commits)
         notes.push(`GitHub counts ${plan.commits} commits in this pull request; the scan walked ${scan.facts.commits}.`);
-      const scope = `Pull request #${plan.number}${plan.fork ? ' (from a fork)' : ''}: every commit from the merge base with ${short(plan.baseSha)} to the head ${short(plan.headSha)}.`;
+      const at = ctx.sha ? ` (workspace at ${short(ctx.sha)})` : '';
+      const scope = `Pull request #${plan.number}${plan.fork ? ' (from a fork)' : ''}: every commit from the merge base with ${short(plan.baseSha)} to the head ${short(plan.headSha)}${at}.`;
       return { scan, scope };
     }
     case 'push': {
@@ -206,7 +207,7 @@ async function scanFor(
       };
     }
     case 'history': {
-      const scan = await scanner.incrementalHistory(ctx.historyStateFile, `github:${ctx.owner}/${ctx.repo}`);
+      const scan = await scanner.incrementalHistory(ctx.historyStateFile, `github:${ctx.owner}/${ctx.repo}`, ctx.sha ?? 'HEAD');
       return { scan, scope: `Scheduled history scan (\`${plan.event}\`): every ref, commits not scanned by the previous run.` };
     }
     default: {

@@ -84,9 +84,10 @@ export interface Scanner {
   range(base: string, head: string): Promise<ActionScan>;
   /**
    * Every commit of every ref not reachable from the tips the last run recorded in `stateFile` under
-   * `repoKey` (the repository's name: each run's clone is a new directory).
+   * `repoKey` (the repository's name: each run's clone is a new directory). `head` (the checked-out
+   * commit) decides which findings are still present.
    */
-  incrementalHistory(stateFile: string, repoKey: string): Promise<ActionScan>;
+  incrementalHistory(stateFile: string, repoKey: string, head: string): Promise<ActionScan>;
   /** Every commit reachable from `ref` (a push that created the default branch). */
   historyOf(ref: string): Promise<ActionScan>;
 }
@@ -114,14 +115,14 @@ export async function openScanner(setup: ScannerSetup): Promise<Scanner> {
       const head = await resolveCommit(repo, ref);
       return finish(await scanHistory(repo, { ...opts, branch: head }), head);
     },
-    async incrementalHistory(stateFile, key) {
+    async incrementalHistory(stateFile, key, head) {
       const scope = '--all';
       const state = loadState(stateFile);
       // Tips gone since (force-push, deleted branch) are dropped so the rewritten commits are scanned.
       const exclude = await existingCommits(repo, previousTips(state, key, scope));
       const result = await scanHistory(repo, { ...opts, exclude });
       saveState(stateFile, state, key, scope, result.tips, new Date().toISOString());
-      return finish(result, await resolveCommit(repo, 'HEAD'));
+      return finish(result, await resolveCommit(repo, head));
     },
   };
 }
