@@ -23,6 +23,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   redact: async () => (await import('./commands/redact.js')).registerRedactCommand,
   queue: async () => (await import('./commands/worker.js')).registerQueueCommands,
   serve: async () => (await import('./commands/serve.js')).registerServeCommand,
+  action: async () => (await import('./commands/action.js')).registerActionCommand,
 };
 
 /** Which module defines each top-level command. */
@@ -39,6 +40,7 @@ const COMMAND_MODULE: Record<string, string> = {
   enqueue: 'queue',
   findings: 'queue',
   serve: 'serve',
+  action: 'action',
 };
 
 /**
