@@ -2,7 +2,7 @@
 // generated from the same zod schemas the routes validate with, so the two cannot drift; a test checks
 // that every registered route is described here (the intake's paths only when it is mounted).
 import { z } from 'zod';
-import { VERSION } from '../cli/version.js';
+import { VERSION } from '../config/version.js';
 import { JOB_KINDS, JOB_SCHEMAS } from '../workers/jobs.js';
 import { FindingState, LifecycleEvent } from '../workers/lifecycle.js';
 import { StoredFinding, StoredOccurrence } from '../workers/store.js';

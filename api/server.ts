@@ -4,17 +4,16 @@
 // the API token (the intake's routes, the intake's own); every error is `{error:{code,message}}`.
 import { hostname } from 'node:os';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { KeywardenError } from '../errors/error.js';
+import { bearerTokenCheck } from '../http/auth.js';
+import { classify, sendError } from '../http/errors.js';
 import { type FindingsSink, type IntakeCommonOptions, type IntakeRoutes, registerIntakeRoutes } from '../intake/server.js';
-import { KeywardenError } from '../scanner/errors.js';
-import { ServiceError } from '../workers/errors.js';
 import { logBatchFindings } from '../workers/log-occurrences.js';
 import { JobQueues } from '../workers/queue.js';
 import { createRedis } from '../workers/redis.js';
 import type { Schedule } from '../workers/scheduler.js';
 import { FindingStore } from '../workers/store.js';
-import { bearerTokenCheck } from './auth.js';
 import type { ApiContext } from './context.js';
-import { classify, sendError } from './errors.js';
 import { ServiceMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { registerFindingRoutes } from './routes/findings.js';
@@ -98,7 +97,7 @@ function storeSink(store: FindingStore, actor: string, timeoutMs: number): Findi
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new ServiceError('KW_REDIS', `recording the batch's findings took longer than ${timeoutMs} ms`)),
+        () => reject(new KeywardenError('KW_REDIS', `recording the batch's findings took longer than ${timeoutMs} ms`)),
         timeoutMs,
       );
     });

@@ -1,13 +1,7 @@
 // Request validation with zod: every problem is reported at once, each with its place in the request
 // (`body.data.repo`, `query.state`), as KW_REQUEST_INVALID (400).
 import type { z } from 'zod';
-import { ApiError } from './errors.js';
-
-export interface FieldProblem {
-  /** Where in the request: `body`, `query` or `params`, then the field path (`body.data.lines[0]`). */
-  path: string;
-  message: string;
-}
+import { type FieldProblem, KeywardenError } from '../errors/error.js';
 
 export function fieldPath(where: string, path: readonly PropertyKey[]): string {
   let out = where;
@@ -19,13 +13,14 @@ export function problemsOf(where: string, error: z.ZodError): FieldProblem[] {
   return error.issues.map((i) => ({ path: fieldPath(where, i.path), message: i.message }));
 }
 
-export function invalid(problems: readonly FieldProblem[]): ApiError {
+export function invalid(problems: readonly FieldProblem[]): KeywardenError {
   const first = problems[0];
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
-  return new ApiError(
+  return new KeywardenError(
     'KW_REQUEST_INVALID',
     first ? `invalid request: ${first.path}: ${first.message}${more}` : 'invalid request',
-    problems,
+    problems.map((p) => `${p.path}: ${p.message}`),
+    { fields: problems },
   );
 }
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBuiltinRules } from '../rules/load.js';
+import { builtinRules } from '../rules/builtin.js';
 import { type Rule, RuleSpec } from '../rules/schema.js';
 import { scanHistory } from '../scanner/scan-git.js';
 import { openRepo } from '../scanner/sources/git/repo.js';
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     examples: ['«kwtest_{base62:32}»'],
   });
   try {
-    rules = [...loadBuiltinRules(), plantedRule];
+    rules = [...(await builtinRules()), plantedRule];
   } catch {
     rules = [plantedRule];
   }

@@ -6,8 +6,10 @@
 import { appendFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { bearerTokenCheck } from '../api/auth.js';
-import { ApiError, classify, sendError } from '../api/errors.js';
+import { DEFAULT_INTAKE_BODY_LIMIT } from '../config/sections/intake.js';
+import { KeywardenError } from '../errors/error.js';
+import { bearerTokenCheck } from '../http/auth.js';
+import { classify, sendError } from '../http/errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Finding } from '../model/finding.js';
 import { redactLines } from '../scanner/redact-lines.js';
@@ -153,7 +155,7 @@ export function jsonlFindingsSink(path: string): FindingsSink {
  * serves. `GET <prefix>/health`; `POST <prefix>` and `POST <prefix>/*` take batches.
  */
 export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRouteOptions): Promise<IntakeRoutes> {
-  const bodyLimit = opts.bodyLimit ?? 10 << 20;
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_INTAKE_BODY_LIMIT;
   const maxSpoolBytes = opts.maxSpoolBytes ?? 1 << 30;
   const tokenName = opts.tokenName ?? 'KEYWARDEN_INTAKE_TOKEN';
   const authorized = bearerTokenCheck(opts.token, tokenName);
@@ -177,7 +179,7 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
     const rest = ((req.params as Record<string, string | undefined>)['*'] ?? '').replace(/\/+$/, '');
     if (rest === '') return 'intake';
     if (rest.length > MAX_STREAM_NAME || !STREAM_NAME.test(rest)) {
-      throw new ApiError(
+      throw new KeywardenError(
         'KW_REQUEST_INVALID',
         `the path under ${prefix || '/'} names the stream: letters, digits, . _ - and /, at most ${MAX_STREAM_NAME} characters`,
       );
@@ -187,7 +189,7 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
 
   const takeBatch = async (req: FastifyRequest, reply: FastifyReply) => {
     const body = req.body;
-    if (!Buffer.isBuffer(body) || body.length === 0) throw new ApiError('KW_REQUEST_INVALID', 'empty body');
+    if (!Buffer.isBuffer(body) || body.length === 0) throw new KeywardenError('KW_REQUEST_INVALID', 'empty body');
     const stream = streamOf(req);
     if (spool.bytes > maxSpoolBytes) {
       opts.onBatch?.({ outcome: 'spool_full', bytes: body.length, findings: 0 });
@@ -243,14 +245,17 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
         const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
         if (BINARY_TYPES.has(type)) {
           return done(
-            new ApiError('KW_MEDIA_TYPE', `${type} bodies are not accepted: send json_lines, ndjson or json`),
+            new KeywardenError('KW_MEDIA_TYPE', `${type} bodies are not accepted: send json_lines, ndjson or json`),
             undefined,
           );
         }
         const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
         if (encoding === 'identity' || encoding === '') return done(null, buf);
         if (encoding !== 'gzip' && encoding !== 'x-gzip') {
-          return done(new ApiError('KW_MEDIA_TYPE', `Content-Encoding ${encoding} is not accepted: use gzip or none`), undefined);
+          return done(
+            new KeywardenError('KW_MEDIA_TYPE', `Content-Encoding ${encoding} is not accepted: use gzip or none`),
+            undefined,
+          );
         }
         try {
           done(null, gunzipSync(buf, { maxOutputLength: bodyLimit }));
@@ -258,8 +263,8 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
           const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
           done(
             tooLarge
-              ? new ApiError('KW_BODY_TOO_LARGE', `the gzip body inflates past the ${bodyLimit}-byte limit`)
-              : new ApiError('KW_REQUEST_INVALID', 'Content-Encoding is gzip but the body is not valid gzip'),
+              ? new KeywardenError('KW_BODY_TOO_LARGE', `the gzip body inflates past the ${bodyLimit}-byte limit`)
+              : new KeywardenError('KW_REQUEST_INVALID', 'Content-Encoding is gzip but the body is not valid gzip'),
             undefined,
           );
         }
@@ -299,7 +304,7 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
 
 /** The intake on its own HTTP server (`keywarden intake`), findings to `findingsFile` if given. */
 export async function startIntake(opts: IntakeOptions): Promise<Intake> {
-  const bodyLimit = opts.bodyLimit ?? 10 << 20;
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_INTAKE_BODY_LIMIT;
   const app: FastifyInstance = Fastify({ bodyLimit, logger: false });
   const routes = await registerIntakeRoutes(app, {
     ...opts,

@@ -1,9 +1,10 @@
 // Scans one binary artefact (core file, minidump, heap snapshot, hprof, any binary): the dump source
 // (scanner/sources/dump.ts) yields its string runs in overlapping windows, the pipeline maps every
 // match back to its byte offset in the original (for gzip: decompressed) input. Memory stays bounded.
+
+import type { KeywardenError } from '../errors/error.js';
 import type { Finding } from '../model/finding.js';
 import type { CompiledPack } from './engine/compile.js';
-import type { KeywardenError } from './errors.js';
 import { type FindingOptions, findingsIn, matchChunk, mergeFindings, type ScanResult } from './pipeline.js';
 import { DumpSource, type ExtractOptions } from './sources/dump.js';
 import { countError, countSkip, emptyStats } from './stats.js';

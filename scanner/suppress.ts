@@ -3,9 +3,9 @@
 // `keywarden:allow` comments are the engine's business, not this module's.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KeywardenError } from '../errors/error.js';
 import type { Finding } from '../model/finding.js';
 import { pathOf } from '../model/occurrence.js';
-import { KeywardenError } from './errors.js';
 
 export const IGNORE_FILE_NAME = '.keywardenignore';
 

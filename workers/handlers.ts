@@ -4,12 +4,12 @@
 // (worker.ts wires it), so tests and the bench can call these directly.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Environment } from '../config/section.js';
+import { KeywardenError } from '../errors/error.js';
 import type { Finding } from '../model/finding.js';
-import { loadBuiltinRules } from '../rules/load.js';
 import type { Rule } from '../rules/schema.js';
-import { loadConfig, mergeRules } from '../scanner/config.js';
+import { type KeywardenConfig, loadConfig, resolveRules } from '../scanner/config.js';
 import { type CompiledPack, compilePack, type GlobalAllowlist } from '../scanner/engine/compile.js';
-import type { KeywardenError } from '../scanner/errors.js';
 import { redactLines } from '../scanner/redact-lines.js';
 import type { Redactor } from '../scanner/redact-spans.js';
 import { scanDumpFile } from '../scanner/scan-dump.js';
@@ -17,7 +17,6 @@ import { type GitScanOptions, type GitScanResult, scanDiff, scanHistory } from '
 import { isRemoteUrl, openRemote } from '../scanner/sources/git/remote.js';
 import { existingCommits, type GitRepo, openRepo } from '../scanner/sources/git/repo.js';
 import { targetOf } from '../scanner/target.js';
-import { ServiceError } from './errors.js';
 import type { JobData, JobKind, JobResult, ScanKind } from './jobs.js';
 import { type LogBatch, logBatchFindings } from './log-occurrences.js';
 import type { FindingStore } from './store.js';
@@ -33,7 +32,8 @@ export interface ScanSettings {
   maxFileSize: number;
   /** Where URL repositories are cloned. */
   cacheDir: string;
-  env: NodeJS.ProcessEnv;
+  /** The start-up environment, for git child processes only. */
+  env: Environment;
 }
 
 /** What a processor is given besides its job's data. */
@@ -62,15 +62,17 @@ export interface Scanned {
   error?: KeywardenError;
 }
 
-/** Settings from the built-in pack and a config file (if any) at `root`. */
+/**
+ * Settings from the built-in pack and the scan settings of the worker's config file (read at
+ * start-up). `env` is the start-up environment, handed to git (credentials, ssh settings).
+ */
 export async function defaultScanSettings(
-  root: string,
-  env: NodeJS.ProcessEnv,
+  config: KeywardenConfig,
   fingerprintKey: Buffer,
   cacheDir: string,
+  env: Environment,
 ): Promise<ScanSettings> {
-  const config = await loadConfig(root);
-  const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+  const rules = await resolveRules(config);
   return { rules, globalAllow: config.allowlist, fingerprintKey, maxFileSize: config.maxFileSize, cacheDir, env };
 }
 
@@ -114,7 +116,7 @@ function scanProcessor<K extends ScanKind>(
 /** A kind whose work another issue brings: fails at once, permanently (worker.ts), with the reason. */
 function notImplemented<K extends JobKind>(kind: K): Processor<K> {
   return async () => {
-    throw new ServiceError('KW_NOT_IMPLEMENTED', `${kind} jobs are not implemented until the rotation issue`);
+    throw new KeywardenError('KW_NOT_IMPLEMENTED', `${kind} jobs are not implemented until the rotation issue`);
   };
 }
 
@@ -162,7 +164,7 @@ async function gitOptions(repo: GitRepo, s: ScanSettings): Promise<GitScanOption
       maxFileSize: s.maxFileSize,
     };
   const config = await loadConfig(repo.workTree);
-  const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+  const rules = await resolveRules(config);
   return {
     rules,
     globalAllow: config.allowlist,
@@ -207,7 +209,7 @@ async function scanDiffJob(d: JobData<'scan-diff'>, ctx: ProcessorContext): Prom
 async function scanDumpJob(d: JobData<'scan-dump'>, ctx: ProcessorContext): Promise<Scanned> {
   const s = ctx.scan;
   const path = resolve(d.path);
-  if (!existsSync(path)) throw new ServiceError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`);
+  if (!existsSync(path)) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`);
   // String extraction, gzip and offsets are scanner/scan-dump.ts's; the dump is named as `findings list --dump` names it.
   const r = await scanDumpFile(packOf(s), path, targetOf(path), { fingerprintKey: s.fingerprintKey, showSecrets: false });
   return { findings: r.findings, bytes: r.stats.bytes, ...(r.error ? { error: r.error } : {}) };

@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
+import { KeywardenError } from '../errors/error.js';
 import { FindingState, Fingerprint } from '../model/finding.js';
-import { ServiceError } from './errors.js';
 
 const nonEmpty = z.string().min(1);
 
@@ -48,11 +48,11 @@ export function isJobKind(s: string): s is JobKind {
 /** Validates `data` for `kind`, or throws KW_JOB_INVALID listing every problem with its field. */
 export function parseJob(kind: string, data: unknown): AnyJob {
   if (!isJobKind(kind))
-    throw new ServiceError('KW_JOB_INVALID', `unknown job kind ${JSON.stringify(kind)}`, [`kinds: ${JOB_KINDS.join(', ')}`]);
+    throw new KeywardenError('KW_JOB_INVALID', `unknown job kind ${JSON.stringify(kind)}`, [`kinds: ${JOB_KINDS.join(', ')}`]);
   const r = JOB_SCHEMAS[kind].safeParse(data);
   if (!r.success) {
     const details = r.error.issues.map((i) => `${kind} > ${i.path.length > 0 ? i.path.join('.') : '(data)'}: ${i.message}`);
-    throw new ServiceError('KW_JOB_INVALID', `invalid ${kind} job data: ${details.join('; ')}`, details);
+    throw new KeywardenError('KW_JOB_INVALID', `invalid ${kind} job data: ${details.join('; ')}`, details);
   }
   return { kind, data: r.data } as AnyJob;
 }

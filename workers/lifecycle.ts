@@ -1,8 +1,8 @@
 // The finding lifecycle as a pure state machine: `transition(state, event)` returns the next state or
 // throws KW_ILLEGAL_TRANSITION. The store persists what it returns, with an audit event per change.
 import { z } from 'zod';
+import { KeywardenError } from '../errors/error.js';
 import { FindingState } from '../model/finding.js';
-import { ServiceError } from './errors.js';
 
 // The states are the finding model's (model/finding.ts); this module owns the moves between them.
 export { FindingState };
@@ -78,7 +78,7 @@ export function transition(state: FindingState, event: LifecycleEvent): FindingS
   const next = TABLE[state][event];
   if (next === undefined) {
     const allowed = allowedEvents(state);
-    throw new ServiceError('KW_ILLEGAL_TRANSITION', `cannot ${event} a finding in state ${state}`, [
+    throw new KeywardenError('KW_ILLEGAL_TRANSITION', `cannot ${event} a finding in state ${state}`, [
       allowed.length > 0 ? `allowed from ${state}: ${allowed.join(', ')}` : `${state} is final`,
     ]);
   }

@@ -3,9 +3,9 @@
 // second finding or a second copy of an occurrence. No raw secret is ever written here.
 import type { ClientContext, Redis, Result } from 'ioredis';
 import { z } from 'zod';
+import { KeywardenError } from '../errors/error.js';
 import { Finding, FindingState, Occurrence } from '../model/finding.js';
 import { occurrenceKey, occurrenceTarget } from '../model/occurrence.js';
-import { ServiceError } from './errors.js';
 import { isOpen, type LifecycleEvent, OPEN_STATES, RESOLUTIONS, type Resolution, transition } from './lifecycle.js';
 
 /** An occurrence as the store keeps it: the model's occurrence, its dedupe key (`occurrenceKey`), when and by what job it was recorded. */
@@ -224,7 +224,7 @@ export class FindingStore {
       }
       const results = (await pipe.exec()) ?? [];
       for (const [err, res] of results) {
-        if (err) throw new ServiceError('KW_REDIS', `recording findings failed: ${err.message}`, [], { cause: err });
+        if (err) throw new KeywardenError('KW_REDIS', `recording findings failed: ${err.message}`, [], { cause: err });
         const [created, added] = res as [number, number];
         newFindings += created;
         newOccurrences += added;
@@ -241,7 +241,7 @@ export class FindingStore {
 
   async mustGet(fp: string): Promise<StoredFinding> {
     const f = await this.get(fp);
-    if (!f) throw new ServiceError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
+    if (!f) throw new KeywardenError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
     return f;
   }
 
@@ -315,10 +315,10 @@ export class FindingStore {
         who.reason,
         fp,
       );
-      if (r === -1) throw new ServiceError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
+      if (r === -1) throw new KeywardenError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
       if (r !== 0) return { from: current.state, to: next, auditId: String(r) };
     }
-    throw new ServiceError('KW_REDIS', `finding ${fp} keeps changing state; gave up after 10 tries`);
+    throw new KeywardenError('KW_REDIS', `finding ${fp} keeps changing state; gave up after 10 tries`);
   }
 
   /** `findings resolve --as false_positive|accepted_risk --reason …` */

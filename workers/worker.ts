@@ -1,12 +1,11 @@
 // The worker side: BullMQ workers, one per job kind, that parse `job.data` with the schema from jobs.ts,
-// run the kind's processor (handlers.ts) and map typed errors to BullMQ behaviour (invalid data and
-// unimplemented kinds fail at once; everything else retries with backoff).
+// run the kind's processor (handlers.ts) and map typed errors to BullMQ behaviour by the `retryable`
+// column of the error table (errors/codes.ts): retried with backoff, or failed at once.
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { codeOf, specOf } from '../errors/error.js';
 import type { Logger } from '../logging/logger.js';
-import { isKeywardenError } from '../scanner/errors.js';
-import { isServiceError } from './errors.js';
 import { type ProcessorContext, runProcessor, type ScanSettings } from './handlers.js';
 import { JOB_KINDS, type JobKind, type JobResult, parseJob } from './jobs.js';
 import { createRedis } from './redis.js';
@@ -59,22 +58,18 @@ export async function processJob(kind: string, data: unknown, ctx: JobContext): 
     return result;
   } catch (err) {
     // The code only: an error message may quote the job's input.
-    const code = isKeywardenError(err) ? err.code : 'KW_INTERNAL';
+    const code = codeOf(err);
     log?.info({ event: 'job-failed', code, durationMs: Math.round(performance.now() - started) }, 'job failed');
     throw err;
   }
 }
 
-/** Errors that no retry can fix: the job fails at once, with its code in the visible reason. */
+/**
+ * Errors that no retry can fix fail the job at once, with the code in the visible reason. Whether a
+ * code is one of them is the table's `retryable` column; what is not ours (KW_INTERNAL) is retried.
+ */
 function permanent(err: unknown): boolean {
-  if (isServiceError(err, 'KW_JOB_INVALID') || isServiceError(err, 'KW_NOT_IMPLEMENTED')) return true;
-  return (
-    isKeywardenError(err) &&
-    (err.code === 'KW_GIT_NOT_A_REPO' ||
-      err.code === 'KW_GIT_UNKNOWN_REF' ||
-      err.code === 'KW_CONFIG_INVALID' ||
-      err.code === 'KW_RULES_INVALID')
-  );
+  return !specOf(err).retryable;
 }
 
 export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers> {
@@ -99,8 +94,7 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
         return await processJob(kind, job.data, ctx);
       } catch (err) {
         if (permanent(err)) {
-          const code = isKeywardenError(err) ? err.code : 'KW_INTERNAL';
-          throw new UnrecoverableError(`${code}: ${(err as Error).message}`);
+          throw new UnrecoverableError(`${codeOf(err)}: ${(err as Error).message}`);
         }
         throw err;
       }

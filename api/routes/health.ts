@@ -1,7 +1,7 @@
 // Liveness, readiness (Redis answers PING) and the Prometheus scrape endpoint.
 import type { FastifyInstance } from 'fastify';
+import { KeywardenError } from '../../errors/error.js';
 import type { ApiContext } from '../context.js';
-import { ApiError } from '../errors.js';
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -21,7 +21,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: ApiContext): voi
       const pong = await withTimeout(ctx.redis.ping(), ctx.readyTimeoutMs, 'Redis PING');
       if (pong !== 'PONG') throw new Error(`Redis answered ${JSON.stringify(pong)} to PING`);
     } catch (err) {
-      throw new ApiError('KW_NOT_READY', `not ready: ${err instanceof Error ? err.message : String(err)}`);
+      throw new KeywardenError('KW_NOT_READY', `not ready: ${err instanceof Error ? err.message : String(err)}`);
     }
     return { status: 'ready', redis: 'ok' };
   });
@@ -31,7 +31,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: ApiContext): voi
     try {
       text = await withTimeout(ctx.metrics.text(), Math.max(5000, ctx.readyTimeoutMs), 'reading metrics from Redis');
     } catch (err) {
-      throw new ApiError('KW_NOT_READY', `metrics unavailable: ${err instanceof Error ? err.message : String(err)}`);
+      throw new KeywardenError('KW_NOT_READY', `metrics unavailable: ${err instanceof Error ? err.message : String(err)}`);
     }
     return reply.type(ctx.metrics.contentType).send(text);
   });

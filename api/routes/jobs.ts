@@ -2,11 +2,11 @@
 // GET /v1/schedules (the nightly scans: next run and last outcome per repository).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { KeywardenError } from '../../errors/error.js';
 import { JOB_KINDS, JOB_SCHEMAS, type JobKind } from '../../workers/jobs.js';
 import type { JobView } from '../../workers/queue.js';
 import { scheduleStatus } from '../../workers/scheduler.js';
 import type { ApiContext } from '../context.js';
-import { ApiError } from '../errors.js';
 import { invalid, parseOrThrow, problemsOf } from '../validate.js';
 
 export const EnqueueBody = z
@@ -53,7 +53,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const v = await ctx.queues.get(kind, id);
       if (v) return publicJob(v);
     }
-    throw new ApiError('KW_JOB_NOT_FOUND', `no job ${id} (completed jobs are kept for an hour)`);
+    throw new KeywardenError('KW_JOB_NOT_FOUND', `no job ${id} (completed jobs are kept for an hour)`);
   });
 
   app.get('/v1/schedules', async () => {

@@ -1,8 +1,9 @@
 // Findings → the report: one entry per occurrence (the JSON contract, scanner/report.ts), each the
 // finding's identity fields plus where. The one place findings are flattened, for every format.
+
+import { KeywardenError } from '../../errors/error.js';
 import type { Finding, Occurrence, Provenance } from '../../model/finding.js';
 import { pathOf } from '../../model/occurrence.js';
-import { KeywardenError } from '../errors.js';
 import type { Report, ReportEntry, ReportSource, ScanStats } from '../report.js';
 
 /**

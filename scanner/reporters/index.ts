@@ -1,6 +1,6 @@
 // Picks the reporter for `--format`: every format renders the same `Report` (scanner/report.ts), whose
 // entries reporters/entries.ts builds from the findings.
-import { KeywardenError } from '../errors.js';
+import { KeywardenError } from '../../errors/error.js';
 import type { Report } from '../report.js';
 import { renderJson, renderJsonl } from './json.js';
 import { renderSarif, type SarifRuleInfo } from './sarif.js';

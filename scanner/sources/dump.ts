@@ -4,7 +4,7 @@
 // `DumpSource` yields the text in overlapping windows, each a chunk mapped back through the offset map.
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { isKeywardenError, KeywardenError } from '../errors.js';
+import { isKeywardenError, KeywardenError } from '../../errors/error.js';
 import type { SourceEvent, TextMap } from './types.js';
 
 /** Byte classes: 0 = ends a run, 1 = printable (0x20–0x7e, tab, CR), 2 = newline (printable, counts a line). */

@@ -8,7 +8,7 @@ import { lstat, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import ignore, { type Ignore } from 'ignore';
-import { KeywardenError } from '../errors.js';
+import { KeywardenError } from '../../errors/error.js';
 import type { ChunkEvent, FileEntry, Skip, SourceEvent } from './types.js';
 
 export type { FileEntry } from './types.js';

@@ -1,8 +1,9 @@
 // The stream source (stdin, or any byte stream): fixed-size chunks that overlap, so memory stays
 // bounded and a secret across a chunk boundary lies whole inside one chunk that owns it. Each chunk
 // knows the line and column it starts at, so findings count from the stream's start.
+
+import { KeywardenError } from '../../errors/error.js';
 import type { Provenance } from '../../model/finding.js';
-import { KeywardenError } from '../errors.js';
 import type { Chunk } from './types.js';
 
 export interface ChunkOptions {

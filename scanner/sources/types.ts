@@ -1,8 +1,9 @@
 // The source contract: every source is an async iterable of `SourceEvent`s, each a `Chunk` of content
 // that knows where it starts, a counted skip, or an error that stopped the source part-way. The scan
 // pipeline (scanner/pipeline.ts) turns chunks into findings; the coordinators count the rest.
+
+import type { KeywardenError } from '../../errors/error.js';
 import type { Provenance } from '../../model/finding.js';
-import type { KeywardenError } from '../errors.js';
 import type { SkipReason } from '../report.js';
 
 /**

@@ -10,9 +10,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { INTAKE_METRIC_NAMES } from '../../api/metrics.js';
 import { openApiPath } from '../../api/openapi.js';
 import { type ApiIntakeOptions, type ApiServer, createApiServer } from '../../api/server.js';
-import { defaultIntakeSpool, intakeSettings, type ServeFlags } from '../../cli/commands/serve.js';
+import { intakeSettings, type ServeFlags } from '../../cli/commands/serve.js';
+import { keywardenPaths } from '../../config/paths.js';
+import { defaultIntakeSpool } from '../../config/sections/intake.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { loadBuiltinRules } from '../../rules/load.js';
 import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';
 import type { ScanSettings } from '../../workers/handlers.js';
 import { processJob } from '../../workers/worker.js';
@@ -77,7 +79,7 @@ describe('the intake mounted in the API server', () => {
   beforeAll(async () => {
     redis = await startRedis({ aof: false });
     dir = mkdtempSync(join(tmpdir(), 'kw-api-intake-'));
-    redactor = createRedactor({ rules: loadBuiltinRules(), fingerprintKey: KEY });
+    redactor = createRedactor({ rules: await builtinRules(), fingerprintKey: KEY });
     downstream = new Downstream();
     const downstreamUrl = await downstream.start();
     server = await createApiServer({
@@ -152,7 +154,7 @@ describe('the intake mounted in the API server', () => {
 
     // The worker path: same rules, same key, same stream: the same finding, one more occurrence.
     const scan: ScanSettings = {
-      rules: loadBuiltinRules(),
+      rules: await builtinRules(),
       globalAllow: {},
       fingerprintKey: KEY,
       maxFileSize: 1 << 20,
@@ -319,7 +321,7 @@ describe('serve --intake settings', () => {
   it('spools under $XDG_STATE_HOME by default, and reads the body limit as a size', () => {
     const s = intakeSettings(flags({ intake: true }), { KEYWARDEN_INTAKE_TOKEN: token, XDG_STATE_HOME: '/var/lib/kw-state' });
     expect(s).toEqual({ token, spoolDir: '/var/lib/kw-state/keywarden/intake-spool', bodyLimit: 10 * 1024 * 1024 });
-    expect(defaultIntakeSpool({ HOME: '/home/x' })).toMatch(/\/\.local\/state\/keywarden\/intake-spool$/);
+    expect(defaultIntakeSpool(keywardenPaths({ HOME: '/home/x' }))).toMatch(/\/\.local\/state\/keywarden\/intake-spool$/);
   });
 
   it('needs KEYWARDEN_INTAKE_TOKEN and an http(s) downstream', () => {

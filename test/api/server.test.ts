@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STATUS_BY_CODE } from '../../api/errors.js';
 import { METRIC_NAMES } from '../../api/metrics.js';
 import { openApiPath } from '../../api/openapi.js';
 import { type ApiServer, createApiServer } from '../../api/server.js';
+import { CODES } from '../../errors/codes.js';
 import type { Finding } from '../../model/finding.js';
 import { targetOf } from '../../scanner/target.js';
 import { jobIdFor } from '../../workers/jobs.js';
@@ -155,7 +155,7 @@ describe('HTTP API on a real Redis', () => {
       expect(((await res.json()) as Json).error.code).toBe('KW_MEDIA_TYPE');
     });
 
-    it('maps every service error code to a status in one table', () => {
+    it('maps every service error code to a status in the one error table', () => {
       for (const code of [
         'KW_JOB_INVALID',
         'KW_NOT_IMPLEMENTED',
@@ -165,7 +165,7 @@ describe('HTTP API on a real Redis', () => {
         'KW_USAGE',
         'KW_INTERNAL',
       ]) {
-        expect(STATUS_BY_CODE[code], code).toBeTypeOf('number');
+        expect(CODES[code as keyof typeof CODES].status, code).toBeTypeOf('number');
       }
     });
   });

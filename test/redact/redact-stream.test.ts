@@ -3,8 +3,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../model/finding.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { loadBuiltinRules } from '../../rules/load.js';
 import { fingerprint } from '../../scanner/fingerprint.js';
 import { redactLines as redactBatch } from '../../scanner/redact-lines.js';
 import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';
@@ -17,8 +17,8 @@ const ghp = () => expandTemplate('«ghp_{base62:30}{checksum}»', { rng, checksu
 const marker = (secret: string) => `[REDACTED:github-pat:kw1:${fingerprint(KEY, 'github-pat', secret).slice(4, 10)}]`;
 
 let r: Redactor;
-beforeAll(() => {
-  r = createRedactor({ rules: loadBuiltinRules(), fingerprintKey: KEY, stream: 'test' });
+beforeAll(async () => {
+  r = createRedactor({ rules: await builtinRules(), fingerprintKey: KEY, stream: 'test' });
 });
 
 /** The redacted text, and the findings as report entries (one per occurrence) in stream order. */

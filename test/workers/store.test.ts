@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isKeywardenError } from '../../errors/error.js';
 import type { Finding } from '../../model/finding.js';
 import { targetOf } from '../../scanner/target.js';
-import { isServiceError } from '../../workers/errors.js';
 import { processors } from '../../workers/handlers.js';
 import { JOB_KINDS, JOB_RESULT_SCHEMAS } from '../../workers/jobs.js';
 import { createRedis } from '../../workers/redis.js';
@@ -167,10 +167,10 @@ describe('FindingStore', () => {
 
   it('rejects invalid job data and unimplemented kinds with typed errors', async () => {
     const ctx = { scan: scanSettings(), store: freshStore(), actor: 'test' };
-    await expect(processJob('scan-history', { repo: 42 }, ctx)).rejects.toSatisfy((e) => isServiceError(e, 'KW_JOB_INVALID'));
+    await expect(processJob('scan-history', { repo: 42 }, ctx)).rejects.toSatisfy((e) => isKeywardenError(e, 'KW_JOB_INVALID'));
     for (const kind of ['rotate', 'confirm-revocation'] as const) {
       await expect(processJob(kind, { fingerprint: `kw1:${'2'.repeat(32)}` }, ctx)).rejects.toSatisfy(
-        (e) => isServiceError(e, 'KW_NOT_IMPLEMENTED') && /rotation issue/.test((e as Error).message),
+        (e) => isKeywardenError(e, 'KW_NOT_IMPLEMENTED') && /rotation issue/.test((e as Error).message),
       );
     }
   });
@@ -189,10 +189,10 @@ describe('FindingStore', () => {
     await store.apply(a!, 'confirm_revoked', who(5, 'provider returns 401'));
     await store.resolve(b!, 'false_positive', who(1, 'test fixture'));
     await expect(store.apply(a!, 'request_rotation', who(6, 'again'))).rejects.toSatisfy((e) =>
-      isServiceError(e, 'KW_ILLEGAL_TRANSITION'),
+      isKeywardenError(e, 'KW_ILLEGAL_TRANSITION'),
     );
     await expect(store.apply(`kw1:${'f'.repeat(32)}`, 'escalate', who(6, 'x'))).rejects.toSatisfy((e) =>
-      isServiceError(e, 'KW_FINDING_NOT_FOUND'),
+      isKeywardenError(e, 'KW_FINDING_NOT_FOUND'),
     );
 
     const trail = await store.audit(a!);

@@ -4,9 +4,9 @@
 // the largest blob kept (maxSize) plus a few queued ones; larger blobs are read through and discarded.
 // A blob git cannot inflate is an `unreadable` skip and the batch is restarted after it.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { KeywardenError } from '../../../errors/error.js';
 import type { Provenance } from '../../../model/finding.js';
 import { pathOf } from '../../../model/occurrence.js';
-import { KeywardenError } from '../../errors.js';
 import type { SourceEvent } from '../types.js';
 import { firstLine, GitCommandError, redact } from './exec.js';
 import type { GitRepo } from './repo.js';

@@ -49,6 +49,9 @@ export class HistorySource implements AsyncIterable<SourceEvent> {
   async *[Symbol.asyncIterator](): AsyncIterator<SourceEvent> {
     const blobs = openBlobSource(this.repo, this.opts.maxFileSize);
     const walking = this.walk(blobs.request.bind(blobs)).finally(() => blobs.finish());
+    // Handled at once: the log can fail while the blob reader is still draining, before the awaits
+    // below are reached (a broken object), and that must not surface as an unhandled rejection.
+    walking.catch(() => {});
     try {
       yield* blobs;
     } catch (err) {
@@ -57,7 +60,6 @@ export class HistorySource implements AsyncIterable<SourceEvent> {
       throw err;
     } finally {
       this.stopped = true; // only matters when the consumer left early
-      walking.catch(() => {}); // settled below, or superseded by the error above
     }
     await walking;
   }

@@ -4,7 +4,7 @@
 // beyond the current stdout piece. Not content: the history source (history.ts) turns these entries
 // into blob requests and provenance.
 import { spawn } from 'node:child_process';
-import { KeywardenError } from '../../errors.js';
+import { KeywardenError } from '../../../errors/error.js';
 import { GitCommandError, redact } from './exec.js';
 import type { GitRepo } from './repo.js';
 

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Finding } from '../../../model/finding.js';
+import { builtinRules } from '../../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../../rules/examples.js';
-import { loadBuiltinRules } from '../../../rules/load.js';
 import { type CompiledPack, compilePack } from '../../../scanner/engine/compile.js';
 import { scanChunk } from '../../../scanner/pipeline.js';
 import { scanDumpFile } from '../../../scanner/scan-dump.js';
@@ -21,8 +21,8 @@ const opts = { fingerprintKey: key, showSecrets: true };
 
 let pack: CompiledPack;
 let dir: string;
-beforeAll(() => {
-  pack = compilePack(loadBuiltinRules());
+beforeAll(async () => {
+  pack = compilePack(await builtinRules());
   dir = mkdtempSync(join(tmpdir(), 'kw-dump-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

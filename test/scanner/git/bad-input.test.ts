@@ -168,7 +168,7 @@ describe('a corrupt loose object', () => {
 describe('git commands accept --no-progress like scan', () => {
   it.each(['history', 'diff', 'staged'])('%s', (name) => {
     const program = new Command();
-    registerGitCommands(program, () => {});
+    registerGitCommands(program, () => {}, {});
     const cmd = program.commands.find((c) => c.name() === name)!;
     expect(cmd.options.map((o) => o.long)).toContain('--no-progress');
   });

@@ -2,8 +2,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { isKeywardenError } from '../../../errors/error.js';
 import { looksBinary } from '../../../scanner/binary.js';
-import { isKeywardenError } from '../../../scanner/errors.js';
 import { treeChunks, type WalkEvent, walkTree } from '../../../scanner/sources/files.js';
 
 // Root can read a chmod-000 directory, so the always-run "unreadable directory" case makes readdir

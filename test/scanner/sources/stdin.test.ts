@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { isKeywardenError } from '../../../scanner/errors.js';
+import { isKeywardenError } from '../../../errors/error.js';
 import { readChunks } from '../../../scanner/sources/stdin.js';
 import type { Chunk } from '../../../scanner/sources/types.js';
 

@@ -3,7 +3,8 @@
 // random key, so `timingSafeEqual` always compares 32 bytes: the time taken says nothing about the
 // token's length or how much of a guess was right.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { KeywardenError } from '../scanner/errors.js';
+import { TOKEN_HINT, tokenProblem } from '../config/tokens.js';
+import { KeywardenError } from '../errors/error.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -17,24 +18,20 @@ declare module 'fastify' {
   }
 }
 
-/** Shorter tokens are refused at start-up: a guessable token is worse than none. */
-export const MIN_TOKEN_LENGTH = 16;
-
 export type TokenCheck = (authorizationHeader: string | undefined) => boolean;
 
 /**
- * Validates the configured token once (KW_CONFIG_INVALID) and returns the per-request check.
- * `name` is the setting the token comes from, for the start-up message.
+ * Validates the configured token once (KW_CONFIG_INVALID, by the service configuration's rule in
+ * config/tokens.ts) and returns the per-request check. `name` is the setting the token comes from.
  */
 export function bearerTokenCheck(token: string | undefined, name = 'KEYWARDEN_API_TOKEN'): TokenCheck {
   if (token === undefined || token === '') {
     throw new KeywardenError('KW_CONFIG_INVALID', `${name} is not set; the server refuses to start without a token`, [
-      "generate one with: node -e \"console.log(require('node:crypto').randomBytes(32).toString('base64url'))\"",
+      TOKEN_HINT,
     ]);
   }
-  if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
-    throw new KeywardenError('KW_CONFIG_INVALID', `${name} must be at least ${MIN_TOKEN_LENGTH} characters with no whitespace`);
-  }
+  const problem = tokenProblem(token);
+  if (problem) throw new KeywardenError('KW_CONFIG_INVALID', `${name} ${problem}`);
   const key = randomBytes(32);
   const digest = (s: string) => createHmac('sha256', key).update(s, 'utf8').digest();
   const expected = digest(token);

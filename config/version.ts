@@ -1,4 +1,5 @@
-// The tool version reported in JSON and SARIF, read once from package.json.
+// The tool version reported in JSON and SARIF reports, the CLI and the API document, read once from
+// package.json. A leaf (node:fs only), so every part may import it.
 import { readFileSync } from 'node:fs';
 
 function readVersion(): string {
@@ -7,7 +8,7 @@ function readVersion(): string {
       const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
       if (pkg.name === 'keywarden' && pkg.version) return pkg.version;
     } catch {
-      // try the next location: sources (cli/) and compiled output (dist/cli/) sit at different depths
+      // try the next location: sources (config/) and compiled output (dist/config/) sit at different depths
     }
   }
   return '0.0.0';
