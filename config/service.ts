@@ -11,12 +11,15 @@ import type { ConfigDocument } from './file.js';
 import { deepFreeze } from './freeze.js';
 import { describeIssue, fieldPath } from './problems.js';
 import { bindingOf, type ConfigSection, type Environment } from './section.js';
+import { accessSection } from './sections/access.js';
 import { apiSection } from './sections/api.js';
 import { fingerprintSection } from './sections/fingerprint.js';
 import { defaultIntakeSpool, intakeSection } from './sections/intake.js';
+import { limitsSection } from './sections/limits.js';
 import { logSection } from './sections/log.js';
 import { pathsSection } from './sections/paths.js';
 import { redisSection } from './sections/redis.js';
+import { tokensSection } from './sections/tokens.js';
 
 /**
  * Every section, by its key. A later issue adds its settings as a section file in config/sections/
@@ -31,6 +34,9 @@ export const SECTIONS = {
   intake: intakeSection,
   fingerprint: fingerprintSection,
   log: logSection,
+  tokens: tokensSection,
+  access: accessSection,
+  limits: limitsSection,
 } as const satisfies Record<string, ConfigSection>;
 
 export type SectionKey = keyof typeof SECTIONS;
@@ -224,6 +230,26 @@ export function loadServiceConfig(opts: LoadServiceConfigOptions): ServiceConfig
       name: names.intake!('token'),
       text: `must differ from ${names.api!('token')}: every shipper host holds it, and the API token can resolve findings`,
     });
+  }
+
+  // Every bearer token is a different value: a shared one would hold the widest of their scopes.
+  const tokens = parsed.tokens as Parsed<'tokens'> | undefined;
+  if (api && tokens) {
+    const held: Array<[string, string | undefined]> = [
+      [names.api!('token'), api.token],
+      [names.tokens!('submit'), tokens.submit],
+      [names.tokens!('read'), tokens.read],
+      ...(intake?.enabled ? ([[names.intake!('token'), intake.token]] as Array<[string, string | undefined]>) : []),
+    ];
+    for (let i = 0; i < held.length; i++) {
+      for (let j = 0; j < i; j++) {
+        const [a, va] = held[j]!;
+        const [b, vb] = held[i]!;
+        if (va !== undefined && va === vb && !(b === names.intake!('token') && a === names.api!('token'))) {
+          problems.push({ name: b, text: `must differ from ${a}: one value would hold both tokens' scopes` });
+        }
+      }
+    }
   }
 
   if (problems.length > 0) throw invalidServiceConfig(problems);

@@ -1,16 +1,19 @@
 // The Redis the service shares: queues, workers, the finding store and the API all use this one.
 import { z } from 'zod';
+import { Duration } from '../fields.js';
 import { defineSection } from '../section.js';
 
 /** @defaultValue `redis://127.0.0.1:6379` */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 /** @defaultValue `keywarden` */
 export const DEFAULT_PREFIX = 'keywarden';
+/** @defaultValue 1500 ms: an API request with Redis away answers 503 within 2 s (docs/api.md). */
+export const DEFAULT_REDIS_REQUEST_TIMEOUT_MS = 1500;
 
 export const redisSection = defineSection({
   key: 'redis',
   fromFile: true,
-  env: { REDIS_URL: 'url', KEYWARDEN_PREFIX: 'prefix' },
+  env: { REDIS_URL: 'url', KEYWARDEN_PREFIX: 'prefix', KEYWARDEN_REDIS_REQUEST_TIMEOUT: 'requestTimeout' },
   schema: z
     .object({
       /** `REDIS_URL`: redis:// or rediss://, credentials and db number included. @defaultValue `redis://127.0.0.1:6379` */
@@ -26,6 +29,11 @@ export const redisSection = defineSection({
         .string()
         .regex(/^[A-Za-z0-9_.-]+$/, 'may hold letters, digits, _ . - only')
         .default(DEFAULT_PREFIX),
+      /**
+       * `KEYWARDEN_REDIS_REQUEST_TIMEOUT`: the longest an API request (or a one-shot CLI command) waits
+       * on Redis before it answers `503 KW_REDIS`; workers wait through outages instead. @defaultValue 1500 ms
+       */
+      requestTimeout: Duration.refine((ms) => ms >= 50, 'must be at least 50 ms').default(DEFAULT_REDIS_REQUEST_TIMEOUT_MS),
     })
     .strict(),
 });

@@ -27,7 +27,7 @@ function failure(opts: LoadServiceConfigOptions): KeywardenError {
 describe('loadServiceConfig', () => {
   it('documents defaults that hold with an empty environment and no file', () => {
     const c = loadServiceConfig({ env: { HOME: '/home/kw' } });
-    expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'keywarden' });
+    expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'keywarden', requestTimeout: 1500 });
     expect(c.api).toEqual({ host: '127.0.0.1', port: 8787 });
     expect(c.intake).toEqual({
       enabled: false,
