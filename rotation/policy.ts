@@ -7,7 +7,7 @@ import {
   type RotationTarget,
   type Selector,
   type SelfRevokeMode,
-} from '../config/rotation.js';
+} from '../config/sections/rotation.js';
 import type { RotationFindingView } from './finding-view.js';
 
 export type RotationAction = 'rotate' | 'notify' | 'none';
