@@ -137,7 +137,5 @@ export const RESOLUTIONS = {
   false_positive: 'mark_false_positive',
   accepted_risk: 'accept_risk',
   revoked: 'confirm_revoked',
-} as const satisfies Partial<
-  Record<FindingState, LifecycleEvent>
->;
+} as const satisfies Partial<Record<FindingState, LifecycleEvent>>;
 export type Resolution = keyof typeof RESOLUTIONS;
