@@ -108,13 +108,14 @@ export async function sendRequest(
   fp: string,
   sequence: number,
   targets: readonly string[],
-  who: Acting & { reason: string },
+  who: Acting & { reason: string; enqueueDeliveries?: boolean },
 ): Promise<void> {
   const f = await loop.store.mustGet(fp);
   if (f.state !== 'rotation_requested') await loop.store.apply(fp, 'request_rotation', { actor: who.actor, reason: who.reason });
   const requestedAt = (await loop.rotation.requestedAt(fp, sequence)) ?? loop.now();
-  for (const target of targets)
-    await enqueueDelivery(loop, fp, sequence, { target, type: 'rotation.requested', attempt: 1, createdAt: requestedAt });
+  if (who.enqueueDeliveries !== false)
+    for (const target of targets)
+      await enqueueDelivery(loop, fp, sequence, { target, type: 'rotation.requested', attempt: 1, createdAt: requestedAt });
   const wait = Math.max(0, requestedAt + loop.settings.revocation.slaMs - loop.now());
   await loop.queues.enqueue('rotate', { fingerprint: fp, sequence, deadline: true }, wait > 0 ? { delay: wait } : {});
 }
@@ -127,8 +128,8 @@ export async function sendRequest(
 export async function requestAgain(
   loop: Loop,
   fp: string,
-  who: Acting & { reason?: string },
-): Promise<{ sequence: number; targets: string[] }> {
+  who: Acting & { reason?: string; enqueueDeliveries?: boolean },
+): Promise<{ sequence: number; targets: string[]; requestedAt: number }> {
   const { finding, view } = await loadFinding(loop, fp);
   const targets = targetsFor(view, loop.settings).rotation.map((t) => t.name);
   if (targets.length === 0)
@@ -142,9 +143,14 @@ export async function requestAgain(
   const reason = `${who.reason ?? 'rotation requested now'} (request #${sequence} to ${targets.join(', ')})`;
   if (finding.state === 'rotation_requested')
     await loop.store.note(fp, 'request_rotation_again', { actor: who.actor, reason }, `request:${sequence}`);
-  await sendRequest(loop, fp, sequence, targets, { actor: who.actor, reason });
-  await notifyAll(loop, fp, sequence, 'rotation-requested', (await loop.rotation.requestedAt(fp, sequence)) ?? loop.now());
-  return { sequence, targets };
+  await sendRequest(loop, fp, sequence, targets, {
+    actor: who.actor,
+    reason,
+    ...(who.enqueueDeliveries !== undefined ? { enqueueDeliveries: who.enqueueDeliveries } : {}),
+  });
+  const requestedAt = (await loop.rotation.requestedAt(fp, sequence)) ?? loop.now();
+  await notifyAll(loop, fp, sequence, 'rotation-requested', requestedAt);
+  return { sequence, targets, requestedAt };
 }
 
 /**

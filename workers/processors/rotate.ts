@@ -178,8 +178,11 @@ function deliveryKey(sequence: number, d: Delivery): string {
   return `${sequence}:${d.target}:${d.type}:${d.stage ?? d.subject ?? ''}`;
 }
 
-/** One try of one webhook to one configured target; a retry is a new delayed job. */
-async function deliver(loop: Loop, fp: string, sequence: number, d: Delivery, actor: string): Promise<string> {
+/**
+ * One try of one webhook to one configured target; a retry is a new delayed job. `keywarden rotate`
+ * runs the first try itself (the emergency path), so the operator sees the receiver's answer at once.
+ */
+export async function deliver(loop: Loop, fp: string, sequence: number, d: Delivery, actor: string): Promise<string> {
   const target = loop.settings.targets.find((t) => t.name === d.target);
   const key = deliveryKey(sequence, d);
   if (!target) {
