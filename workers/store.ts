@@ -399,6 +399,46 @@ export class FindingStore {
     return r === 0 ? null : String(r);
   }
 
+  /**
+   * The service's own audit stream (`<prefix>:store:audit`), for what belongs to no finding: a
+   * rejected GitHub webhook, a callback for a fingerprint that does not exist. Capped near 10,000.
+   */
+  async serviceNote(what: string, who: Actor & { reason: string }): Promise<string> {
+    const at = who.now ?? Date.now();
+    const id = await this.redis.xadd(
+      `${this.ns}:audit`,
+      'MAXLEN',
+      '~',
+      '10000',
+      '*',
+      'what',
+      what,
+      'at',
+      String(at),
+      'actor',
+      who.actor,
+      'reason',
+      who.reason,
+    );
+    return String(id);
+  }
+
+  /** The service audit stream, oldest first. */
+  async serviceAudit(): Promise<Array<{ id: string; what: string; at: string; actor: string; reason: string }>> {
+    const entries = await this.redis.xrange(`${this.ns}:audit`, '-', '+');
+    return entries.map(([id, fields]) => {
+      const m = new Map<string, string>();
+      for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!, fields[i + 1]!);
+      return {
+        id,
+        what: m.get('what') ?? '',
+        at: new Date(Number(m.get('at'))).toISOString(),
+        actor: m.get('actor') ?? '',
+        reason: m.get('reason') ?? '',
+      };
+    });
+  }
+
   /** `findings resolve --as false_positive|accepted_risk --reason …` */
   resolve(fp: string, as: Resolution, who: Actor & { reason: string }) {
     return this.apply(fp, RESOLUTIONS[as], who);

@@ -6,19 +6,17 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { Environment } from '../../config/section.js';
-import { providerKey, RAW_SECRETS_OFF_MESSAGE } from '../../config/sections/rotation.js';
 import type { ServiceConfig } from '../../config/service.js';
 import { resolveProviderBaseUrls } from '../../providers/base-urls.js';
-import { livenessAvailability } from '../../rotation/liveness-availability.js';
 import { configFromDocument, resolveRules } from '../../scanner/config.js';
 import { createGitHubAlerts } from '../../workers/github-alerts.js';
-import { isOpen } from '../../workers/lifecycle.js';
-import { createLoop, hasLivenessCheck, type Loop, type LoopOptions, storedSecret } from '../../workers/loop.js';
+import { createLoop, type Loop, type LoopOptions } from '../../workers/loop.js';
 import { requestAgain } from '../../workers/loop-actions.js';
+import { lifecycleOf, rotationStatus, verifyOnce } from '../../workers/loop-status.js';
 import { deliver } from '../../workers/processors/rotate.js';
 import { JobQueues } from '../../workers/queue.js';
 import { createRedis } from '../../workers/redis.js';
-import { type AuditEvent, FindingStore } from '../../workers/store.js';
+import { FindingStore } from '../../workers/store.js';
 import { serviceStartup } from '../startup.js';
 
 export function cliActor(): string {
@@ -74,7 +72,7 @@ export function registerRotationCommands(program: Command, setExit: (code: numbe
     .option('--actor <name>', 'who, for the audit trail (default: cli:<user>)')
     .action(async (fp: string, flags: { format: string; actor?: string }) => {
       const actor = flags.actor ?? cliActor();
-      const out = await withLoop(env, (loop) => verify(loop, fp, actor));
+      const out = await withLoop(env, (loop) => verifyOnce(loop, fp, actor));
       if (flags.format === 'json') printJson(out);
       else process.stdout.write(`${out.fingerprint}  ${out.verdict}  ${out.reason}${out.call ? `  [${out.call}]` : ''}\n`);
       setExit(VERIFY_EXIT[out.verdict]);
@@ -112,105 +110,6 @@ export function registerRotationCommands(program: Command, setExit: (code: numbe
       printJson(out);
       if (!out.targets.some((t) => t.outcome.startsWith('delivered'))) setExit(2);
     });
-}
-
-export interface VerifyResult {
-  fingerprint: string;
-  ruleId: string;
-  provider: string;
-  verdict: 'live' | 'revoked' | 'unknown';
-  reason: string;
-  /** For `revoked`: whether the loop would believe it (an `after-live` check needs a key once seen live). */
-  trusted?: boolean;
-  status?: number;
-  call?: string;
-  durationMs?: number;
-}
-
-/** The rule's liveness check once, audited; `live` is remembered (what `after-live` checks need). */
-export async function verify(loop: Loop, fp: string, actor: string): Promise<VerifyResult> {
-  const f = await loop.store.mustGet(fp);
-  const rule = loop.rule(f.ruleId);
-  const base = { fingerprint: fp, ruleId: f.ruleId, provider: rule?.provider ?? 'unknown' };
-  const stored = await storedSecret(loop, fp);
-  const availability = livenessAvailability({
-    ruleId: f.ruleId,
-    hasLivenessCheck: hasLivenessCheck(rule),
-    rawSecrets: loop.settings.rawSecrets,
-    stored,
-  });
-  if (!availability.available || !rule || stored?.status !== 'ok') {
-    const reason = availability.available ? 'no raw secret to check with' : availability.message;
-    await loop.store.note(fp, 'verify', { actor, reason: `not run: ${reason}` });
-    return { ...base, verdict: 'unknown', reason };
-  }
-  const r = await loop.runner.check({
-    rule,
-    secret: stored.secret.value,
-    ...(stored.secret.parts ? { parts: stored.secret.parts } : {}),
-  });
-  if (r.verdict === 'live') await loop.rotation.markSeenLive(fp, loop.now());
-  const progress = await loop.rotation.progress(fp);
-  const trusted = r.verdict === 'revoked' ? r.revokedTrust === 'always' || progress.seenLiveAt !== null : undefined;
-  const note = trusted === false ? '; not trusted: this check believes revoked only for a key once seen live' : '';
-  await loop.store.note(fp, 'verify', { actor, reason: `${r.verdict} (${r.reason})${note}${r.call ? ` [${r.call}]` : ''}` });
-  return {
-    ...base,
-    provider: r.provider,
-    verdict: r.verdict,
-    reason: `${r.reason}${note}`,
-    ...(trusted !== undefined ? { trusted } : {}),
-    ...(r.status !== undefined ? { status: r.status } : {}),
-    ...(r.call ? { call: r.call } : {}),
-    durationMs: r.durationMs,
-  };
-}
-
-/** One step of the lifecycle: the state entered, when, by what event, who, why. */
-export interface LifecycleStep {
-  state: string;
-  at: string;
-  event: string;
-  actor: string;
-  reason: string;
-}
-
-/** The audit trail's state changes, oldest first: what `findings show` calls the lifecycle. */
-export function lifecycleOf(audit: readonly AuditEvent[]): LifecycleStep[] {
-  return audit
-    .filter((e) => e.what === 'detected' || e.from !== e.to)
-    .map((e) => ({ state: e.to, at: e.at, event: e.what, actor: e.actor, reason: e.reason }));
-}
-
-/** What `findings show` adds for the loop: the raw secret's status and whether keywarden can check the key. */
-export async function rotationStatus(loop: Loop, fp: string) {
-  const f = await loop.store.mustGet(fp);
-  const rule = loop.rule(f.ruleId);
-  const progress = await loop.rotation.progress(fp);
-  const stored = await storedSecret(loop, fp);
-  let rawSecret: string;
-  if (!isOpen(f.state))
-    rawSecret = stored?.status === 'ok' ? 'stored (the finding is closed; it will be deleted)' : 'deleted: the finding is closed';
-  else if (!loop.settings.rawSecrets.kept) rawSecret = `not kept: ${RAW_SECRETS_OFF_MESSAGE}`;
-  else rawSecret = stored?.status === 'ok' ? 'stored, sealed with AES-256-GCM' : 'not stored for this finding';
-  const availability = livenessAvailability({
-    ruleId: f.ruleId,
-    hasLivenessCheck: hasLivenessCheck(rule),
-    rawSecrets: loop.settings.rawSecrets,
-    stored,
-  });
-  return {
-    provider: rule?.provider ?? 'unknown',
-    providerKey: rule ? providerKey(rule.provider) : null,
-    decision: progress.decision,
-    requests: progress.sequence,
-    confirmationRounds: progress.round,
-    checksThisRound: progress.checksDone,
-    seenLive: progress.seenLiveAt !== null,
-    rawSecret,
-    liveness: availability.available ? 'keywarden can check this key' : availability.message,
-    githubAlerts: progress.alerts,
-  };
 }
 
 /** `findings show`: the finding, its lifecycle with times, the loop's status, occurrences and the audit trail. Audited. */
