@@ -9,6 +9,7 @@ import { bearerTokenCheck } from '../http/auth.js';
 import { classify, sendError } from '../http/errors.js';
 import { type FindingsSink, type IntakeCommonOptions, type IntakeRoutes, registerIntakeRoutes } from '../intake/server.js';
 import { logBatchFindings } from '../workers/log-occurrences.js';
+import { createLoop, type LoopOptions } from '../workers/loop.js';
 import { JobQueues } from '../workers/queue.js';
 import { createRedis } from '../workers/redis.js';
 import type { Schedule } from '../workers/scheduler.js';
@@ -17,8 +18,10 @@ import type { ApiContext } from './context.js';
 import { ServiceMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { registerFindingRoutes } from './routes/findings.js';
+import { type GitHubRouteOptions, registerGitHubRoutes } from './routes/github.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerRotationRoutes } from './routes/rotation.js';
 
 /** @defaultValue 8 MiB: a log batch of 100,000 short lines fits. */
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
@@ -60,6 +63,10 @@ export interface ApiServerOptions {
   closeGraceMs?: number;
   /** Mount the log-shipper intake at INTAKE_PREFIX. @defaultValue none */
   intake?: ApiIntakeOptions;
+  /** The rotation loop's routes (callback, rotate, verify, lifecycle) over this server's store and queues. @defaultValue none */
+  loop?: Omit<LoopOptions, 'store' | 'queues'>;
+  /** `POST /v1/github/webhook` (needs `loop`). @defaultValue none */
+  github?: Omit<GitHubRouteOptions, 'loop'>;
 }
 
 export interface ApiServer {
@@ -175,6 +182,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   registerHealthRoutes(app, ctx);
   registerJobRoutes(app, ctx);
   registerFindingRoutes(app, ctx);
+  const loop = opts.loop ? createLoop({ ...opts.loop, store, queues }) : null;
+  if (loop) {
+    registerRotationRoutes(app, { loop, isAdmin: authorized });
+    if (opts.github) await registerGitHubRoutes(app, { ...opts.github, loop });
+  }
   const intake = opts.intake
     ? await registerIntakeRoutes(app, {
         ...opts.intake,
