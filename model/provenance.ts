@@ -61,7 +61,7 @@ export type LogProvenance = z.infer<typeof LogProvenance>;
 
 /**
  * A GitHub secret scanning alert (`POST /v1/github/webhook`): the secret GitHub found, at one of the
- * alert's locations. `repo` names the repository as the store does (`github.com/<owner>/<repo>`, see
+ * alert's locations. `repo` names the repository as the store does (`https://github.com/<owner>/<repo>`, see
  * `targetOf`); `location` is GitHub's location type (`commit`, `issue_comment`, `pull_request_body`,
  * ...): a `commit` location has `commit` and `path` (and the span's lines), the others only `url`.
  */

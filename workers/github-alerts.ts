@@ -164,7 +164,7 @@ function locationOf(l: { type?: string; details?: Record<string, unknown> }): Al
  * The alert as one finding: the rule keywarden's pack recognises in the secret (its fingerprint is the
  * one any scan of the key makes); a secret no rule matches becomes `github-secret-scanning/<type>`
  * (recorded and notified, but with no liveness check). One occurrence per location, in the repository
- * as the store names it (`github.com/owner/repo`, or the Enterprise host). Carries the secret in memory.
+ * as the store names it (`https://github.com/owner/repo`, or the Enterprise host). Carries the secret in memory.
  */
 export function alertFinding(alert: AlertDetails, opts: { pack: CompiledPack; fingerprintKey: Buffer; host: string }): Finding {
   const repo = targetOf(`https://${opts.host}/${alert.repository}`);
