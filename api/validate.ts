@@ -1,5 +1,10 @@
-// Request validation with zod: every problem is reported at once, each with its place in the request
-// (`body.data.repo`, `query.state`), as KW_REQUEST_INVALID (400).
+// How fastify checks requests and writes responses with the routes' zod schemas (api/schemas.ts).
+// Requests: every problem is reported at once, each with its place in the request (`body.data.repo`,
+// `query.state`), as KW_REQUEST_INVALID (400). Responses: a success body is encoded by its schema, so
+// what is served is what the OpenAPI document says; error bodies are built by one function
+// (api/errors.ts) and written as they are, so a bug can never turn an error into a different one.
+import type { FastifySchemaCompiler, FastifySerializerCompiler } from 'fastify';
+import { serializerCompiler as zodSerializerCompiler } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { ApiError } from './errors.js';
 
@@ -29,9 +34,24 @@ export function invalid(problems: readonly FieldProblem[]): ApiError {
   );
 }
 
-/** Parses `value` or throws KW_REQUEST_INVALID naming each bad field under `where`. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): z.output<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) throw invalid(problemsOf(where, r.error));
-  return r.data;
-}
+/** fastify's name for each part of the request, as our field paths name it. */
+const PART: Readonly<Record<string, string>> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
+
+/** Validates each request part with its zod schema; the parsed value (defaults applied) replaces it. */
+export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => {
+  const where = PART[httpPart ?? ''] ?? 'request';
+  return (data: unknown) => {
+    // fastify hands a missing body over as null; a missing body is reported as `received undefined`.
+    const r = schema.safeParse(where === 'body' && data === null ? undefined : data);
+    return r.success ? { value: r.data } : { error: invalid(problemsOf(where, r.error)) };
+  };
+};
+
+/**
+ * 2xx bodies are encoded by their schema (a mismatch is a bug: KW_INTERNAL, logged); others are the
+ * error body of api/errors.ts, written as is.
+ */
+export const serializerCompiler: FastifySerializerCompiler<z.ZodType> = (route) => {
+  if (!String(route.httpStatus ?? '').startsWith('2')) return (data: unknown) => JSON.stringify(data);
+  return zodSerializerCompiler(route);
+};

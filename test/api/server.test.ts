@@ -3,12 +3,13 @@ import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_BY_CODE } from '../../api/errors.js';
 import { METRIC_NAMES } from '../../api/metrics.js';
-import { openApiPath } from '../../api/openapi.js';
 import { type ApiServer, createApiServer } from '../../api/server.js';
 import type { Finding } from '../../scanner/finding.js';
 import { jobIdFor } from '../../workers/jobs.js';
 import { createRedis } from '../../workers/redis.js';
+import { responseProblems } from '../helpers/openapi.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
+import { checkedResponses } from '../setup/api-responses.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: responses are read loosely; the assertions check their shape.
 type Json = any;
@@ -336,21 +337,82 @@ describe('HTTP API on a real Redis', () => {
     expect(text).toContain('keywarden_time_to_revocation_seconds_count 1');
   });
 
-  it('describes every route in its OpenAPI 3.1 document', async () => {
-    const doc = (await (await call('/v1/openapi.json', { token: null })).json()) as Json;
-    expect(doc.openapi).toBe('3.1.0');
-    for (const route of server.routes) {
-      const [method, url] = route.split(' ') as [string, string];
-      expect(doc.paths[openApiPath(url)]?.[method.toLowerCase()], route).toBeDefined();
-    }
-    expect(doc.paths['/v1/scans'].post.requestBody.content['application/json'].schema.oneOf).toHaveLength(6);
-    expect(
-      Object.keys(doc.paths).some((p) => p.startsWith('/v1/intake')),
-      'intake not mounted, not described',
-    ).toBe(false);
-    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]);
-    expect(refs.length).toBeGreaterThan(0);
-    for (const r of new Set(refs)) expect(doc.components.schemas, `$ref ${r}`).toHaveProperty(r as string);
+  describe('the OpenAPI document', () => {
+    let doc: Json;
+    beforeAll(async () => {
+      doc = (await (await call('/v1/openapi.json', { token: null })).json()) as Json;
+    });
+
+    it('describes exactly the routes served, each with its own operation id, and every $ref resolves', () => {
+      expect(doc.openapi).toBe('3.1.0');
+      const operations = Object.entries(doc.paths as Record<string, object>).flatMap(([p, item]) =>
+        Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`),
+      );
+      expect(operations.sort()).toEqual(server.routes.map((r) => r.replace(/:(\w+)/g, '{$1}')).sort());
+      const ids = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap((item) =>
+        Object.values(item).map((op) => op.operationId),
+      );
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(
+        Object.keys(doc.paths).some((p) => p.startsWith('/v1/intake')),
+        'intake not mounted, not described',
+      ).toBe(false);
+      expect(doc.paths['/v1/scans'].post.requestBody.content['application/json'].schema.oneOf).toHaveLength(6);
+      const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]);
+      expect(refs.length).toBeGreaterThan(0);
+      for (const r of new Set(refs)) expect(doc.components.schemas, `$ref ${r}`).toHaveProperty(r as string);
+    });
+
+    it('declares the fingerprint pattern, the job states and the security of each route once, from the code', () => {
+      expect(doc.components.schemas.Fingerprint.pattern).toBe('^kw1:[0-9a-f]{32}$');
+      expect(doc.components.schemas.JobState.enum).toContain('waiting-children');
+      expect(doc.paths['/healthz'].get.security).toEqual([]);
+      expect(doc.paths['/v1/findings'].get.security).toBeUndefined(); // the document's default: the API token
+      expect(doc.security).toEqual([{ bearer: [] }]);
+    });
+
+    it('finds a response that departs from it', () => {
+      const ok = { method: 'GET', path: '/v1/findings', status: 200, headers: { 'content-type': 'application/json' } };
+      expect(responseProblems(doc, { ...ok, body: JSON.stringify({ count: 0, findings: [] }) })).toEqual([]);
+      const cases: Record<string, [Parameters<typeof responseProblems>[1], RegExp]> = {
+        'a field of the wrong type': [{ ...ok, body: JSON.stringify({ count: '0', findings: [] }) }, /\/count must be integer/],
+        'a field the document does not have': [
+          { ...ok, body: JSON.stringify({ count: 0, findings: [], secret: 'x' }) },
+          /must NOT have additional properties.*secret/,
+        ],
+        'a scanner finding where a stored one belongs': [
+          { ...ok, body: JSON.stringify({ count: 1, findings: [finding(3, 'github-pat', 'x')] }) },
+          /findings\/0 must have required property 'state'/,
+        ],
+        'an undocumented status': [{ ...ok, status: 418, body: '' }, /status 418 is not documented/],
+        'another media type': [{ ...ok, headers: { 'content-type': 'text/html' }, body: '<p>' }, /content-type text\/html/],
+        'a 202 without its Location': [
+          {
+            method: 'POST',
+            path: '/v1/scans',
+            status: 202,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ id: 'x', kind: 'scan-dump', duplicate: false, href: '/v1/jobs/x' }),
+          },
+          /required header Location is missing/,
+        ],
+        'an error code the route does not answer with': [
+          { ...ok, status: 404, body: JSON.stringify({ error: { code: 'KW_JOB_NOT_FOUND', message: 'x' } }) },
+          /status 404 is not documented/,
+        ],
+        'an error code of another status': [
+          { ...ok, status: 400, body: JSON.stringify({ error: { code: 'KW_FINDING_NOT_FOUND', message: 'x' } }) },
+          /\/error\/code must be equal to one of the allowed values/,
+        ],
+      };
+      for (const [name, [response, problem]] of Object.entries(cases)) {
+        expect(responseProblems(doc, response).join('\n'), name).toMatch(problem);
+      }
+    });
+
+    it('has held every response of this file to it (test/setup/api-responses.ts)', () => {
+      expect(checkedResponses()).toBeGreaterThan(40);
+    });
   });
 
   it('answers 503 on /readyz while Redis is unreachable, and 200 on /healthz', async () => {
