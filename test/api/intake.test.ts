@@ -96,7 +96,7 @@ describe('the intake mounted in the API server', () => {
   afterAll(async () => {
     for (const s of extra) await s.close();
     await server?.close();
-    await downstream?.stop();
+    await downstream?.close();
     await redis?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -260,7 +260,7 @@ describe('the intake mounted in the API server', () => {
       await cut.intake!.drained();
       expect(down.received).toHaveLength(1);
     } finally {
-      await down.stop();
+      await down.close();
     }
   });
 
