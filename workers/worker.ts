@@ -26,8 +26,11 @@ export interface WorkerOptions {
   scan: ScanSettings;
   /** Written into audit events. @defaultValue `worker:<host>:<pid>` */
   actor?: string;
-  /** Test hook: record occurrences one at a time, pausing this long after each (to kill a worker mid-job). */
-  debugPauseMs?: number;
+  /**
+   * Test hook: record occurrences one at a time and await this after each, with the count so far
+   * (`keywarden worker --debug-hold-after`: to stop a worker mid-job at a known point).
+   */
+  afterRecord?: (recorded: number) => Promise<void>;
   /** One line per job outcome. @defaultValue nothing */
   log?: (entry: Record<string, unknown>) => void;
   /** Job start, completion and failure from `processJob` (ids, counts, codes; never job data). @defaultValue none */
@@ -50,7 +53,7 @@ export async function processJob(
     store: FindingStore;
     actor: string;
     jobId?: string;
-    debugPauseMs?: number;
+    afterRecord?: (recorded: number) => Promise<void>;
     logger?: Logger;
   },
 ): Promise<ScanJobResult> {
@@ -61,12 +64,11 @@ export async function processJob(
   try {
     const job = parseJob(kind, data);
     const scanned = await runScan(job, ctx.scan, ctx.store, ctx.jobId);
-    const pause = ctx.debugPauseMs;
     const recorded = await ctx.store.record(
       scanned.occurrences,
       { actor: ctx.actor },
-      pause ? () => new Promise((r) => setTimeout(r, pause)) : undefined,
-      pause ? 1 : undefined,
+      ctx.afterRecord,
+      ctx.afterRecord ? 1 : undefined,
     );
     if (scanned.error) throw scanned.error;
     if (scanned.after) await scanned.after();
@@ -115,7 +117,7 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
           store,
           actor,
           ...(job.id ? { jobId: job.id } : {}),
-          ...(opts.debugPauseMs ? { debugPauseMs: opts.debugPauseMs } : {}),
+          ...(opts.afterRecord ? { afterRecord: opts.afterRecord } : {}),
           ...(opts.logger ? { logger: opts.logger } : {}),
         };
         return await processJob(kind, job.data, ctx);

@@ -100,17 +100,16 @@ describe('workers under failure', () => {
     const tokens = Array.from({ length: 8 }, (_, i) => githubToken(100 + i));
     const repo = makeRepo(tokens);
     repos.push(repo);
-    // A records one occurrence every 400 ms, so it is surely mid-job when killed.
-    const a = await spawnWorker(prefix, ['--queues', 'scan-history', '--debug-pause-ms', '400']);
+    // A holds the job after recording two of its eight occurrences: it is mid-job when killed.
+    const a = await spawnWorker(prefix, ['--queues', 'scan-history', '--debug-hold-after', '2']);
     const job = await queues.enqueue('scan-history', { repo });
     await until(
-      async () => (await store.list()).length >= 2,
+      () => a.log().includes('"event":"debug-hold"'),
       30_000,
-      () => `A recorded nothing: ${a.log()}`,
+      () => `A never held the job: ${a.log()}`,
     );
     a.proc.kill('SIGKILL');
-    const partial = (await store.list()).length;
-    expect(partial).toBeLessThan(tokens.length);
+    expect(await store.list()).toHaveLength(2);
 
     const b = await spawnWorker(prefix, ['--queues', 'scan-history']);
     const view = await queues.waitFor('scan-history', job.id, 40_000);
@@ -203,13 +202,15 @@ describe('workers under failure', () => {
     const { prefix, queues, store } = setup();
     const repo = makeRepo([githubToken(500), githubToken(501), githubToken(502)]);
     repos.push(repo);
-    const w = await spawnWorker(prefix, ['--queues', 'scan-history', '--debug-pause-ms', '300']);
+    // The worker holds the job after one of its three occurrences until SIGTERM: in flight when it comes.
+    const w = await spawnWorker(prefix, ['--queues', 'scan-history', '--debug-hold-after', '1']);
     const job = await queues.enqueue('scan-history', { repo });
     await until(
-      async () => (await store.list()).length >= 1,
+      () => w.log().includes('"event":"debug-hold"'),
       20_000,
-      () => `nothing recorded: ${w.log()}`,
+      () => `the job was never held: ${w.log()}`,
     );
+    expect(await store.list()).toHaveLength(1);
     const exited = new Promise<number | null>((r) => w.proc.once('exit', (code) => r(code)));
     w.proc.kill('SIGTERM');
     expect(await exited).toBe(0);
