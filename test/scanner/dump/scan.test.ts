@@ -1,7 +1,7 @@
 // Dump scanning end to end in-process: synthetic minidump, heap snapshot and hprof files with secrets
 // in UTF-8 and UTF-16LE, gzip, chunk boundaries, and a truncated gzip. Offsets are checked against
 // the file bytes. Secrets are generated at test time.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -46,7 +46,7 @@ function expectAt(file: Buffer, findings: Finding[], secret: string, wide: boole
   expect(f.source.kind).toBe('dump');
   const offset = f.source.kind === 'dump' ? f.source.offset : -1;
   expect(file.subarray(offset, offset + enc.length).equals(enc)).toBe(true);
-  expect(Finding.parse(f)).toBeTruthy();
+  expect(Finding.safeParse(f).error).toBeUndefined();
   return offset;
 }
 
@@ -163,9 +163,12 @@ describe('dump scanning', () => {
     expectAt(file, findings, secret, false);
   });
 
-  it('fails to read a missing file with KW_SOURCE_READ', async () => {
+  it('fails to read a missing file with KW_SOURCE_READ, nothing scanned and the OS error kept as the cause', async () => {
     const r = await scanDumpFile(pack, join(dir, 'nope'), 'nope', opts);
     expect(r.error?.code).toBe('KW_SOURCE_READ');
-    expect(readFileSync).toBeTruthy();
+    expect(r.error?.message).toContain('nope');
+    expect((r.error?.cause as NodeJS.ErrnoException | undefined)?.code).toBe('ENOENT');
+    expect(r.findings).toEqual([]);
+    expect(r.bytes).toBe(0);
   });
 });
