@@ -9,7 +9,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { afterAll, afterEach } from 'vitest';
 import type { z } from 'zod';
 import type { ResponseSpec } from '../../api/schemas.js';
-import { responseProblems } from '../helpers/openapi.js';
 
 const problems: string[] = [];
 let checked = 0;
@@ -39,7 +38,7 @@ function zodProblems(req: FastifyRequest, reply: FastifyReply, body: string): st
   return r.success ? [] : r.error.issues.map((i) => `${where}: ${i.path.join('.')}: ${i.message}`);
 }
 
-function checkResponse(req: FastifyRequest, reply: FastifyReply, payload: unknown): void {
+async function checkResponse(req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<void> {
   if (req.method === 'HEAD') return;
   const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : null;
   if (body === null) {
@@ -53,6 +52,8 @@ function checkResponse(req: FastifyRequest, reply: FastifyReply, payload: unknow
     problems.push(...zodProblems(req, reply, body));
     return;
   }
+  // Loaded on the first response: most test files start no server and need no ajv.
+  const { responseProblems } = await import('../helpers/openapi.js');
   const route = req.routeOptions.url;
   const operationPath = route === undefined ? null : (req.routeOptions.config.openapi?.url ?? route.replace(/:(\w+)/g, '{$1}'));
   problems.push(
@@ -67,9 +68,9 @@ function checkResponse(req: FastifyRequest, reply: FastifyReply, payload: unknow
   );
 }
 
-function check(req: FastifyRequest, reply: FastifyReply, payload: unknown): void {
+async function check(req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<void> {
   try {
-    checkResponse(req, reply, payload);
+    await checkResponse(req, reply, payload);
   } catch (err) {
     problems.push(`${req.method} ${req.url}: the check itself failed: ${(err as Error).stack ?? String(err)}`);
   }
@@ -84,7 +85,7 @@ if (!g[hook]) {
   subscribe('fastify.initialization', (message) => {
     const app = (message as { fastify: FastifyInstance }).fastify;
     app.addHook('onSend', async (req, reply, payload) => {
-      holder.check(req, reply, payload);
+      await holder.check(req, reply, payload);
       return payload;
     });
   });
