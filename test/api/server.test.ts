@@ -186,6 +186,13 @@ describe('HTTP API on a real Redis', () => {
       });
     }
 
+    it('names the job kinds when the kind is unknown, as any other enum does', async () => {
+      const { error } = (await (await post('/v1/scans', { kind: 'scan-everything', data: {} })).json()) as Json;
+      expect(error.message).toBe(
+        'invalid request: body.kind: Invalid option: expected one of "scan-history"|"scan-diff"|"scan-dump"|"scan-log-batch"|"rotate"|"confirm-revocation"',
+      );
+    });
+
     it('enqueues a job that is then visible, and the same scan twice is one job', async () => {
       const data = { repo: '/srv/app', incremental: true };
       const res = await post('/v1/scans', { kind: 'scan-history', data });
