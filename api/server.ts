@@ -7,24 +7,24 @@
 import { hostname } from 'node:os';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { z } from 'zod';
+import { KeywardenError } from '../errors/error.js';
+import { bearerTokenCheck } from '../http/auth.js';
+import { classify, sendError } from '../http/errors.js';
+import { errorResponses, json } from '../http/schemas.js';
+import { serializerCompiler, validatorCompiler } from '../http/validate.js';
 import { type FindingsSink, type IntakeCommonOptions, type IntakeRoutes, registerIntakeRoutes } from '../intake/server.js';
-import { KeywardenError } from '../scanner/errors.js';
-import { ServiceError } from '../workers/errors.js';
-import { logBatchOccurrences } from '../workers/log-occurrences.js';
+import { logBatchFindings } from '../workers/log-occurrences.js';
 import { JobQueues } from '../workers/queue.js';
 import { createRedis } from '../workers/redis.js';
 import type { Schedule } from '../workers/scheduler.js';
 import { FindingStore } from '../workers/store.js';
-import { bearerTokenCheck } from './auth.js';
 import type { ApiContext } from './context.js';
 import { registerApiDocument } from './document.js';
-import { classify, sendError } from './errors.js';
 import { ServiceMetrics } from './metrics.js';
 import { registerFindingRoutes } from './routes/findings.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
-import { errorResponses, GUARDED_ERRORS, json, OpenApiDocumentSchema } from './schemas.js';
-import { serializerCompiler, validatorCompiler } from './validate.js';
+import { GUARDED_ERRORS, OpenApiDocumentSchema } from './schemas.js';
 
 /** @defaultValue 8 MiB: a log batch of 100,000 short lines fits. */
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
@@ -93,22 +93,22 @@ function bounded(p: Promise<unknown>, ms: number): Promise<void> {
 }
 
 /**
- * The intake's findings into the store, through the same occurrence keys as `scan-log-batch` jobs
- * (target = stream, key on the batch digest): a shipper re-sending a batch adds nothing. Bounded:
+ * The intake's findings into the store, placed as `scan-log-batch` jobs place theirs (target = stream,
+ * occurrence keys on the batch digest): a shipper re-sending a batch adds nothing. Bounded:
  * the store's client waits through a Redis outage, but a shipper must get its 503 and retry.
  */
 function storeSink(store: FindingStore, actor: string, timeoutMs: number): FindingsSink {
   return async (findings, meta) => {
-    const occurrences = logBatchOccurrences(findings, { stream: meta.stream, body: meta.body, time: meta.receivedAt });
+    const placed = logBatchFindings(findings, { stream: meta.stream, body: meta.body, time: meta.receivedAt });
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new ServiceError('KW_REDIS', `recording the batch's findings took longer than ${timeoutMs} ms`)),
+        () => reject(new KeywardenError('KW_REDIS', `recording the batch's findings took longer than ${timeoutMs} ms`)),
         timeoutMs,
       );
     });
     try {
-      await Promise.race([store.record(occurrences, { actor }), late]);
+      await Promise.race([store.record(placed, { actor }), late]);
     } finally {
       clearTimeout(timer);
     }

@@ -1,8 +1,5 @@
-// What every report-writing command shares: picking the format, and where per-user state lives.
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { KeywardenError } from '../scanner/errors.js';
-import { resolveFingerprintKey } from '../scanner/fingerprint.js';
+// What every report-writing command shares: picking the format from the flags.
+import { KeywardenError } from '../errors/error.js';
 import { REPORT_FORMATS, type ReportFormat } from '../scanner/reporters/index.js';
 
 /** The flags every report-writing command takes (scan, history, diff, staged). */
@@ -27,14 +24,4 @@ export function pickFormat(flag: string | undefined, output: string | undefined)
   if (output?.endsWith('.jsonl')) return 'jsonl';
   if (output?.endsWith('.json')) return 'json';
   return !output && process.stdout.isTTY ? 'text' : 'json';
-}
-
-/** An XDG base directory (`XDG_CONFIG_HOME`, `XDG_CACHE_HOME`, ...) with keywarden's folder appended. */
-export function xdgDir(envName: string, fallback: string): string {
-  return join(process.env[envName] || join(homedir(), fallback), 'keywarden');
-}
-
-/** The fingerprint key: `KEYWARDEN_FINGERPRINT_KEY`, else this machine's key file (created once). */
-export function fingerprintKeyFromEnv(): Buffer {
-  return resolveFingerprintKey(process.env, { configDir: xdgDir('XDG_CONFIG_HOME', '.config') }).key;
 }

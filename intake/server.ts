@@ -7,27 +7,25 @@ import { appendFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { bearerTokenCheck } from '../api/auth.js';
-import { ApiError, classify, sendError } from '../api/errors.js';
-import {
-  type ApiCode,
-  errorResponses,
-  IntakeAccepted,
-  IntakeHealth,
-  IntakeStreamParams,
-  json,
-  STREAM_NAME_MAX,
-  StreamName,
-} from '../api/schemas.js';
-import { serializerCompiler, validatorCompiler } from '../api/validate.js';
+import { DEFAULT_INTAKE_BODY_LIMIT } from '../config/sections/intake.js';
+import type { ErrorCode } from '../errors/codes.js';
+import { KeywardenError } from '../errors/error.js';
+import { bearerTokenCheck } from '../http/auth.js';
+import { classify, sendError } from '../http/errors.js';
+import { errorResponses, json } from '../http/schemas.js';
+import { serializerCompiler, validatorCompiler } from '../http/validate.js';
 import type { Logger } from '../logging/logger.js';
-import type { Finding } from '../scanner/finding.js';
-import { type Redactor, redactLines } from '../scanner/redact-stream.js';
+import type { Finding } from '../model/finding.js';
+import { redactLines } from '../scanner/redact-lines.js';
+import type { Redactor } from '../scanner/redact-spans.js';
+import { reportEntries } from '../scanner/reporters/entries.js';
+import { renderJsonl } from '../scanner/reporters/json.js';
+import { IntakeAccepted, IntakeHealth, IntakeStreamParams, STREAM_NAME_MAX, StreamName } from './schemas.js';
 import { type BatchKind, Spool, type SpoolEntry } from './spool.js';
 
 /** What the sink learns about the batch a set of findings came from. */
 export interface IntakeBatchMeta {
-  /** The stream the findings name (`source.stream`). */
+  /** The stream the findings name (their log provenance's `stream`). */
   stream: string;
   /** The batch as received (after gzip): a sink can key on its digest, so a re-sent batch records nothing new. */
   body: Buffer;
@@ -132,8 +130,8 @@ const BINARY_TYPES = new Set([
 
 /** Downstream statuses that will not change on retry: the batch is set aside, not retried forever. */
 const PERMANENT = new Set([400, 401, 403, 404, 405, 410, 413, 415, 422]);
-/** The intake's error codes, as its routes document them (the API's table gives each its status). */
-function intakeErrors(tokenName: string, batch: boolean): Partial<Record<ApiCode, string>> {
+/** The intake's error codes, as its routes document them (the error table gives each its status). */
+function intakeErrors(tokenName: string, batch: boolean): Partial<Record<ErrorCode, string>> {
   return {
     KW_UNAUTHORIZED: `missing or wrong bearer token (\`Authorization: Bearer <${tokenName}>\`); no other token opens the intake.`,
     ...(batch
@@ -174,10 +172,10 @@ function kindOf(body: Buffer): BatchKind {
   return 'ndjson';
 }
 
-/** Appends findings as JSONL: the standalone intake's side channel (`--findings FILE`). */
+/** Appends findings as JSONL, one report entry per occurrence: the standalone intake's side channel (`--findings FILE`). */
 export function jsonlFindingsSink(path: string): FindingsSink {
   return async (findings) => {
-    await appendFile(path, findings.map((f) => `${JSON.stringify(f)}\n`).join(''));
+    await appendFile(path, renderJsonl(reportEntries(findings, 'finding')));
   };
 }
 
@@ -187,7 +185,7 @@ export function jsonlFindingsSink(path: string): FindingsSink {
  * serves. `GET <prefix>/health`; `POST <prefix>` and `POST <prefix>/*` take batches.
  */
 export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRouteOptions): Promise<IntakeRoutes> {
-  const bodyLimit = opts.bodyLimit ?? 10 << 20;
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_INTAKE_BODY_LIMIT;
   const maxSpoolBytes = opts.maxSpoolBytes ?? 1 << 30;
   const tokenName = opts.tokenName ?? 'KEYWARDEN_INTAKE_TOKEN';
   const authorized = bearerTokenCheck(opts.token, tokenName);
@@ -211,7 +209,7 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
     const rest = ((req.params as Record<string, string | undefined>)['*'] ?? '').replace(/\/+$/, '');
     if (rest === '') return 'intake';
     if (!StreamName.safeParse(rest).success) {
-      throw new ApiError(
+      throw new KeywardenError(
         'KW_REQUEST_INVALID',
         `the path under ${prefix || '/'} names the stream: letters, digits, . _ - and /, at most ${STREAM_NAME_MAX} characters`,
       );
@@ -221,7 +219,7 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
 
   const takeBatch = async (req: FastifyRequest, reply: FastifyReply) => {
     const body = req.body;
-    if (!Buffer.isBuffer(body) || body.length === 0) throw new ApiError('KW_REQUEST_INVALID', 'empty body');
+    if (!Buffer.isBuffer(body) || body.length === 0) throw new KeywardenError('KW_REQUEST_INVALID', 'empty body');
     const stream = streamOf(req);
     if (spool.bytes > maxSpoolBytes) {
       opts.onBatch?.({ outcome: 'spool_full', bytes: body.length, findings: 0 });
@@ -230,13 +228,16 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
     }
     const kind = kindOf(body);
     const receivedAt = new Date().toISOString();
-    const { out, findings } = redactLines(redactorFor(stream), body, true);
-    if (findings.length > 0 && opts.onFindings) {
+    const { out, findings: found } = redactLines(redactorFor(stream), body, true);
+    // Counted per occurrence, as the response and the metrics always have.
+    let findings = 0;
+    for (const f of found) findings += f.occurrences.length;
+    if (findings > 0 && opts.onFindings) {
       try {
-        await opts.onFindings(findings, { stream, body, kind, receivedAt });
+        await opts.onFindings(found, { stream, body, kind, receivedAt });
       } catch (err) {
         // Not acknowledged and not forwarded: the shipper sends the batch again.
-        opts.onBatch?.({ outcome: 'record_failed', bytes: body.length, findings: findings.length });
+        opts.onBatch?.({ outcome: 'record_failed', bytes: body.length, findings });
         log?.warn(
           { event: 'findings-not-recorded', code: (err as { code?: unknown }).code ?? 'KW_INTERNAL' },
           'findings not recorded; batch refused',
@@ -249,19 +250,16 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
     if (delivery.canSendDirect()) {
       const status = await delivery.send(out, kind);
       if (status >= 200 && status < 300) {
-        log?.info({ event: 'batch-forwarded', kind, bytes: out.length, findings: findings.length }, 'batch forwarded');
-        opts.onBatch?.({ outcome: 'forwarded', bytes: body.length, findings: findings.length });
-        return reply.code(200).send({ ok: true, findings: findings.length });
+        log?.info({ event: 'batch-forwarded', kind, bytes: out.length, findings }, 'batch forwarded');
+        opts.onBatch?.({ outcome: 'forwarded', bytes: body.length, findings });
+        return reply.code(200).send({ ok: true, findings });
       }
     }
     await spool.put(out, kind);
-    log?.info(
-      { event: 'batch-spooled', kind, bytes: out.length, findings: findings.length, spooled: spool.length },
-      'batch spooled',
-    );
-    opts.onBatch?.({ outcome: 'spooled', bytes: body.length, findings: findings.length });
+    log?.info({ event: 'batch-spooled', kind, bytes: out.length, findings, spooled: spool.length }, 'batch spooled');
+    opts.onBatch?.({ outcome: 'spooled', bytes: body.length, findings });
     delivery.kick();
-    return reply.code(200).send({ ok: true, findings: findings.length });
+    return reply.code(200).send({ ok: true, findings });
   };
 
   await app.register(
@@ -280,14 +278,17 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
         const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
         if (BINARY_TYPES.has(type)) {
           return done(
-            new ApiError('KW_MEDIA_TYPE', `${type} bodies are not accepted: send json_lines, ndjson or json`),
+            new KeywardenError('KW_MEDIA_TYPE', `${type} bodies are not accepted: send json_lines, ndjson or json`),
             undefined,
           );
         }
         const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
         if (encoding === 'identity' || encoding === '') return done(null, buf);
         if (encoding !== 'gzip' && encoding !== 'x-gzip') {
-          return done(new ApiError('KW_MEDIA_TYPE', `Content-Encoding ${encoding} is not accepted: use gzip or none`), undefined);
+          return done(
+            new KeywardenError('KW_MEDIA_TYPE', `Content-Encoding ${encoding} is not accepted: use gzip or none`),
+            undefined,
+          );
         }
         try {
           done(null, gunzipSync(buf, { maxOutputLength: bodyLimit }));
@@ -295,8 +296,8 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
           const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
           done(
             tooLarge
-              ? new ApiError('KW_BODY_TOO_LARGE', `the gzip body inflates past the ${bodyLimit}-byte limit`)
-              : new ApiError('KW_REQUEST_INVALID', 'Content-Encoding is gzip but the body is not valid gzip'),
+              ? new KeywardenError('KW_BODY_TOO_LARGE', `the gzip body inflates past the ${bodyLimit}-byte limit`)
+              : new KeywardenError('KW_REQUEST_INVALID', 'Content-Encoding is gzip but the body is not valid gzip'),
             undefined,
           );
         }
@@ -392,7 +393,7 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
 
 /** The intake on its own HTTP server (`keywarden intake`), findings to `findingsFile` if given. */
 export async function startIntake(opts: IntakeOptions): Promise<Intake> {
-  const bodyLimit = opts.bodyLimit ?? 10 << 20;
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_INTAKE_BODY_LIMIT;
   const app: FastifyInstance = Fastify({ bodyLimit, logger: false });
   const routes = await registerIntakeRoutes(app, {
     ...opts,

@@ -2,18 +2,17 @@
 // and lifecycle transitions (each one audited with the API as actor).
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { repoTarget } from '../../workers/handlers.js';
+import { errorResponses, json } from '../../http/schemas.js';
+import { targetOf } from '../../scanner/target.js';
 import type { ApiContext } from '../context.js';
 import {
   AuditTrail,
   BODY_ERRORS,
-  errorResponses,
   FindingDetail,
   FindingList,
   FindingsQuery,
   FingerprintParams,
   GUARDED_ERRORS,
-  json,
   TransitionBody,
   TransitionResult,
 } from '../schemas.js';
@@ -43,7 +42,7 @@ export function registerFindingRoutes(server: FastifyInstance, ctx: ApiContext):
         limit: q.limit,
         ...(q.state ? { state: q.state } : {}),
         ...(q.rule ? { ruleId: q.rule } : {}),
-        ...(q.repo ? { target: repoTarget(q.repo) } : {}),
+        ...(q.repo ? { target: targetOf(q.repo) } : {}),
         ...(q.stream ? { target: q.stream } : {}),
       });
       return { count: findings.length, findings };

@@ -2,10 +2,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { KeywardenError } from '../../errors/error.js';
+import { errorResponses, json } from '../../http/schemas.js';
 import type { ApiContext } from '../context.js';
-import { ApiError } from '../errors.js';
 import { INTAKE_METRIC_NAMES, METRIC_NAMES } from '../metrics.js';
-import { errorResponses, GUARDED_ERRORS, json, Liveness, Readiness } from '../schemas.js';
+import { GUARDED_ERRORS, Liveness, Readiness } from '../schemas.js';
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -53,7 +54,7 @@ export function registerHealthRoutes(server: FastifyInstance, ctx: ApiContext): 
         const pong = await withTimeout(ctx.redis.ping(), ctx.readyTimeoutMs, 'Redis PING');
         if (pong !== 'PONG') throw new Error(`Redis answered ${JSON.stringify(pong)} to PING`);
       } catch (err) {
-        throw new ApiError('KW_NOT_READY', `not ready: ${err instanceof Error ? err.message : String(err)}`);
+        throw new KeywardenError('KW_NOT_READY', `not ready: ${err instanceof Error ? err.message : String(err)}`);
       }
       return { status: 'ready' as const, redis: 'ok' as const };
     },
@@ -81,7 +82,7 @@ export function registerHealthRoutes(server: FastifyInstance, ctx: ApiContext): 
       try {
         text = await withTimeout(ctx.metrics.text(), Math.max(5000, ctx.readyTimeoutMs), 'reading metrics from Redis');
       } catch (err) {
-        throw new ApiError('KW_NOT_READY', `metrics unavailable: ${err instanceof Error ? err.message : String(err)}`);
+        throw new KeywardenError('KW_NOT_READY', `metrics unavailable: ${err instanceof Error ? err.message : String(err)}`);
       }
       return reply.type(ctx.metrics.contentType).send(text);
     },

@@ -2,22 +2,13 @@
 // GET /v1/schedules (the nightly scans: next run and last outcome per repository).
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { KeywardenError } from '../../errors/error.js';
+import { errorResponses, json } from '../../http/schemas.js';
 import { JOB_KINDS, type JobKind } from '../../workers/jobs.js';
 import type { JobView } from '../../workers/queue.js';
 import { scheduleStatus } from '../../workers/scheduler.js';
 import type { ApiContext } from '../context.js';
-import { ApiError } from '../errors.js';
-import {
-  BODY_ERRORS,
-  EnqueueBody,
-  EnqueuedSchema,
-  errorResponses,
-  GUARDED_ERRORS,
-  JobParams,
-  JobSchema,
-  json,
-  SchedulesSchema,
-} from '../schemas.js';
+import { BODY_ERRORS, EnqueueBody, EnqueuedSchema, GUARDED_ERRORS, JobParams, JobSchema, SchedulesSchema } from '../schemas.js';
 
 /**
  * The job as the API shows it. Log-batch data is reduced to its line count: the lines may hold the
@@ -93,7 +84,7 @@ export function registerJobRoutes(server: FastifyInstance, ctx: ApiContext): voi
         const v = await ctx.queues.get(kind, id);
         if (v) return publicJob(v);
       }
-      throw new ApiError('KW_JOB_NOT_FOUND', `no job ${id} (completed jobs are kept for an hour)`);
+      throw new KeywardenError('KW_JOB_NOT_FOUND', `no job ${id} (completed jobs are kept for an hour)`);
     },
   );
 

@@ -2,13 +2,13 @@
 // planted in realistic files must be found at their line with the exact secret, and the hard
 // negatives must produce nothing. Prints one summary line (recall, precision) for the release note.
 import { describe, expect, it } from 'vitest';
-import { loadBuiltinRules } from '../../rules/load.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { compilePack } from '../../scanner/engine/compile.js';
 import { scanBuffer } from '../../scanner/engine/engine.js';
 import type { RawMatch } from '../../scanner/engine/types.js';
 import { hardNegatives, plantPositives } from './corpus.js';
 
-const rules = loadBuiltinRules();
+const rules = await builtinRules();
 const pack = compilePack(rules);
 
 /** Never print a secret, even a generated one: a prefix and the length say enough to debug. */

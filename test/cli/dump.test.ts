@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { Report } from '../../scanner/finding.js';
+import { Report } from '../../scanner/report.js';
 
 const BIN = fileURLToPath(new URL('../../bin/keywarden.js', import.meta.url));
 const GCORE = '/usr/bin/gcore';

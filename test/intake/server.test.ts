@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Intake, startIntake } from '../../intake/server.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { loadBuiltinRules } from '../../rules/load.js';
-import { createRedactor, type Redactor } from '../../scanner/redact-stream.js';
+import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';
 import { Downstream } from '../helpers/downstream.js';
 
 const TOKEN = 'intake-test-token-0123456789';
@@ -18,8 +18,8 @@ let dir: string;
 let downstream: Downstream;
 let intake: Intake | null = null;
 
-beforeAll(() => {
-  redactor = createRedactor({ rules: loadBuiltinRules(), fingerprintKey: Buffer.from('test-fingerprint-key-0123456789') });
+beforeAll(async () => {
+  redactor = createRedactor({ rules: await builtinRules(), fingerprintKey: Buffer.from('test-fingerprint-key-0123456789') });
 });
 afterAll(async () => {
   await downstream?.close();

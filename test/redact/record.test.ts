@@ -64,11 +64,11 @@ describe('keywarden redact --record', () => {
       const found = await store.list({ target: 'web/app' });
       expect(found).toHaveLength(2);
       expect(found.every((f) => f.ruleId === 'github-pat' && f.state === 'detected')).toBe(true);
-      const fpA = found.find((f) => f.occurrences === 2);
+      const fpA = found.find((f) => f.occurrenceCount === 2);
       expect(fpA).toBeDefined();
       const occ = await store.occurrences(fpA!.fingerprint);
-      expect(occ.map((o) => o.finding.line).sort()).toEqual([1, 3]);
-      expect(occ.every((o) => o.finding.source.kind === 'log')).toBe(true);
+      expect(occ.map((o) => o.span.line).sort()).toEqual([1, 3]);
+      expect(occ.every((o) => o.provenance.kind === 'log' && o.provenance.stream === 'web/app')).toBe(true);
       const audit = await store.audit(fpA!.fingerprint);
       expect(audit[0]!.actor).toMatch(/^redact:/);
       expect(JSON.stringify([found, occ, audit])).not.toContain(a);
@@ -85,7 +85,7 @@ describe('keywarden redact --record', () => {
     const client = new Redis(redis.url);
     try {
       const [f] = await new FindingStore(client, PREFIX).list({ target: 'rerun' });
-      expect(f?.occurrences).toBe(2);
+      expect(f?.occurrenceCount).toBe(2);
     } finally {
       client.disconnect();
     }

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { builtinRuleFiles, loadRuleFile, loadRulePack, parseRules } from '../../rules/load.js';
-import { isKeywardenError, type KeywardenError } from '../../scanner/errors.js';
+import { isKeywardenError, type KeywardenError } from '../../errors/error.js';
+import { builtinRuleFiles } from '../../rules/builtin.js';
+import { loadRuleFile, loadRulePack, parseRules } from '../../rules/load.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/rules-invalid/', import.meta.url));
 const fixture = (name: string) => join(FIXTURES, name);

@@ -2,12 +2,12 @@
 // exactly its «marked» secret at the marked place, and no negative yields a finding of that rule.
 // Positives are generated at test time from templates, so this repository holds no realistic key.
 import { describe, expect, it } from 'vitest';
+import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { loadBuiltinRules } from '../../rules/load.js';
 import { compilePack } from '../../scanner/engine/compile.js';
 import { scanBuffer } from '../../scanner/engine/engine.js';
 
-const rules = loadBuiltinRules();
+const rules = await builtinRules();
 const pack = compilePack(rules);
 
 describe('built-in rule pack', () => {

@@ -3,12 +3,13 @@
 // announces each new instance on the `fastify.initialization` diagnostics channel, before any route
 // or hook of its own, so the check reaches every server without the code under test knowing.
 // Instances without the document (the standalone `keywarden intake`) are held to their routes' zod
-// schemas, the ones the document is generated from.
+// schemas, the ones the document is generated from; an instance with neither (an app's own server, as
+// in the runtime's tests) has nothing to be held to.
 import { subscribe } from 'node:diagnostics_channel';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { afterAll, afterEach } from 'vitest';
 import type { z } from 'zod';
-import type { ResponseSpec } from '../../api/schemas.js';
+import type { ResponseSpec } from '../../http/schemas.js';
 
 const problems: string[] = [];
 let checked = 0;
@@ -40,15 +41,19 @@ function zodProblems(req: FastifyRequest, reply: FastifyReply, body: string): st
 
 async function checkResponse(req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<void> {
   if (req.method === 'HEAD') return;
+  // Child scopes (the intake's) see the root's decorators, the document among them.
+  const server = req.server;
+  const documented = typeof (server as Partial<FastifyInstance>).swagger === 'function';
+  // Neither a document nor response schemas: not one of keywarden's servers but an app's own (the
+  // runtime's output guard is tested inside one), with nothing to hold its responses to.
+  if (!documented && !req.routeOptions.schema?.response) return;
   const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : null;
   if (body === null) {
     problems.push(`${req.method} ${req.url}: a streamed body cannot be checked`);
     return;
   }
   checked++;
-  // Child scopes (the intake's) see the root's decorators, the document among them.
-  const server = req.server;
-  if (typeof (server as Partial<FastifyInstance>).swagger !== 'function') {
+  if (!documented) {
     problems.push(...zodProblems(req, reply, body));
     return;
   }

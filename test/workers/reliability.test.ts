@@ -124,7 +124,7 @@ describe('workers under failure', () => {
     const list = await store.list();
     expect(list).toHaveLength(tokens.length);
     for (const f of list) {
-      expect(f.occurrences).toBe(1);
+      expect(f.occurrenceCount).toBe(1);
       expect((await store.audit(f.fingerprint)).filter((e) => e.what === 'detected')).toHaveLength(1);
     }
     await queues.close();
@@ -142,7 +142,7 @@ describe('workers under failure', () => {
     const third = await queues.enqueue('scan-history', { repo }); // still kept as completed: a no-op
     expect(third.duplicate).toBe(true);
     const list = await store.list();
-    expect(list.map((f) => f.occurrences)).toEqual([1, 1]);
+    expect(list.map((f) => f.occurrenceCount)).toEqual([1, 1]);
     const counts = await queues.counts(['scan-history']);
     expect(counts['scan-history']).toMatchObject({ completed: 1, waiting: 0, active: 0 });
     await queues.close();
@@ -169,7 +169,7 @@ describe('workers under failure', () => {
 
     const list = await store.list();
     expect(list).toHaveLength(40);
-    expect(list.every((f) => f.occurrences === 1)).toBe(true);
+    expect(list.every((f) => f.occurrenceCount === 1)).toBe(true);
     expect((await store.mustGet(resolved!.fingerprint)).state).toBe('accepted_risk');
     expect((await store.audit(resolved!.fingerprint)).map((e) => e.what)).toEqual(['detected', 'accept_risk']);
     await queues.close();
@@ -256,7 +256,7 @@ describe('workers under failure', () => {
     });
     const shown = JSON.parse((await run(process.execPath, [BIN, 'findings', 'show', fp], { env: e })).stdout);
     expect(shown.finding.state).toBe('false_positive');
-    expect(shown.occurrences[0].finding.line).toBe(2);
+    expect(shown.occurrences[0].span.line).toBe(2);
     expect(shown.audit.at(-1)).toMatchObject({ what: 'mark_false_positive', reason: 'documented example' });
     expect(JSON.stringify(shown)).not.toContain(token);
     const illegal = await run(process.execPath, [BIN, 'findings', 'resolve', fp, '--as', 'accepted_risk', '--reason', 'x'], {
