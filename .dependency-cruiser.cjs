@@ -116,7 +116,7 @@ module.exports = {
     {
       name: 'http-is-shared-by-both-servers',
       severity: 'error',
-      comment: 'http/ (token check, error answers) is imported by api/ and intake/, and imports neither.',
+      comment: 'http/ (token check, error answers, request validation) is imported by api/ and intake/, and imports neither.',
       from: { path: under('http') },
       to: { path: under(...except('http', 'model', 'config', 'errors')) },
     },

@@ -48,8 +48,11 @@ export interface ProcessorContext {
   actor: string;
   /** The BullMQ job id, kept on the occurrences a job records. */
   jobId?: string;
-  /** Test hook: record occurrences one at a time, pausing this long after each (to kill a worker mid-job). */
-  debugPauseMs?: number;
+  /**
+   * Test hook: record occurrences one at a time and await this after each, with the count so far
+   * (`keywarden worker --debug-hold-after`: to stop a worker mid-job at a known point).
+   */
+  afterRecord?: (recorded: number) => Promise<void>;
   /**
    * The rotation loop: new findings of a scan go to it (raw secret into the vault, the policy's job),
    * and the rotate and confirm-revocation kinds need it. @defaultValue none: scans only record
@@ -112,13 +115,12 @@ function scanProcessor<K extends ScanKind>(
   return async (data, ctx) => {
     const started = performance.now();
     const scanned = await scan(data, ctx);
-    const pause = ctx.debugPauseMs;
     const recorded = await ctx.store.record(
       scanned.findings,
       { actor: ctx.actor },
       {
         ...(ctx.jobId !== undefined ? { jobId: ctx.jobId } : {}),
-        ...(pause ? { onBatch: () => new Promise<void>((r) => setTimeout(r, pause)), batchSize: 1 } : {}),
+        ...(ctx.afterRecord ? { onBatch: ctx.afterRecord, batchSize: 1 } : {}),
       },
     );
     // Before the job can fail: what was recorded enters the loop even if the source broke part-way.

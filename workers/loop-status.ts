@@ -4,7 +4,7 @@
 // (the raw secret kept or not, whether a check can run, the policy's decision).
 import { providerKey, RAW_SECRETS_OFF_MESSAGE } from '../config/sections/rotation.js';
 import { livenessAvailability } from '../rotation/liveness-availability.js';
-import { isOpen } from './lifecycle.js';
+import { type FindingState, isOpen } from './lifecycle.js';
 import { hasLivenessCheck, type Loop, storedSecret } from './loop.js';
 import type { AuditEvent } from './store.js';
 
@@ -62,7 +62,7 @@ export async function verifyOnce(loop: Loop, fp: string, actor: string): Promise
 
 /** One step of the lifecycle: the state entered, when, by what event, who, why. */
 export interface LifecycleStep {
-  state: string;
+  state: FindingState;
   at: string;
   event: string;
   actor: string;

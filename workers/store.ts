@@ -16,11 +16,14 @@ import {
   transition,
 } from './lifecycle.js';
 
+/** A time as the store writes it: ISO 8601 in UTC (`Date.prototype.toISOString`). */
+export const IsoTime = z.iso.datetime();
+
 /** An occurrence as the store keeps it: the model's occurrence, its dedupe key (`occurrenceKey`), when and by what job it was recorded. */
 export const StoredOccurrence = Occurrence.extend({
   key: z.string(),
-  /** ISO time the store first recorded it. */
-  recordedAt: z.string(),
+  /** When the store first recorded it. */
+  recordedAt: IsoTime,
   /** The job that saw it, for tracing. */
   jobId: z.string().optional(),
 }).strict();
@@ -33,12 +36,11 @@ export type StoredOccurrence = z.infer<typeof StoredOccurrence>;
  */
 export const StoredFinding = Finding.omit({ occurrences: true, secret: true })
   .extend({
-    /** ISO times. */
-    firstSeen: z.string(),
-    lastSeen: z.string(),
-    stateChangedAt: z.string(),
+    firstSeen: IsoTime,
+    lastSeen: IsoTime,
+    stateChangedAt: IsoTime,
     /** When the finding last entered each state it has been in (e.g. `revoked`). */
-    stateTimes: z.partialRecord(FindingState, z.string()),
+    stateTimes: z.partialRecord(FindingState, IsoTime),
     occurrenceCount: z.number().int().min(0),
   })
   .strict();

@@ -27,8 +27,11 @@ export interface WorkerOptions {
   scan: ScanSettings;
   /** Written into audit events. @defaultValue `worker:<host>:<pid>` */
   actor?: string;
-  /** Test hook: record occurrences one at a time, pausing this long after each (to kill a worker mid-job). */
-  debugPauseMs?: number;
+  /**
+   * Test hook: record occurrences one at a time and await this after each, with the count so far
+   * (`keywarden worker --debug-hold-after`: to stop a worker mid-job at a known point).
+   */
+  afterRecord?: (recorded: number) => Promise<void>;
   /** One line per job outcome. @defaultValue nothing */
   log?: (entry: Record<string, unknown>) => void;
   /** Job start, completion and failure from `processJob` (ids, counts, codes; never job data). @defaultValue none */
@@ -96,7 +99,7 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
           store,
           actor,
           ...(job.id ? { jobId: job.id } : {}),
-          ...(opts.debugPauseMs ? { debugPauseMs: opts.debugPauseMs } : {}),
+          ...(opts.afterRecord ? { afterRecord: opts.afterRecord } : {}),
           ...(opts.logger ? { logger: opts.logger } : {}),
           ...(loop ? { loop } : {}),
         };

@@ -8,10 +8,12 @@ import { Webhooks } from '@octokit/webhooks';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { sendError } from '../../http/errors.js';
+import { errorResponses, json } from '../../http/schemas.js';
 import type { CompiledPack } from '../../scanner/engine/compile.js';
 import { alertFinding } from '../../workers/github-alerts.js';
 import type { Loop } from '../../workers/loop.js';
 import { handOver } from '../../workers/loop-actions.js';
+import { BODY_ERRORS, GitHubPong, GitHubWebhookBody, GitHubWebhookResult, GUARDED_ERRORS } from '../schemas.js';
 
 export const GITHUB_WEBHOOK_PATH = '/v1/github/webhook';
 
@@ -55,59 +57,85 @@ export async function registerGitHubRoutes(app: FastifyInstance, opts: GitHubRou
   await app.register(async (scope) => {
     // The signature covers the bytes GitHub sent: parse only after verifying them.
     scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    scope.post(GITHUB_WEBHOOK_PATH, { config: { ownToken: true } }, async (req, reply) => {
-      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const signature = req.headers['x-hub-signature-256'];
-      const delivery = String(req.headers['x-github-delivery'] ?? '').slice(0, 80);
-      const event = String(req.headers['x-github-event'] ?? '');
-      const ok =
-        typeof signature === 'string' &&
-        signature !== '' &&
-        (await webhooks.verify(raw.toString('utf8'), signature).catch(() => false));
-      if (!ok) {
-        await loop.store.serviceNote('github_webhook_rejected', {
-          actor: `github:${delivery || 'unknown delivery'}`,
-          reason: `${event || 'unknown'} event rejected: ${typeof signature === 'string' && signature !== '' ? 'X-Hub-Signature-256 does not verify' : 'no X-Hub-Signature-256'} (from ${req.ip})`,
-        });
-        return sendError(reply, 'KW_WEBHOOK_REJECTED', 'X-Hub-Signature-256 missing or wrong');
-      }
-      if (event === 'ping') return { status: 'pong' };
-      if (event !== 'secret_scanning_alert') return reply.code(202).send({ status: 'ignored', event });
-      let json: unknown;
-      try {
-        json = JSON.parse(raw.toString('utf8'));
-      } catch {
-        return sendError(reply, 'KW_JSON_INVALID', 'the event body is not JSON');
-      }
-      const parsed = AlertEvent.safeParse(json);
-      if (!parsed.success) return sendError(reply, 'KW_REQUEST_INVALID', 'not a secret_scanning_alert event body');
-      const { action, alert, repository } = parsed.data;
-      if (!OPEN_ACTIONS.has(action)) return reply.code(202).send({ status: 'ignored', action });
-      if (!loop.github) return sendError(reply, 'KW_CONFIG_INVALID', 'KEYWARDEN_GITHUB_TOKEN is not set');
+    scope.post(
+      GITHUB_WEBHOOK_PATH,
+      {
+        config: {
+          ownToken: true,
+          openapi: { security: [{ githubSignature: [] }], body: { 'application/json': GitHubWebhookBody } },
+        },
+        schema: {
+          operationId: 'receiveGitHubWebhook',
+          summary: 'GitHub secret scanning alerts in: the alert’s secret becomes a finding and enters the rotation loop',
+          response: {
+            200: json('A `ping` event.', GitHubPong),
+            202: json('Recorded (the loop runs), or acknowledged and ignored.', GitHubWebhookResult),
+            ...errorResponses({
+              KW_WEBHOOK_REJECTED: 'X-Hub-Signature-256 missing or wrong (audited in the service audit stream).',
+              ...BODY_ERRORS,
+              KW_REQUEST_INVALID: 'not a secret_scanning_alert event body.',
+              KW_CONFIG_INVALID: 'KEYWARDEN_GITHUB_TOKEN is not set.',
+              KW_PROVIDER_UNAVAILABLE: 'the GitHub API did not answer (GitHub shows the delivery failed; redeliver it).',
+              KW_REDIS: GUARDED_ERRORS.KW_REDIS,
+              KW_INTERNAL: GUARDED_ERRORS.KW_INTERNAL,
+            }),
+          },
+        },
+      },
+      async (req, reply) => {
+        const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const signature = req.headers['x-hub-signature-256'];
+        const delivery = String(req.headers['x-github-delivery'] ?? '').slice(0, 80);
+        const event = String(req.headers['x-github-event'] ?? '');
+        const ok =
+          typeof signature === 'string' &&
+          signature !== '' &&
+          (await webhooks.verify(raw.toString('utf8'), signature).catch(() => false));
+        if (!ok) {
+          await loop.store.serviceNote('github_webhook_rejected', {
+            actor: `github:${delivery || 'unknown delivery'}`,
+            reason: `${event || 'unknown'} event rejected: ${typeof signature === 'string' && signature !== '' ? 'X-Hub-Signature-256 does not verify' : 'no X-Hub-Signature-256'} (from ${req.ip})`,
+          });
+          return sendError(reply, 'KW_WEBHOOK_REJECTED', 'X-Hub-Signature-256 missing or wrong');
+        }
+        if (event === 'ping') return { status: 'pong' };
+        if (event !== 'secret_scanning_alert') return reply.code(202).send({ status: 'ignored', event });
+        let json: unknown;
+        try {
+          json = JSON.parse(raw.toString('utf8'));
+        } catch {
+          return sendError(reply, 'KW_JSON_INVALID', 'the event body is not JSON');
+        }
+        const parsed = AlertEvent.safeParse(json);
+        if (!parsed.success) return sendError(reply, 'KW_REQUEST_INVALID', 'not a secret_scanning_alert event body');
+        const { action, alert, repository } = parsed.data;
+        if (!OPEN_ACTIONS.has(action)) return reply.code(202).send({ status: 'ignored', action });
+        if (!loop.github) return sendError(reply, 'KW_CONFIG_INVALID', 'KEYWARDEN_GITHUB_TOKEN is not set');
 
-      // Fetched from GitHub, not taken from the event: the secret is only in the API's answer.
-      const details = await loop.github.fetch(repository.full_name, alert.number);
-      const finding = alertFinding(details, {
-        pack: opts.pack,
-        fingerprintKey: opts.fingerprintKey,
-        host: hostOf(opts.apiUrl, repository.html_url),
-      });
-      const actor = `github:${delivery || 'delivery'}`;
-      const recorded = await loop.store.record([finding], { actor });
-      await loop.rotation.linkAlert(finding.fingerprint, {
-        repository: repository.full_name,
-        number: alert.number,
-        url: details.url || alert.html_url || '',
-      });
-      const handed = await handOver(loop, [finding]);
-      return reply.code(202).send({
-        status: 'recorded',
-        fingerprint: finding.fingerprint,
-        ruleId: finding.ruleId,
-        newFinding: recorded.newFindings === 1,
-        locations: finding.occurrences.length,
-        loop: handed > 0 ? 'started' : 'already running',
-      });
-    });
+        // Fetched from GitHub, not taken from the event: the secret is only in the API's answer.
+        const details = await loop.github.fetch(repository.full_name, alert.number);
+        const finding = alertFinding(details, {
+          pack: opts.pack,
+          fingerprintKey: opts.fingerprintKey,
+          host: hostOf(opts.apiUrl, repository.html_url),
+        });
+        const actor = `github:${delivery || 'delivery'}`;
+        const recorded = await loop.store.record([finding], { actor });
+        await loop.rotation.linkAlert(finding.fingerprint, {
+          repository: repository.full_name,
+          number: alert.number,
+          url: details.url || alert.html_url || '',
+        });
+        const handed = await handOver(loop, [finding]);
+        return reply.code(202).send({
+          status: 'recorded',
+          fingerprint: finding.fingerprint,
+          ruleId: finding.ruleId,
+          newFinding: recorded.newFindings === 1,
+          locations: finding.occurrences.length,
+          loop: handed > 0 ? 'started' : 'already running',
+        });
+      },
+    );
   });
 }

@@ -131,8 +131,11 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
     )
     .option('--stalled-interval <ms>', 'how often to look for jobs of dead workers', positiveInt('--stalled-interval'), 30_000)
     .addOption(
-      new Option('--debug-pause-ms <ms>', 'test hook: pause after each recorded occurrence')
-        .argParser(positiveInt('--debug-pause-ms'))
+      new Option(
+        '--debug-hold-after <n>',
+        'test hook: after recording n occurrences of a job, log debug-hold and wait for SIGTERM',
+      )
+        .argParser(positiveInt('--debug-hold-after'))
         .hideHelp(),
     )
     .action(
@@ -141,7 +144,7 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
         concurrency: number;
         lockDuration: number;
         stalledInterval: number;
-        debugPauseMs?: number;
+        debugHoldAfter?: number;
       }) => {
         const { config: cfg, document } = await serviceStartup(env);
         // JSON lines on stderr, level from KEYWARDEN_LOG_LEVEL; secrets censored (logging/logger.ts).
@@ -162,6 +165,12 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
         );
         // The rotation loop: what start-up says about it (raw secrets off, a loopback public URL).
         for (const w of cfg.rotation.warnings) logger.warn({ event: 'rotation-settings' }, w);
+        // Resolved by the first SIGTERM or SIGINT: what --debug-hold-after waits for.
+        let stopRequested!: () => void;
+        const stopping = new Promise<void>((resolve) => {
+          stopRequested = resolve;
+        });
+        const holdAfter = flags.debugHoldAfter;
         const running = await startWorkers({
           redisUrl: cfg.redis.url,
           prefix: cfg.redis.prefix,
@@ -170,7 +179,15 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
           lockDurationMs: flags.lockDuration,
           stalledIntervalMs: flags.stalledInterval,
           scan,
-          ...(flags.debugPauseMs ? { debugPauseMs: flags.debugPauseMs } : {}),
+          ...(holdAfter
+            ? {
+                afterRecord: async (recorded: number) => {
+                  if (recorded !== holdAfter) return;
+                  logger.info({ event: 'debug-hold', recorded }, 'holding the job until SIGTERM');
+                  await stopping;
+                },
+              }
+            : {}),
           logger,
           log: (e) => logger.info(e, String(e.event)),
           loop: loopOptions(cfg, scan.rules),
@@ -178,20 +195,19 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
         logger.info({ event: 'ready', redis: safeRedisUrl(cfg.redis.url), queues: flags.queues ?? JOB_KINDS }, 'ready');
         // First signal: finish in-flight jobs, then exit. A second one: exit now; the jobs' locks lapse
         // and other workers take them back (stalled-job check), as after a crash.
-        let stopping = false;
-        await new Promise<void>((resolve) => {
-          const onSignal = (sig: string) => {
-            if (stopping) {
-              logger.warn({ event: 'forced', signal: sig }, 'forced exit');
-              process.exit(1);
-            }
-            stopping = true;
-            logger.info({ event: 'stopping', signal: sig }, 'stopping');
-            resolve();
-          };
-          process.on('SIGTERM', () => onSignal('SIGTERM'));
-          process.on('SIGINT', () => onSignal('SIGINT'));
-        });
+        let signalled = false;
+        const onSignal = (sig: string) => {
+          if (signalled) {
+            logger.warn({ event: 'forced', signal: sig }, 'forced exit');
+            process.exit(1);
+          }
+          signalled = true;
+          logger.info({ event: 'stopping', signal: sig }, 'stopping');
+          stopRequested();
+        };
+        process.on('SIGTERM', () => onSignal('SIGTERM'));
+        process.on('SIGINT', () => onSignal('SIGINT'));
+        await stopping;
         await running.close();
         setExit(0);
       },

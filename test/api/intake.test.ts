@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { INTAKE_METRIC_NAMES } from '../../api/metrics.js';
-import { openApiPath } from '../../api/openapi.js';
 import { type ApiIntakeOptions, type ApiServer, createApiServer } from '../../api/server.js';
 import { intakeSettings, type ServeFlags } from '../../cli/commands/serve.js';
 import { keywardenPaths } from '../../config/paths.js';
@@ -99,7 +98,7 @@ describe('the intake mounted in the API server', () => {
   afterAll(async () => {
     for (const s of extra) await s.close();
     await server?.close();
-    await downstream?.stop();
+    await downstream?.close();
     await redis?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -268,7 +267,7 @@ describe('the intake mounted in the API server', () => {
       await cut.intake!.drained();
       expect(down.received).toHaveLength(1);
     } finally {
-      await down.stop();
+      await down.close();
     }
   });
 
@@ -285,11 +284,24 @@ describe('the intake mounted in the API server', () => {
   it('describes every route, the intake’s included, in the OpenAPI document', async () => {
     const doc = (await (await fetch(`${base}/v1/openapi.json`)).json()) as Json;
     expect(server.routes).toEqual(expect.arrayContaining(['GET /v1/intake/health', 'POST /v1/intake', 'POST /v1/intake/*']));
-    for (const route of server.routes) {
-      const [method, url] = route.split(' ') as [string, string];
-      expect(doc.paths[openApiPath(url)]?.[method.toLowerCase()], route).toBeDefined();
-    }
-    expect(doc.paths['/v1/intake/{stream}'].post.security).toEqual([{ intakeBearer: [] }]);
+    const operations = Object.entries(doc.paths as Record<string, object>).flatMap(([p, item]) =>
+      Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`),
+    );
+    const documented = server.routes.map((r) => r.replace(/:(\w+)/g, '{$1}').replace(/\/\*$/, '/{stream}'));
+    expect(operations.sort()).toEqual(documented.sort());
+    const batch = doc.paths['/v1/intake/{stream}'].post;
+    expect(batch.security).toEqual([{ intakeBearer: [] }]);
+    expect(batch.parameters).toEqual([
+      expect.objectContaining({
+        name: 'stream',
+        in: 'path',
+        required: true,
+        schema: { $ref: '#/components/schemas/StreamName' },
+      }),
+    ]);
+    expect(Object.keys(batch.requestBody.content).sort()).toEqual(['application/json', 'application/x-ndjson']);
+    expect(batch.responses['503'].headers['Retry-After']).toMatchObject({ required: false });
+    expect(doc.components.schemas.StreamName).toMatchObject({ maxLength: 200, pattern: expect.any(String) });
     expect(doc.components.securitySchemes).toHaveProperty('intakeBearer');
   });
 

@@ -2,8 +2,20 @@
 // number of `keywarden worker` processes (the compiled bin/keywarden.js) on one Redis and prefix, each
 // resolved once it logs that it is ready; stderr kept per process (to prove no secret reached a log).
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './redis.js';
+
+/** A port the kernel had free a moment ago: a guess; startService tries another if serve cannot bind it. */
+function unusedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
 
 export const BIN = fileURLToPath(new URL('../../bin/keywarden.js', import.meta.url));
 
@@ -71,12 +83,26 @@ export interface Service {
  * and `workers` worker processes.
  */
 export async function startService(opts: ServiceOptions): Promise<Service> {
-  const port = await freePort();
+  // The public URL names the port, so the port is chosen first; another process may bind it before
+  // serve does, and then serve exits and a new port is tried.
+  let port = 0;
+  let serve: ServiceProcess | null = null;
+  let env: Record<string, string | undefined> = opts.env;
+  for (let attempt = 0; attempt < 5 && serve === null; attempt++) {
+    port = await unusedPort();
+    env = { KEYWARDEN_PUBLIC_URL: `http://127.0.0.1:${port}`, ...opts.env };
+    const p = spawnKeywarden(['serve', '--port', String(port)], env, opts.cwd);
+    try {
+      await waitForLog(p, /"event":"listening"/);
+      serve = p;
+    } catch (err) {
+      p.kill('SIGKILL');
+      if (!/EADDRINUSE/.test(p.log())) throw err;
+    }
+  }
+  if (serve === null) throw new Error('keywarden serve found no free port');
   const apiUrl = `http://127.0.0.1:${port}`;
-  const env = { KEYWARDEN_PUBLIC_URL: apiUrl, ...opts.env };
-  const all: ServiceProcess[] = [];
-  const serve = spawnKeywarden(['serve', '--port', String(port)], env, opts.cwd);
-  all.push(serve);
+  const all: ServiceProcess[] = [serve];
   const workers: ServiceProcess[] = [];
   const addWorker = async (args: string[] = opts.workerArgs ?? []) => {
     const w = spawnKeywarden(['worker', ...args], env, opts.cwd);
@@ -86,7 +112,6 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     return w;
   };
   try {
-    await waitForLog(serve, /"event":"listening"/);
     await Promise.all(Array.from({ length: opts.workers ?? 1 }, () => addWorker()));
   } catch (err) {
     for (const p of all) p.kill('SIGKILL');
@@ -95,7 +120,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   return {
     apiUrl,
     port,
-    serve,
+    serve: serve as ServiceProcess,
     workers,
     addWorker,
     logs: () => all.map((p) => p.log()).join('\n'),
