@@ -2,6 +2,7 @@
 // number of `keywarden worker` processes (the compiled bin/keywarden.js) on one Redis and prefix, each
 // resolved once it logs that it is ready; stderr kept per process (to prove no secret reached a log).
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -17,7 +18,10 @@ function unusedPort(): Promise<number> {
   });
 }
 
-export const BIN = fileURLToPath(new URL('../../bin/keywarden.js', import.meta.url));
+/** bin/keywarden.js: two levels up from test/helpers/, three from dist/test/helpers/ (the bench runs it from there). */
+export const BIN = ['../../bin/keywarden.js', '../../../bin/keywarden.js']
+  .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+  .find((p) => existsSync(p)) as string;
 
 export interface ServiceProcess {
   proc: ChildProcess;
