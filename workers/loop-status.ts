@@ -102,7 +102,11 @@ export async function rotationStatus(loop: Loop, fp: string) {
     checksThisRound: progress.checksDone,
     seenLive: progress.seenLiveAt !== null,
     rawSecret,
-    liveness: availability.available ? 'keywarden can check this key' : availability.message,
+    liveness: !isOpen(f.state)
+      ? `not needed: the finding is ${f.state}`
+      : availability.available
+        ? 'keywarden can check this key'
+        : availability.message,
     githubAlerts: progress.alerts,
   };
 }
