@@ -76,17 +76,20 @@ export function lifecycleOf(audit: readonly AuditEvent[]): LifecycleStep[] {
     .map((e) => ({ state: e.to, at: e.at, event: e.what, actor: e.actor, reason: e.reason }));
 }
 
+/** Whether the raw secret is kept, in words: it is what a reader of `findings show` asks first. */
+function keepingOf(loop: Loop, state: FindingState, stored: Awaited<ReturnType<typeof storedSecret>>): string {
+  const sealed = stored?.status === 'ok';
+  if (!isOpen(state)) return sealed ? 'stored (the finding is closed; it will be deleted)' : 'deleted: the finding is closed';
+  if (!loop.settings.rawSecrets.kept) return `not kept: ${RAW_SECRETS_OFF_MESSAGE}`;
+  return sealed ? 'stored, sealed with AES-256-GCM' : 'not stored for this finding';
+}
+
 /** What `findings show` adds for the loop: the raw secret's status and whether keywarden can check the key. */
 export async function rotationStatus(loop: Loop, fp: string) {
   const f = await loop.store.mustGet(fp);
   const rule = loop.rule(f.ruleId);
   const progress = await loop.rotation.progress(fp);
   const stored = await storedSecret(loop, fp);
-  let rawSecret: string;
-  if (!isOpen(f.state))
-    rawSecret = stored?.status === 'ok' ? 'stored (the finding is closed; it will be deleted)' : 'deleted: the finding is closed';
-  else if (!loop.settings.rawSecrets.kept) rawSecret = `not kept: ${RAW_SECRETS_OFF_MESSAGE}`;
-  else rawSecret = stored?.status === 'ok' ? 'stored, sealed with AES-256-GCM' : 'not stored for this finding';
   const availability = livenessAvailability({
     ruleId: f.ruleId,
     hasLivenessCheck: hasLivenessCheck(rule),
@@ -101,7 +104,7 @@ export async function rotationStatus(loop: Loop, fp: string) {
     confirmationRounds: progress.round,
     checksThisRound: progress.checksDone,
     seenLive: progress.seenLiveAt !== null,
-    rawSecret,
+    rawSecret: keepingOf(loop, f.state, stored),
     liveness: !isOpen(f.state)
       ? `not needed: the finding is ${f.state}`
       : availability.available
