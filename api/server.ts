@@ -14,7 +14,8 @@ import { errorResponses, json } from '../http/schemas.js';
 import { serializerCompiler, validatorCompiler } from '../http/validate.js';
 import { type FindingsSink, type IntakeCommonOptions, type IntakeRoutes, registerIntakeRoutes } from '../intake/server.js';
 import { logBatchFindings } from '../workers/log-occurrences.js';
-import { createLoop, type LoopOptions } from '../workers/loop.js';
+import { createLoop, type Loop, type LoopOptions } from '../workers/loop.js';
+import { handOver } from '../workers/loop-actions.js';
 import { JobQueues } from '../workers/queue.js';
 import { createRedis } from '../workers/redis.js';
 import type { Schedule } from '../workers/scheduler.js';
@@ -104,7 +105,7 @@ function bounded(p: Promise<unknown>, ms: number): Promise<void> {
  * occurrence keys on the batch digest): a shipper re-sending a batch adds nothing. Bounded:
  * the store's client waits through a Redis outage, but a shipper must get its 503 and retry.
  */
-function storeSink(store: FindingStore, actor: string, timeoutMs: number): FindingsSink {
+function storeSink(store: FindingStore, actor: string, timeoutMs: number, loop: Loop | null): FindingsSink {
   return async (findings, meta) => {
     const placed = logBatchFindings(findings, { stream: meta.stream, body: meta.body, time: meta.receivedAt });
     let timer: NodeJS.Timeout | undefined;
@@ -115,7 +116,8 @@ function storeSink(store: FindingStore, actor: string, timeoutMs: number): Findi
       );
     });
     try {
-      await Promise.race([store.record(placed, { actor }), late]);
+      // Then into the rotation loop like a scan's findings: raw secrets (in memory only) to the vault.
+      await Promise.race([store.record(placed, { actor }).then(() => (loop ? handOver(loop, placed) : 0)), late]);
     } finally {
       clearTimeout(timer);
     }
@@ -147,6 +149,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     processMetrics: opts.processMetrics ?? true,
     intake: opts.intake !== undefined,
   });
+  const loop = opts.loop ? createLoop({ ...opts.loop, store, queues }) : null;
   const ctx: ApiContext = {
     redis,
     queues,
@@ -199,7 +202,6 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   registerHealthRoutes(app, ctx);
   registerJobRoutes(app, ctx);
   registerFindingRoutes(app, ctx);
-  const loop = opts.loop ? createLoop({ ...opts.loop, store, queues }) : null;
   if (loop) {
     registerRotationRoutes(app, { loop, isAdmin: authorized });
     if (opts.github) await registerGitHubRoutes(app, { ...opts.github, loop });
@@ -214,6 +216,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
           store,
           opts.intake.actor ?? `intake:${hostname()}:${process.pid}`,
           opts.intake.recordTimeoutMs ?? 5000,
+          loop,
         ),
         onBatch: (e) => metrics.observeIntakeBatch(e),
       })

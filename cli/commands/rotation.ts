@@ -6,6 +6,7 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { Environment } from '../../config/section.js';
+import { unknownRotationNames } from '../../config/sections/rotation.js';
 import type { ServiceConfig } from '../../config/service.js';
 import { resolveProviderBaseUrls } from '../../providers/base-urls.js';
 import { configFromDocument, resolveRules } from '../../scanner/config.js';
@@ -36,6 +37,19 @@ export function loopOptions(cfg: ServiceConfig, rules: LoopOptions['rules']): Om
     baseUrls: resolveProviderBaseUrls(cfg.childEnv),
     github: cfg.github.token ? createGitHubAlerts({ apiUrl: cfg.github.apiUrl, token: cfg.github.token }) : null,
   };
+}
+
+/**
+ * What `serve` and `worker` say at start-up about the rotation settings: raw secrets off, a loopback
+ * public URL, and names in policy, targets or selfRevoke that match no loaded rule or provider (a typo
+ * there would silently do nothing).
+ */
+export function rotationStartupWarnings(cfg: ServiceConfig, rules: LoopOptions['rules']): string[] {
+  const unknown = unknownRotationNames(cfg.rotation, {
+    ruleIds: rules.map((r) => r.id),
+    providers: [...new Set(rules.map((r) => r.provider))],
+  });
+  return [...cfg.rotation.warnings, ...unknown.map((u) => `${u} (it selects nothing)`)];
 }
 
 /** Runs `fn` with the loop on fresh connections, closed afterwards. */

@@ -18,7 +18,7 @@ import { JobQueues } from '../../workers/queue.js';
 import { createRedis, safeRedisUrl } from '../../workers/redis.js';
 import { loadSchedule, scheduleFromDocument, syncSchedules } from '../../workers/scheduler.js';
 import { serviceFingerprintKey, serviceStartup } from '../startup.js';
-import { loopOptions } from './rotation.js';
+import { loopOptions, rotationStartupWarnings } from './rotation.js';
 
 /** The flags of `serve`; each one left out falls back to its environment variable, the config file, the default. */
 export interface ServeFlags {
@@ -133,7 +133,11 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
         const rules = await resolveRules(config);
         intake = {
           ...intakeCfg,
-          redactor: createRedactor({ rules, globalAllow: config.allowlist, fingerprintKey: fk.key, stream: 'intake' }),
+          // With a vault key, findings keep their raw secret in memory, for the rotation loop's vault only.
+          redactor: {
+            ...createRedactor({ rules, globalAllow: config.allowlist, fingerprintKey: fk.key, stream: 'intake' }),
+            showSecrets: cfg.rotation.rawSecrets.kept,
+          },
           // One line per batch (kind, bytes, finding count), never its content.
           logger: createLogger({ name: 'intake', level: cfg.log.level }),
         };
@@ -141,9 +145,9 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
 
       // The rotation loop's routes use the workers' rules and fingerprint key (a GitHub alert's secret is
       // fingerprinted as a scan of it would be); start-up says what the rotation settings leave out.
-      for (const w of cfg.rotation.warnings) log({ event: 'rotation-settings', message: w });
       const loopConfig = await configFromDocument(document);
       const loopRules = await resolveRules(loopConfig);
+      for (const w of rotationStartupWarnings(cfg, loopRules)) log({ event: 'rotation-settings', message: w });
       const github = cfg.github.webhookSecret
         ? {
             webhookSecret: cfg.github.webhookSecret,

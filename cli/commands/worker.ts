@@ -18,7 +18,7 @@ import { createRedis, safeRedisUrl } from '../../workers/redis.js';
 import { FindingStore, type StoredFinding } from '../../workers/store.js';
 import { startWorkers } from '../../workers/worker.js';
 import { serviceFingerprintKey, serviceStartup } from '../startup.js';
-import { cliActor, loopOptions, showFinding, showText } from './rotation.js';
+import { cliActor, loopOptions, rotationStartupWarnings, showFinding, showText } from './rotation.js';
 
 function positiveInt(flag: string) {
   return (v: string): number => {
@@ -164,7 +164,7 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
           cfg.childEnv,
         );
         // The rotation loop: what start-up says about it (raw secrets off, a loopback public URL).
-        for (const w of cfg.rotation.warnings) logger.warn({ event: 'rotation-settings' }, w);
+        for (const w of rotationStartupWarnings(cfg, scan.rules)) logger.warn({ event: 'rotation-settings' }, w);
         // Resolved by the first SIGTERM or SIGINT: what --debug-hold-after waits for.
         let stopRequested!: () => void;
         const stopping = new Promise<void>((resolve) => {
