@@ -1,5 +1,5 @@
 // The closed loop with real processes on 127.0.0.1: a real redis-server, `keywarden serve` and
-// `keywarden worker` (the compiled binary), the fake provider, a receiver that rotates at it and calls
+// `keywarden worker` (bin/keywarden.js, built by the test setup), the fake provider, a receiver that rotates at it and calls
 // back over HTTP, and a fake GitHub API for secret scanning alerts. A leak committed to a real git
 // repository goes detected -> rotation_requested -> rotated -> revoked; every key in Redis and every
 // process's log is read afterwards for the secret.
@@ -488,6 +488,52 @@ describe('a worker killed mid-check', () => {
       expect(audit.at(-1)?.actor).not.toBe(audit[0]?.actor);
     } finally {
       fake.clearFailures();
+      await svc.stop();
+      await receiver.stop();
+    }
+  });
+});
+
+describe('keywarden rotate and verify, as a user runs them', () => {
+  it('rotate sends request #2 now (same idempotency key, a new event), verify reads the key live; both audited', async () => {
+    const prefix = `kwcli-${randomBytes(3).toString('hex')}`;
+    const receiver = new RotationReceiver({ secret: SIGNING });
+    await receiver.start();
+    const svc = await startService({ env: env(prefix, receiver.url), cwd: home, workers: 1 });
+    try {
+      const key = fake.issue('github-pat');
+      await api(svc, 'POST', '/v1/scans', { kind: 'scan-history', data: { repo: repoWith({ 'a.env': `A=${key.secret}\n` }) } });
+      const [first] = await receiver.waitForDeliveries(1);
+      const fp = first!.event!.finding.fingerprint;
+      const cliEnv = { ...env(prefix, receiver.url), KEYWARDEN_PUBLIC_URL: svc.apiUrl } as NodeJS.ProcessEnv;
+      const rotated = await run(process.execPath, [BIN, 'rotate', fp, '--reason', 'leaked again', '--actor', 'alice'], {
+        env: cliEnv,
+        cwd: home,
+      });
+      expect(JSON.parse(rotated.stdout)).toEqual({
+        fingerprint: fp,
+        request: 2,
+        state: 'rotation_requested',
+        targets: [{ target: 'default', outcome: 'delivered (HTTP 200)' }],
+      });
+      const second = receiver.deliveries[1]!;
+      expect(second.signature.ok).toBe(true);
+      expect(second.event!.idempotencyKey).toBe(first!.event!.idempotencyKey);
+      expect(second.event!.id).not.toBe(first!.event!.id);
+      const verify = await run(process.execPath, [BIN, 'verify', fp, '-f', 'json', '--actor', 'alice'], {
+        env: cliEnv,
+        cwd: home,
+      }).catch((e: { code: number; stdout: string }) => e);
+      expect((verify as { code?: number }).code).toBe(1);
+      expect(JSON.parse(verify.stdout)).toMatchObject({ verdict: 'live', ruleId: 'github-pat', status: 200 });
+      expect(verify.stdout).not.toContain(key.secret);
+      const audit = await auditOf(svc, fp);
+      expect(audit.slice(4).map((e) => [e.what, e.actor, e.reason])).toEqual([
+        ['request_rotation_again', 'alice', 'keywarden rotate: leaked again (request #2 to default)'],
+        ['webhook', 'alice', 'rotation.requested #2 to default, try 1: delivered (HTTP 200)'],
+        ['verify', 'alice', expect.stringMatching(/^live \(provider accepts the key: HTTP 200, login=octocat\)/)],
+      ]);
+    } finally {
       await svc.stop();
       await receiver.stop();
     }
