@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDuration } from '../config/sections/rotation.js';
+import { parseDuration } from '../config/units.js';
 import { fingerprint } from '../scanner/fingerprint.js';
 import type { FakeProvider } from '../test/helpers/fake-provider.js';
 import type { RotationReceiver } from '../test/helpers/rotation-receiver.js';

@@ -4,7 +4,7 @@
 // escalating, revoking at the provider, starting a confirmation round. Each is safe to run twice: state
 // moves are compare-and-set (the store), follow-up job ids derive from their content, audit notes that
 // a re-run would repeat are written once.
-import { formatDuration } from '../config/sections/rotation.js';
+import { formatDuration } from '../config/units.js';
 import { KeywardenError } from '../errors/error.js';
 import type { Finding } from '../model/finding.js';
 import type { EscalationStage } from '../rotation/events.js';

@@ -5,6 +5,7 @@
 import { inspect } from 'node:util';
 import { z } from 'zod';
 import { defineSection } from '../section.js';
+import { formatDuration, parseDuration } from '../units.js';
 
 /** The environment variables this section reads; the environment overrides the config file. */
 export const ROTATION_ENV = {
@@ -46,50 +47,11 @@ export const RAW_SECRETS_OFF_MESSAGE =
   '(revocation confirmation, keywarden verify) cannot run; set it to 64 hex digits (openssl rand -hex 32)';
 
 // ---------------------------------------------------------------------------------------------------
-// Durations: one parser for every duration setting.
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/**
- * Milliseconds for `0s`, `500ms`, `15m`, `4h`, `7d`, or a sum such as `1h30m`; null if not a duration.
- * A bare number is refused (is `30` seconds or milliseconds?), except `0`.
- */
-export function parseDuration(text: string): number | null {
-  const s = text.trim();
-  if (s === '0') return 0;
-  if (s === '' || s.length > 64) return null;
-  let total = 0;
-  let rest = s;
-  while (rest !== '') {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)/.exec(rest);
-    if (!m) return null;
-    total += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
-    rest = rest.slice(m[0].length);
-  }
-  return Number.isFinite(total) ? Math.round(total) : null;
-}
-
-/** The shortest exact form of `ms` (`90000` -> `1m30s`), for messages and docs. */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  let out = '';
-  let rest = ms;
-  for (const [unit, size] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-    ['ms', 1],
-  ] as const) {
-    const n = Math.floor(rest / size);
-    if (n > 0) out += `${n}${unit}`;
-    rest -= n * size;
-  }
-  return out;
-}
+// Durations: config/units.ts parses them; a bare number is refused here (is `30` seconds or ms?).
 
 const DURATION_HINT = 'expected a duration such as 0s, 500ms, 15m or 4h';
-const Duration = z.string().refine((s) => parseDuration(s) !== null, DURATION_HINT);
+const STRICT = { bareNumber: 'refuse' } as const;
+const Duration = z.string().refine((s) => parseDuration(s, STRICT) !== null, DURATION_HINT);
 
 /** A provider as env names spell it: upper case, every non-alphanumeric run as `_` (`Hugging Face` -> `HUGGING_FACE`). */
 export function providerKey(provider: string): string {
@@ -459,7 +421,7 @@ export function rotationSettings(input: RotationSettingsInput): RotationSettings
     const fromEnv = envName === null ? undefined : envValue(envName);
     const [text, where] = fromEnv !== undefined ? [fromEnv, envName] : [fileValue, `${file} > ${fileField}`];
     if (text === undefined) return fallback;
-    const ms = parseDuration(text);
+    const ms = parseDuration(text, STRICT);
     if (ms === null) {
       problems.push(`${where}: ${DURATION_HINT}; got ${shown(text)}`);
       return fallback;

@@ -5,7 +5,7 @@
 // backoff (rotation/schedule.ts) or the provider's Retry-After, whichever is later; at the SLA the
 // finding is escalated once and checks go on at the longest interval. A killed worker's check runs
 // again elsewhere (the job is taken back); asking the provider twice is harmless.
-import { formatDuration } from '../../config/sections/rotation.js';
+import { formatDuration } from '../../config/units.js';
 import { KeywardenError } from '../../errors/error.js';
 import { livenessAvailability } from '../../rotation/liveness-availability.js';
 import { nextRevocationCheck } from '../../rotation/schedule.js';

@@ -3,7 +3,7 @@
 // repeat (a worker killed mid-job, a stalled job taken back): the decision is written last, state moves
 // are compare-and-set, a delivery that reached its receiver is marked and never sent again, follow-up
 // job ids derive from their content, and audit notes a re-run would repeat are written once.
-import { formatDuration } from '../../config/sections/rotation.js';
+import { formatDuration } from '../../config/units.js';
 import { KeywardenError } from '../../errors/error.js';
 import {
   type AttemptResult,
