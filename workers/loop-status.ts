@@ -3,9 +3,8 @@
 // run once (audited; never the secret), the lifecycle read from the audit trail, and the loop's status
 // (the raw secret kept or not, whether a check can run, the policy's decision).
 import { providerKey, RAW_SECRETS_OFF_MESSAGE } from '../config/sections/rotation.js';
-import { livenessAvailability } from '../rotation/liveness-availability.js';
 import { type FindingState, isOpen } from './lifecycle.js';
-import { hasLivenessCheck, type Loop, storedSecret } from './loop.js';
+import { type Loop, livenessOf, type storedSecret } from './loop.js';
 import type { AuditEvent } from './store.js';
 
 export interface VerifyResult {
@@ -24,15 +23,8 @@ export interface VerifyResult {
 /** The rule's liveness check once, audited; `live` is remembered (what `after-live` checks need). */
 export async function verifyOnce(loop: Loop, fp: string, actor: string): Promise<VerifyResult> {
   const f = await loop.store.mustGet(fp);
-  const rule = loop.rule(f.ruleId);
+  const { rule, stored, availability } = await livenessOf(loop, f);
   const base = { fingerprint: fp, ruleId: f.ruleId, provider: rule?.provider ?? 'unknown' };
-  const stored = await storedSecret(loop, fp);
-  const availability = livenessAvailability({
-    ruleId: f.ruleId,
-    hasLivenessCheck: hasLivenessCheck(rule),
-    rawSecrets: loop.settings.rawSecrets,
-    stored,
-  });
   if (!availability.available || !rule || stored?.status !== 'ok') {
     const reason = availability.available ? 'no raw secret to check with' : availability.message;
     await loop.store.note(fp, 'verify', { actor, reason: `not run: ${reason}` });
@@ -87,15 +79,8 @@ function keepingOf(loop: Loop, state: FindingState, stored: Awaited<ReturnType<t
 /** What `findings show` adds for the loop: the raw secret's status and whether keywarden can check the key. */
 export async function rotationStatus(loop: Loop, fp: string) {
   const f = await loop.store.mustGet(fp);
-  const rule = loop.rule(f.ruleId);
   const progress = await loop.rotation.progress(fp);
-  const stored = await storedSecret(loop, fp);
-  const availability = livenessAvailability({
-    ruleId: f.ruleId,
-    hasLivenessCheck: hasLivenessCheck(rule),
-    rawSecrets: loop.settings.rawSecrets,
-    stored,
-  });
+  const { rule, stored, availability } = await livenessOf(loop, f);
   return {
     provider: rule?.provider ?? 'unknown',
     providerKey: rule ? providerKey(rule.provider) : null,

@@ -7,6 +7,7 @@ import type { Occurrence } from '../model/finding.js';
 import type { ProviderBaseUrls } from '../providers/base-urls.js';
 import { createLivenessRunner, type LivenessRunner } from '../providers/runner.js';
 import type { RotationFindingView, RotationLocation } from '../rotation/finding-view.js';
+import { livenessAvailability } from '../rotation/liveness-availability.js';
 import { SecretVault, type VaultRead } from '../rotation/vault.js';
 import type { Rule } from '../rules/schema.js';
 import type { GitHubAlerts } from './github-alerts.js';
@@ -83,6 +84,19 @@ export function hasLivenessCheck(rule: Rule | undefined): boolean {
 /** The stored secret, or null when no vault is configured (nothing could have been kept). */
 export async function storedSecret(loop: Loop, fp: string): Promise<VaultRead | null> {
   return loop.vault ? loop.vault.get(fp) : null;
+}
+
+/** The finding's rule, its kept secret, and whether a liveness check can run on it. */
+export async function livenessOf(loop: Loop, f: StoredFinding) {
+  const rule = loop.rule(f.ruleId);
+  const stored = await storedSecret(loop, f.fingerprint);
+  const availability = livenessAvailability({
+    ruleId: f.ruleId,
+    hasLivenessCheck: hasLivenessCheck(rule),
+    rawSecrets: loop.settings.rawSecrets,
+    stored,
+  });
+  return { rule, stored, availability };
 }
 
 /** An occurrence as a webhook location: the fields that apply to its kind, never its text. */

@@ -7,11 +7,10 @@
 // again elsewhere (the job is taken back); asking the provider twice is harmless.
 import { formatDuration } from '../../config/units.js';
 import { KeywardenError } from '../../errors/error.js';
-import { livenessAvailability } from '../../rotation/liveness-availability.js';
 import { nextRevocationCheck } from '../../rotation/schedule.js';
 import type { JobData, TransitionOutcome } from '../jobs.js';
 import { isOpen } from '../lifecycle.js';
-import { hasLivenessCheck, type Loop, storedSecret } from '../loop.js';
+import { type Loop, livenessOf } from '../loop.js';
 import { describeWait, escalate, startConfirmation } from '../loop-actions.js';
 
 type ConfirmData = JobData<'confirm-revocation'>;
@@ -51,14 +50,7 @@ async function check(loop: Loop, fp: string, round: number, n: number, actor: st
     return `closed: ${f.state}`;
   }
   if (!CHECKED_STATES.has(f.state)) return `not checked: ${f.state}`;
-  const rule = loop.rule(f.ruleId);
-  const stored = await storedSecret(loop, fp);
-  const availability = livenessAvailability({
-    ruleId: f.ruleId,
-    hasLivenessCheck: hasLivenessCheck(rule),
-    rawSecrets: loop.settings.rawSecrets,
-    stored,
-  });
+  const { rule, stored, availability } = await livenessOf(loop, f);
   const requestedAt = progress.requestedAt ?? Date.parse(f.firstSeen);
   const deadline = requestedAt + loop.settings.revocation.slaMs;
   if (!availability.available || !rule || stored?.status !== 'ok') {
