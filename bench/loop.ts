@@ -1,17 +1,3 @@
-// The closed loop's speed (`npm run bench:loop`, i.e. `npm run build && node dist/bench/loop.js`): a
-// private redis-server, `keywarden serve` and 2 `keywarden worker` processes (the compiled binary),
-// the fake provider (test/helpers/fake-provider.ts) and an immediate receiver (it revokes the key at
-// the fake and calls back at once) in this process.
-//
-//  1. Latency: N leaked keys (a mix of providers) committed to one git repository, one history scan
-//     through the API; per finding, from detection (`firstSeen`) to confirmed revocation
-//     (`stateTimes.revoked`): p50, p95, max. Target (issue #11): p95 < 5 s + the first-poll delay.
-//  2. Throughput: M findings whose receiver calls back but does not revoke, so every finding keeps
-//     being checked (poll interval 100 ms, no backoff); liveness checks the workers complete per
-//     second over a fixed window, counted at the provider. Target: >= 50 checks/s with 2 workers.
-//
-//   node dist/bench/loop.js [--findings 100] [--first-poll 0s] [--checks-findings 200] [--seconds 10] [--concurrency 16] [--json]
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +5,7 @@ import { join } from 'node:path';
 import { parseDuration } from '../config/units.js';
 import { fingerprint } from '../scanner/fingerprint.js';
 import type { FakeProvider } from '../test/helpers/fake-provider.js';
+import { commitFiles } from '../test/helpers/git-repo.js';
 import type { RotationReceiver } from '../test/helpers/rotation-receiver.js';
 import type { Service } from '../test/helpers/service.js';
 
@@ -44,27 +31,8 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 function gitRepo(dir: string, lines: string[]): void {
-  mkdirSync(dir, { recursive: true });
-  const git = (...a: string[]) =>
-    execFileSync('git', a, {
-      cwd: dir,
-      stdio: 'ignore',
-      env: {
-        PATH: process.env.PATH,
-        HOME: dir,
-        GIT_AUTHOR_NAME: 'Bench',
-        GIT_AUTHOR_EMAIL: 'bench@example.com',
-        GIT_COMMITTER_NAME: 'Bench',
-        GIT_COMMITTER_EMAIL: 'bench@example.com',
-      },
-    });
-  git('init', '-q', '-b', 'main');
   // One file per key: a history scan finds each at line 2 of its own file.
-  lines.forEach((l, i) => {
-    writeFileSync(join(dir, `service-${i}.env`), `# service ${i}\nAPI_KEY=${l}\n`);
-  });
-  git('add', '-A');
-  git('commit', '-q', '-m', 'config');
+  commitFiles(dir, Object.fromEntries(lines.map((l, i) => [`service-${i}.env`, `# service ${i}\nAPI_KEY=${l}\n`])), 'config');
 }
 
 interface Phase {

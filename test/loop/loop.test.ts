@@ -3,9 +3,9 @@
 // back over HTTP, and a fake GitHub API for secret scanning alerts. A leak committed to a real git
 // repository goes detected -> rotation_requested -> rotated -> revoked; every key in Redis and every
 // process's log is read afterwards for the secret.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { createRedis } from '../../workers/redis.js';
 import { FindingStore } from '../../workers/store.js';
 import { FakeGitHubAlerts } from '../helpers/fake-github-alerts.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
+import { commitFiles } from '../helpers/git-repo.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
 import { type ReceivedDelivery, RotationReceiver } from '../helpers/rotation-receiver.js';
 import { BIN, type Service, spawnKeywarden, startService, waitForLog } from '../helpers/service.js';
@@ -80,30 +81,8 @@ function env(prefix: string, receiverUrl: string, extra: Record<string, string> 
 function repoWith(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'kw-loop-leak-'));
   dirs.push(dir);
-  const git = (...a: string[]) =>
-    execFileSync('git', a, {
-      cwd: dir,
-      stdio: 'ignore',
-      env: {
-        PATH: process.env.PATH,
-        HOME: dir,
-        GIT_AUTHOR_NAME: 'Dev',
-        GIT_AUTHOR_EMAIL: 'dev@example.com',
-        GIT_COMMITTER_NAME: 'Dev',
-        GIT_COMMITTER_EMAIL: 'dev@example.com',
-      },
-    });
-  git('init', '-q', '-b', 'main');
-  writeFileSync(join(dir, 'README.md'), '# app\n');
-  git('add', '-A');
-  git('commit', '-q', '-m', 'start');
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  git('add', '-A');
-  git('commit', '-q', '-m', 'add config (oops)');
-  return dir;
+  commitFiles(dir, { 'README.md': '# app\n' }, 'start');
+  return commitFiles(dir, files, 'add config (oops)');
 }
 
 async function api(svc: Service, method: string, path: string, body?: unknown, token = TOKEN) {

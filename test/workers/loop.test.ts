@@ -1,9 +1,4 @@
-// The rotation loop in one process over a real redis-server, a real fake provider and a real receiver
-// on 127.0.0.1, with BullMQ workers started in-process: decision, signed webhook, callback (through
-// the function the API route calls), confirmation, escalation. The HTTP route and the worker processes
-// are test/loop/'s.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -17,6 +12,7 @@ import { createRedis } from '../../workers/redis.js';
 import type { AuditEvent } from '../../workers/store.js';
 import { type RunningWorkers, startWorkers } from '../../workers/worker.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
+import { commitFiles } from '../helpers/git-repo.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
 import { RotationReceiver } from '../helpers/rotation-receiver.js';
 import { scanSettings } from './fixtures.js';
@@ -54,26 +50,7 @@ function settings(env: Record<string, string>, file: unknown = {}): RotationSett
 function repoWith(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'kw-loop-repo-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const git = (...a: string[]) =>
-    execFileSync('git', a, {
-      cwd: dir,
-      stdio: 'ignore',
-      env: {
-        ...process.env,
-        GIT_AUTHOR_NAME: 'T',
-        GIT_AUTHOR_EMAIL: 't@example.com',
-        GIT_COMMITTER_NAME: 'T',
-        GIT_COMMITTER_EMAIL: 't@example.com',
-      },
-    });
-  git('init', '-q', '-b', 'main');
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  git('add', '-A');
-  git('commit', '-q', '-m', 'leak');
-  return dir;
+  return commitFiles(dir, files, 'leak');
 }
 
 async function start(s: RotationSettings): Promise<{ prefix: string; workers: RunningWorkers; queues: JobQueues }> {
