@@ -116,7 +116,7 @@ module.exports = {
     {
       name: 'http-is-shared-by-both-servers',
       severity: 'error',
-      comment: 'http/ (token check, error answers) is imported by api/ and intake/, and imports neither.',
+      comment: 'http/ (token check, error answers, request validation) is imported by api/ and intake/, and imports neither.',
       from: { path: under('http') },
       to: { path: under(...except('http', 'model', 'config', 'errors')) },
     },
@@ -161,12 +161,12 @@ module.exports = {
       name: 'runtime-imports-only-rules-engine-redaction',
       severity: 'error',
       comment:
-        'runtime/ (keywarden/runtime, inside apps) imports rules/, model/, the engine, redaction, rotation/signature.ts and errors/ only.',
+        'runtime/ (keywarden/runtime, inside apps) imports rules/, model/, the engine, redaction, rotation/signature.ts, config/units.ts and errors/ only.',
       from: { path: under('runtime') },
       to: {
         path: under(...PARTS),
         pathNot:
-          '^(runtime|rules|model|errors|scanner/engine)/|^scanner/redact[^/]*\\.ts$|^scanner/redact/|^rotation/signature\\.ts$',
+          '^(runtime|rules|model|errors|scanner/engine)/|^scanner/redact[^/]*\\.ts$|^scanner/redact/|^rotation/signature\\.ts$|^config/units\\.ts$',
       },
     },
     {

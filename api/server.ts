@@ -2,23 +2,33 @@
 // log-shipper intake at /v1/intake recording into that store. An entry point like the CLI: it alone
 // sees workers/, the store and the metrics. Every route but the probes and the OpenAPI document needs
 // the API token (the intake's routes, the intake's own); every error is `{error:{code,message}}`.
+// Routes declare their zod schemas (api/schemas.ts): requests are validated, responses serialized and
+// the OpenAPI document generated from them (api/document.ts).
 import { hostname } from 'node:os';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { z } from 'zod';
 import { KeywardenError } from '../errors/error.js';
 import { bearerTokenCheck } from '../http/auth.js';
 import { classify, sendError } from '../http/errors.js';
+import { errorResponses, json } from '../http/schemas.js';
+import { serializerCompiler, validatorCompiler } from '../http/validate.js';
 import { type FindingsSink, type IntakeCommonOptions, type IntakeRoutes, registerIntakeRoutes } from '../intake/server.js';
 import { logBatchFindings } from '../workers/log-occurrences.js';
+import { createLoop, type Loop, type LoopOptions } from '../workers/loop.js';
+import { handOver } from '../workers/loop-actions.js';
 import { JobQueues } from '../workers/queue.js';
 import { createRedis } from '../workers/redis.js';
 import type { Schedule } from '../workers/scheduler.js';
 import { FindingStore } from '../workers/store.js';
 import type { ApiContext } from './context.js';
+import { registerApiDocument } from './document.js';
 import { ServiceMetrics } from './metrics.js';
-import { openApiDocument } from './openapi.js';
 import { registerFindingRoutes } from './routes/findings.js';
+import { type GitHubRouteOptions, registerGitHubRoutes } from './routes/github.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerRotationRoutes } from './routes/rotation.js';
+import { GUARDED_ERRORS, OpenApiDocumentSchema } from './schemas.js';
 
 /** @defaultValue 8 MiB: a log batch of 100,000 short lines fits. */
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
@@ -60,12 +70,16 @@ export interface ApiServerOptions {
   closeGraceMs?: number;
   /** Mount the log-shipper intake at INTAKE_PREFIX. @defaultValue none */
   intake?: ApiIntakeOptions;
+  /** The rotation loop's routes (callback, rotate, verify, lifecycle) over this server's store and queues. @defaultValue none */
+  loop?: Omit<LoopOptions, 'store' | 'queues'>;
+  /** `POST /v1/github/webhook` (needs `loop`). @defaultValue none */
+  github?: Omit<GitHubRouteOptions, 'loop'>;
 }
 
 export interface ApiServer {
   app: FastifyInstance;
   ctx: ApiContext;
-  /** `METHOD path` of every route registered (the OpenAPI test compares them with the document). */
+  /** `METHOD path` of every route registered (as fastify names them: `:id`, `*`). */
   routes: string[];
   /** The mounted intake's spool and drain, or null without `intake`. */
   intake: IntakeRoutes | null;
@@ -91,7 +105,7 @@ function bounded(p: Promise<unknown>, ms: number): Promise<void> {
  * occurrence keys on the batch digest): a shipper re-sending a batch adds nothing. Bounded:
  * the store's client waits through a Redis outage, but a shipper must get its 503 and retry.
  */
-function storeSink(store: FindingStore, actor: string, timeoutMs: number): FindingsSink {
+function storeSink(store: FindingStore, actor: string, timeoutMs: number, loop: Loop | null): FindingsSink {
   return async (findings, meta) => {
     const placed = logBatchFindings(findings, { stream: meta.stream, body: meta.body, time: meta.receivedAt });
     let timer: NodeJS.Timeout | undefined;
@@ -102,7 +116,8 @@ function storeSink(store: FindingStore, actor: string, timeoutMs: number): Findi
       );
     });
     try {
-      await Promise.race([store.record(placed, { actor }), late]);
+      // Then into the rotation loop like a scan's findings: raw secrets (in memory only) to the vault.
+      await Promise.race([store.record(placed, { actor }).then(() => (loop ? handOver(loop, placed) : 0)), late]);
     } finally {
       clearTimeout(timer);
     }
@@ -134,6 +149,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     processMetrics: opts.processMetrics ?? true,
     intake: opts.intake !== undefined,
   });
+  const loop = opts.loop ? createLoop({ ...opts.loop, store, queues }) : null;
   const ctx: ApiContext = {
     redis,
     queues,
@@ -148,9 +164,20 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     trustProxy: false,
   });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   const routes: string[] = [];
   app.addHook('onRoute', (r) => {
     for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push(`${m} ${r.url}`);
+    // The token check below answers 401 on every guarded route: each must say so in its schema.
+    const guarded = !r.config?.public && !r.config?.ownToken && r.method !== 'HEAD';
+    const response = (r.schema?.response ?? {}) as Record<string, unknown>;
+    if (guarded && !('401' in response)) throw new Error(`${r.method} ${r.url} is guarded but documents no 401`);
+  });
+  await registerApiDocument(app, {
+    intake: opts.intake !== undefined,
+    loop: opts.loop !== undefined,
+    github: opts.loop !== undefined && opts.github !== undefined,
   });
 
   app.addHook('onRequest', async (req, reply) => {
@@ -175,6 +202,10 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   registerHealthRoutes(app, ctx);
   registerJobRoutes(app, ctx);
   registerFindingRoutes(app, ctx);
+  if (loop) {
+    registerRotationRoutes(app, { loop, isAdmin: authorized });
+    if (opts.github) await registerGitHubRoutes(app, { ...opts.github, loop });
+  }
   const intake = opts.intake
     ? await registerIntakeRoutes(app, {
         ...opts.intake,
@@ -185,12 +216,29 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
           store,
           opts.intake.actor ?? `intake:${hostname()}:${process.pid}`,
           opts.intake.recordTimeoutMs ?? 5000,
+          loop,
         ),
         onBatch: (e) => metrics.observeIntakeBatch(e),
       })
     : null;
-  const doc = openApiDocument({ intake: intake !== null });
-  app.get('/v1/openapi.json', { config: { public: true } }, async () => doc);
+  app.get(
+    '/v1/openapi.json',
+    {
+      config: { public: true },
+      schema: {
+        operationId: 'openapi',
+        summary: 'This document',
+        response: {
+          200: json(
+            'The OpenAPI 3.1 description, generated from the schemas the routes validate and serialize with.',
+            OpenApiDocumentSchema,
+          ),
+          ...errorResponses({ KW_INTERNAL: GUARDED_ERRORS.KW_INTERNAL }),
+        },
+      },
+    },
+    async () => app.swagger() as z.output<typeof OpenApiDocumentSchema>,
+  );
 
   app.addHook('onClose', async () => {
     // Each step is bounded: with Redis away, a polite close would wait for a reconnection forever.

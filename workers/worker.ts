@@ -8,6 +8,8 @@ import { codeOf, specOf } from '../errors/error.js';
 import type { Logger } from '../logging/logger.js';
 import { type ProcessorContext, runProcessor, type ScanSettings } from './handlers.js';
 import { JOB_KINDS, type JobKind, type JobResult, parseJob } from './jobs.js';
+import { createLoop, type Loop, type LoopOptions } from './loop.js';
+import { JobQueues } from './queue.js';
 import { createRedis } from './redis.js';
 import { FindingStore } from './store.js';
 
@@ -25,17 +27,23 @@ export interface WorkerOptions {
   scan: ScanSettings;
   /** Written into audit events. @defaultValue `worker:<host>:<pid>` */
   actor?: string;
-  /** Test hook: record occurrences one at a time, pausing this long after each (to kill a worker mid-job). */
-  debugPauseMs?: number;
+  /**
+   * Test hook: record occurrences one at a time and await this after each, with the count so far
+   * (`keywarden worker --debug-hold-after`: to stop a worker mid-job at a known point).
+   */
+  afterRecord?: (recorded: number) => Promise<void>;
   /** One line per job outcome. @defaultValue nothing */
   log?: (entry: Record<string, unknown>) => void;
   /** Job start, completion and failure from `processJob` (ids, counts, codes; never job data). @defaultValue none */
   logger?: Logger;
+  /** The rotation loop (workers/loop.ts) over this worker's store and queues. @defaultValue none: scans only */
+  loop?: Omit<LoopOptions, 'store' | 'queues'>;
 }
 
 export interface RunningWorkers {
   workers: Worker[];
   store: FindingStore;
+  loop: Loop | null;
   /** Stops taking jobs, waits for the in-flight ones, closes connections. */
   close(): Promise<void>;
 }
@@ -80,6 +88,9 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
   const workers: Worker[] = [];
   // BullMQ leaves connections it was given open on close(): these are ours to quit.
   const conns: Redis[] = [storeConn];
+  // Follow-up jobs of the loop (deliveries, retries, checks) are added on the store's connection.
+  const queues = new JobQueues(storeConn, opts.prefix);
+  const loop = opts.loop ? createLoop({ ...opts.loop, store, queues }) : null;
   for (const kind of opts.queues ?? JOB_KINDS) {
     const processor = async (job: Job): Promise<JobResult<JobKind>> => {
       try {
@@ -88,8 +99,9 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
           store,
           actor,
           ...(job.id ? { jobId: job.id } : {}),
-          ...(opts.debugPauseMs ? { debugPauseMs: opts.debugPauseMs } : {}),
+          ...(opts.afterRecord ? { afterRecord: opts.afterRecord } : {}),
           ...(opts.logger ? { logger: opts.logger } : {}),
+          ...(loop ? { loop } : {}),
         };
         return await processJob(kind, job.data, ctx);
       } catch (err) {
@@ -122,8 +134,10 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
   return {
     workers,
     store,
+    loop,
     async close() {
       await Promise.all(workers.map((w) => w.close()));
+      await queues.close();
       await Promise.all(conns.map((c) => c.quit().catch(() => c.disconnect())));
     },
   };

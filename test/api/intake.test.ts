@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { INTAKE_METRIC_NAMES } from '../../api/metrics.js';
-import { openApiPath } from '../../api/openapi.js';
 import { type ApiIntakeOptions, type ApiServer, createApiServer } from '../../api/server.js';
 import { intakeSettings, type ServeFlags } from '../../cli/commands/serve.js';
 import { keywardenPaths } from '../../config/paths.js';
 import { defaultIntakeSpool } from '../../config/sections/intake.js';
+import { rotationSettings } from '../../config/sections/rotation.js';
+import { resolveProviderBaseUrls } from '../../providers/base-urls.js';
 import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
 import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';
@@ -99,7 +100,7 @@ describe('the intake mounted in the API server', () => {
   afterAll(async () => {
     for (const s of extra) await s.close();
     await server?.close();
-    await downstream?.stop();
+    await downstream?.close();
     await redis?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -268,7 +269,7 @@ describe('the intake mounted in the API server', () => {
       await cut.intake!.drained();
       expect(down.received).toHaveLength(1);
     } finally {
-      await down.stop();
+      await down.close();
     }
   });
 
@@ -285,12 +286,62 @@ describe('the intake mounted in the API server', () => {
   it('describes every route, the intake’s included, in the OpenAPI document', async () => {
     const doc = (await (await fetch(`${base}/v1/openapi.json`)).json()) as Json;
     expect(server.routes).toEqual(expect.arrayContaining(['GET /v1/intake/health', 'POST /v1/intake', 'POST /v1/intake/*']));
-    for (const route of server.routes) {
-      const [method, url] = route.split(' ') as [string, string];
-      expect(doc.paths[openApiPath(url)]?.[method.toLowerCase()], route).toBeDefined();
-    }
-    expect(doc.paths['/v1/intake/{stream}'].post.security).toEqual([{ intakeBearer: [] }]);
+    const operations = Object.entries(doc.paths as Record<string, object>).flatMap(([p, item]) =>
+      Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`),
+    );
+    const documented = server.routes.map((r) => r.replace(/:(\w+)/g, '{$1}').replace(/\/\*$/, '/{stream}'));
+    expect(operations.sort()).toEqual(documented.sort());
+    const batch = doc.paths['/v1/intake/{stream}'].post;
+    expect(batch.security).toEqual([{ intakeBearer: [] }]);
+    expect(batch.parameters).toEqual([
+      expect.objectContaining({
+        name: 'stream',
+        in: 'path',
+        required: true,
+        schema: { $ref: '#/components/schemas/StreamName' },
+      }),
+    ]);
+    expect(Object.keys(batch.requestBody.content).sort()).toEqual(['application/json', 'application/x-ndjson']);
+    expect(batch.responses['503'].headers['Retry-After']).toMatchObject({ required: false });
+    expect(doc.components.schemas.StreamName).toMatchObject({ maxLength: 200, pattern: expect.any(String) });
     expect(doc.components.securitySchemes).toHaveProperty('intakeBearer');
+  });
+
+  it('with the rotation loop: a batch’s new finding keeps its raw secret sealed in the vault and gets the policy’s job', async () => {
+    const vaultKey = randomBytes(32).toString('hex');
+    const settings = rotationSettings({ env: { KEYWARDEN_SECRET_KEY: vaultKey } });
+    if (!settings.ok) throw new Error(settings.problems.join('\n'));
+    const prefix = `${PREFIX}-loop`;
+    const looped = await createApiServer({
+      redisUrl: redis.url,
+      prefix,
+      token: API_TOKEN,
+      processMetrics: false,
+      intake: { ...intakeOptions('spool-loop', downstream.url), redactor: { ...redactor, showSecrets: true } },
+      loop: { settings: settings.settings, rules: await builtinRules(), baseUrls: resolveProviderBaseUrls({}) },
+    });
+    extra.push(looped);
+    const url = await looped.listen('127.0.0.1', 0);
+    const secret = ghp();
+    const res = await shipper(`${url}/v1/intake/app`, jsonLines([{ date: 1763782001.5, log: `token=${secret}` }]));
+    expect(res.status).toBe(200);
+    const [f] = await looped.ctx.store.list();
+    const sealed = await looped.ctx.redis.get(looped.ctx.store.keyOf(f!.fingerprint, 'secret'));
+    expect(sealed).toMatch(/^kwv1\./);
+    expect((await looped.ctx.queues.counts(['rotate'])).rotate).toMatchObject({ waiting: 1 });
+    const keys = await looped.ctx.redis.keys(`${prefix}:*`);
+    for (const k of keys) {
+      const type = await looped.ctx.redis.type(k);
+      const text =
+        type === 'string'
+          ? await looped.ctx.redis.get(k)
+          : type === 'hash'
+            ? JSON.stringify(await looped.ctx.redis.hgetall(k))
+            : type === 'stream'
+              ? JSON.stringify(await looped.ctx.redis.xrange(k, '-', '+'))
+              : '';
+      expect(text ?? '').not.toContain(secret);
+    }
   });
 
   it('serves its health with the intake token only', async () => {

@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC_NAMES } from '../../api/metrics.js';
-import { openApiPath } from '../../api/openapi.js';
 import { type ApiServer, createApiServer } from '../../api/server.js';
 import { CODES } from '../../errors/codes.js';
 import type { Finding } from '../../model/finding.js';
 import { targetOf } from '../../scanner/target.js';
 import { jobIdFor } from '../../workers/jobs.js';
 import { createRedis } from '../../workers/redis.js';
+import { responseProblems } from '../helpers/openapi.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
+import { checkedResponses } from '../setup/api-responses.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: responses are read loosely; the assertions check their shape.
 type Json = any;
@@ -193,6 +194,13 @@ describe('HTTP API on a real Redis', () => {
       });
     }
 
+    it('names the job kinds when the kind is unknown, as any other enum does', async () => {
+      const { error } = (await (await post('/v1/scans', { kind: 'scan-everything', data: {} })).json()) as Json;
+      expect(error.message).toBe(
+        'invalid request: body.kind: Invalid option: expected one of "scan-history"|"scan-diff"|"scan-dump"|"scan-log-batch"|"rotate"|"confirm-revocation"',
+      );
+    });
+
     it('enqueues a job that is then visible, and the same scan twice is one job', async () => {
       const data = { repo: '/srv/app', incremental: true };
       const res = await post('/v1/scans', { kind: 'scan-history', data });
@@ -218,7 +226,17 @@ describe('HTTP API on a real Redis', () => {
     it('shows a finished job with its result, and its duration in the metrics', async () => {
       const data = { path: '/var/crash/core.1' };
       const { id } = (await (await post('/v1/scans', { kind: 'scan-dump', data })).json()) as Json;
-      worker = new Worker('scan-dump', async () => ({ kind: 'scan-dump', findings: 0, durationMs: 42 }), {
+      // A whole ScanOutcome: the job view serves each kind's result by its schema (JOB_RESULT_SCHEMAS).
+      const outcome = {
+        kind: 'scan-dump',
+        findings: 0,
+        newFindings: 0,
+        occurrences: 0,
+        newOccurrences: 0,
+        bytes: 0,
+        durationMs: 42,
+      };
+      worker = new Worker('scan-dump', async () => outcome, {
         connection: createRedis(redis.url),
         prefix: PREFIX,
       });
@@ -227,7 +245,7 @@ describe('HTTP API on a real Redis', () => {
         job = (await (await call(`/v1/jobs/${id}`)).json()) as Json;
         if (job.state !== 'completed') await new Promise((r) => setTimeout(r, 50));
       }
-      expect(job).toMatchObject({ state: 'completed', returnvalue: { durationMs: 42 } });
+      expect(job).toMatchObject({ state: 'completed', returnvalue: outcome });
       let text = '';
       for (
         let i = 0;
@@ -354,21 +372,107 @@ describe('HTTP API on a real Redis', () => {
     expect(text).toContain('keywarden_time_to_revocation_seconds_count 1');
   });
 
-  it('describes every route in its OpenAPI 3.1 document', async () => {
-    const doc = (await (await call('/v1/openapi.json', { token: null })).json()) as Json;
-    expect(doc.openapi).toBe('3.1.0');
-    for (const route of server.routes) {
-      const [method, url] = route.split(' ') as [string, string];
-      expect(doc.paths[openApiPath(url)]?.[method.toLowerCase()], route).toBeDefined();
-    }
-    expect(doc.paths['/v1/scans'].post.requestBody.content['application/json'].schema.oneOf).toHaveLength(6);
-    expect(
-      Object.keys(doc.paths).some((p) => p.startsWith('/v1/intake')),
-      'intake not mounted, not described',
-    ).toBe(false);
-    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]);
-    expect(refs.length).toBeGreaterThan(0);
-    for (const r of new Set(refs)) expect(doc.components.schemas, `$ref ${r}`).toHaveProperty(r as string);
+  describe('the OpenAPI document', () => {
+    let doc: Json;
+    beforeAll(async () => {
+      doc = (await (await call('/v1/openapi.json', { token: null })).json()) as Json;
+    });
+
+    it('describes exactly the routes served, each with its own operation id, and every $ref resolves', () => {
+      expect(doc.openapi).toBe('3.1.0');
+      const operations = Object.entries(doc.paths as Record<string, object>).flatMap(([p, item]) =>
+        Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`),
+      );
+      expect(operations.sort()).toEqual(server.routes.map((r) => r.replace(/:(\w+)/g, '{$1}')).sort());
+      const ids = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap((item) =>
+        Object.values(item).map((op) => op.operationId),
+      );
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(
+        Object.keys(doc.paths).some((p) => p.startsWith('/v1/intake')),
+        'intake not mounted, not described',
+      ).toBe(false);
+      expect(doc.paths['/v1/scans'].post.requestBody.content['application/json'].schema.oneOf).toHaveLength(6);
+      const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]);
+      expect(refs.length).toBeGreaterThan(0);
+      for (const r of new Set(refs)) expect(doc.components.schemas, `$ref ${r}`).toHaveProperty(r as string);
+    });
+
+    it('declares the fingerprint pattern, the job states and the security of each route once, from the code', () => {
+      expect(doc.components.schemas.Fingerprint.pattern).toBe('^kw1:[0-9a-f]{32}$');
+      expect(doc.components.schemas.JobState.enum).toContain('waiting-children');
+      // Findings and occurrences are the store's schemas over the model's, nested by reference.
+      expect(doc.components.schemas.Finding.required).toContain('occurrenceCount');
+      expect(doc.components.schemas.Finding.properties.fingerprint).toEqual({ $ref: '#/components/schemas/Fingerprint' });
+      expect(doc.components.schemas.Occurrence.properties.provenance).toEqual({ $ref: '#/components/schemas/Provenance' });
+      expect(doc.paths['/healthz'].get.security).toEqual([]);
+      expect(doc.paths['/v1/findings'].get.security).toBeUndefined(); // the document's default: the API token
+      expect(doc.security).toEqual([{ bearer: [] }]);
+    });
+
+    it('finds a response that departs from it', () => {
+      const ok = { method: 'GET', path: '/v1/findings', status: 200, headers: { 'content-type': 'application/json' } };
+      expect(responseProblems(doc, { ...ok, body: JSON.stringify({ count: 0, findings: [] }) })).toEqual([]);
+      const cases: Record<string, [Parameters<typeof responseProblems>[1], RegExp]> = {
+        'a field of the wrong type': [{ ...ok, body: JSON.stringify({ count: '0', findings: [] }) }, /\/count must be integer/],
+        'a field the document does not have': [
+          { ...ok, body: JSON.stringify({ count: 0, findings: [], secret: 'x' }) },
+          /must NOT have additional properties.*secret/,
+        ],
+        'a scanner finding where a stored one belongs': [
+          { ...ok, body: JSON.stringify({ count: 1, findings: [finding(3, 'github-pat', 'x')] }) },
+          /findings\/0 must have required property 'firstSeen'[\s\S]*must NOT have additional properties.*occurrences/,
+        ],
+        'a job result that is not its kind’s': [
+          {
+            ...ok,
+            path: '/v1/jobs/scan-dump-1',
+            body: JSON.stringify({
+              id: 'scan-dump-1',
+              kind: 'scan-dump',
+              state: 'completed',
+              attemptsMade: 1,
+              data: { path: '/var/crash/core.1' },
+              returnvalue: {
+                kind: 'rotate',
+                fingerprint: `kw1:${'0'.repeat(32)}`,
+                from: 'detected',
+                to: 'rotated',
+                durationMs: 1,
+              },
+            }),
+          },
+          /\/returnvalue/,
+        ],
+        'an undocumented status': [{ ...ok, status: 418, body: '' }, /status 418 is not documented/],
+        'another media type': [{ ...ok, headers: { 'content-type': 'text/html' }, body: '<p>' }, /content-type text\/html/],
+        'a 202 without its Location': [
+          {
+            method: 'POST',
+            path: '/v1/scans',
+            status: 202,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ id: 'x', kind: 'scan-dump', duplicate: false, href: '/v1/jobs/x' }),
+          },
+          /required header Location is missing/,
+        ],
+        'an error code the route does not answer with': [
+          { ...ok, status: 404, body: JSON.stringify({ error: { code: 'KW_JOB_NOT_FOUND', message: 'x' } }) },
+          /status 404 is not documented/,
+        ],
+        'an error code of another status': [
+          { ...ok, status: 400, body: JSON.stringify({ error: { code: 'KW_FINDING_NOT_FOUND', message: 'x' } }) },
+          /\/error\/code must be equal to one of the allowed values/,
+        ],
+      };
+      for (const [name, [response, problem]] of Object.entries(cases)) {
+        expect(responseProblems(doc, response).join('\n'), name).toMatch(problem);
+      }
+    });
+
+    it('has held every response of this file to it (test/setup/api-responses.ts)', () => {
+      expect(checkedResponses()).toBeGreaterThan(40);
+    });
   });
 
   it('answers 503 on /readyz while Redis is unreachable, and 200 on /healthz', async () => {

@@ -290,6 +290,7 @@ describe.skipIf(!FLUENT_BIT)('intake with a real Fluent Bit', () => {
   });
   afterAll(async () => {
     await Promise.all([...shippers].map(stopShipper));
+    await downstream?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -353,7 +354,7 @@ describe.skipIf(!FLUENT_BIT)('intake with a real Fluent Bit', () => {
 
   it('spools while downstream is down, then delivers everything in order once it is up', async () => {
     await downstream.start();
-    await downstream.stop(); // the port is known and nothing listens on it
+    await downstream.stop(); // down: the port stays ours, every connection is reset
     const it = await startIntakeFor('spool');
     const log = join(dir, 'spool', 'app.log');
     const { secrets, lines } = writeAppLog(log, 200, 0);

@@ -21,7 +21,10 @@ let intake: Intake | null = null;
 beforeAll(async () => {
   redactor = createRedactor({ rules: await builtinRules(), fingerprintKey: Buffer.from('test-fingerprint-key-0123456789') });
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  await downstream?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 afterEach(async () => {
   await intake?.close();
   intake = null;
@@ -148,7 +151,7 @@ describe('intake', () => {
   it('spools while downstream is down and delivers in order after it returns, across an intake restart', async () => {
     downstream.received = [];
     await downstream.start();
-    await downstream.stop(); // the port is known and nothing listens on it
+    await downstream.stop(); // down: the port stays ours, every connection is reset
     let it = await start('spool');
     const secrets = Array.from({ length: 5 }, ghp);
     for (let i = 0; i < 5; i++) {

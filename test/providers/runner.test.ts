@@ -12,7 +12,6 @@ import { signRequest } from '../../providers/sign.js';
 import { builtinRules } from '../../rules/builtin.js';
 import { LivenessCheck, type Rule } from '../../rules/schema.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
-import { freePort } from '../helpers/redis.js';
 
 const rules = new Map((await builtinRules()).map((r) => [r.id, r]));
 const rule = (id: string) => rules.get(id)!;
@@ -220,9 +219,22 @@ describe('concurrency', () => {
   });
 });
 
+/**
+ * A loopback port nothing listens on: one the kernel handed out and took back. Linux does not hand
+ * the same ephemeral port out again at once, so the connection is refused.
+ */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((done) => s.close(done));
+  return port;
+}
+
 describe('transport failures are unknown and retryable', () => {
   it('a closed port', async () => {
-    const port = await freePort();
+    const port = await closedPort();
     const runner = createLivenessRunner({
       baseUrls: resolveProviderBaseUrls({ KEYWARDEN_PROVIDER_EXAMPLE_BASE_URL: `http://127.0.0.1:${port}` }),
     });

@@ -2,8 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
-  formatDuration,
-  parseDuration,
   parseSecretKey,
   providerKey,
   RAW_SECRETS_OFF_MESSAGE,
@@ -12,7 +10,8 @@ import {
   type RotationSettingsInput,
   rotationSettings,
   unknownRotationNames,
-} from '../../config/rotation.js';
+} from '../../config/sections/rotation.js';
+import { formatDuration, parseDuration } from '../../config/units.js';
 
 // Built at test time: no key-shaped text in the repository.
 const signing = `signing-${randomBytes(8).toString('hex')}`;
@@ -45,13 +44,13 @@ describe('durations: one parser', () => {
     '30': null,
     '': null,
     '-1s': null,
-    '5 m': null,
+    '5 m': 300_000,
     '1w': null,
     abc: null,
     '1h 30m': null,
   };
   for (const [text, want] of Object.entries(cases)) {
-    it(`${JSON.stringify(text)} -> ${want}`, () => expect(parseDuration(text)).toBe(want));
+    it(`${JSON.stringify(text)} -> ${want}`, () => expect(parseDuration(text, { bareNumber: 'refuse' })).toBe(want));
   }
   it('formats back to the shortest exact form', () => {
     expect([0, 500, 30_000, 90_000, 86_400_000, 93_784_005].map(formatDuration)).toEqual([

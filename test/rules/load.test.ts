@@ -183,17 +183,7 @@ describe('loadRulePack', () => {
 describe('builtinRuleFiles', () => {
   it('finds the built-in YAML directory next to this module', () => {
     const files = builtinRuleFiles();
+    expect(files.length).toBeGreaterThan(0);
     for (const f of files) expect(f).toMatch(/[/\\]rules[/\\]builtin[/\\][^/\\]+\.yaml$/);
-  });
-});
-
-describe('built-in pack cache', () => {
-  it('serves from the compiled cache exactly the rules the YAML holds', async () => {
-    // dist/ is built (with its cache) by the vitest globalSetup, as `npm run build` does.
-    const compiled = (await import(
-      new URL('../../dist/rules/builtin.js', import.meta.url).href
-    )) as typeof import('../../rules/builtin.js');
-    expect(compiled.readBuiltinCache()).not.toBeNull();
-    expect(await compiled.builtinRules()).toEqual(loadRulePack(builtinRuleFiles()));
   });
 });

@@ -1,12 +1,10 @@
-// Test-time fixtures for the service tests: generated GitHub tokens (never committed) and a real git
-// repository that holds them, plus the scan settings a worker would build.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
 import type { ScanSettings } from '../../workers/handlers.js';
+import { git } from '../helpers/git-repo.js';
 
 /** Same key for every worker of a test: one secret, one fingerprint. */
 export const TEST_FINGERPRINT_KEY = 'keywarden-test-fingerprint-key-0123456789';
@@ -27,22 +25,6 @@ export function scanSettings(): ScanSettings {
     cacheDir: join(tmpdir(), 'kw-test-cache'),
     env: process.env,
   };
-}
-
-function git(cwd: string, ...args: string[]): void {
-  execFileSync('git', args, {
-    cwd,
-    stdio: 'ignore',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 'T',
-      GIT_AUTHOR_EMAIL: 't@example.com',
-      GIT_COMMITTER_NAME: 'T',
-      GIT_COMMITTER_EMAIL: 't@example.com',
-      GIT_CONFIG_NOSYSTEM: '1',
-      HOME: cwd,
-    },
-  });
 }
 
 /**

@@ -100,17 +100,16 @@ describe('workers under failure', () => {
     const tokens = Array.from({ length: 8 }, (_, i) => githubToken(100 + i));
     const repo = makeRepo(tokens);
     repos.push(repo);
-    // A records one occurrence every 400 ms, so it is surely mid-job when killed.
-    const a = await spawnWorker(prefix, ['--queues', 'scan-history', '--debug-pause-ms', '400']);
+    // A holds the job after recording two of its eight occurrences: it is mid-job when killed.
+    const a = await spawnWorker(prefix, ['--queues', 'scan-history', '--debug-hold-after', '2']);
     const job = await queues.enqueue('scan-history', { repo });
     await until(
-      async () => (await store.list()).length >= 2,
+      () => a.log().includes('"event":"debug-hold"'),
       30_000,
-      () => `A recorded nothing: ${a.log()}`,
+      () => `A never held the job: ${a.log()}`,
     );
     a.proc.kill('SIGKILL');
-    const partial = (await store.list()).length;
-    expect(partial).toBeLessThan(tokens.length);
+    expect(await store.list()).toHaveLength(2);
 
     const b = await spawnWorker(prefix, ['--queues', 'scan-history']);
     const view = await queues.waitFor('scan-history', job.id, 40_000);
@@ -176,7 +175,7 @@ describe('workers under failure', () => {
     await queues.close();
   });
 
-  it('invalid job data and unimplemented kinds fail visibly without crashing the worker, which stops on SIGTERM', async () => {
+  it('invalid job data and a rotate job for no finding fail visibly without crashing the worker, which stops on SIGTERM', async () => {
     const { prefix, queues } = setup();
     const w = await spawnWorker(prefix, ['--queues', 'scan-dump,rotate']);
     // Bypass the enqueue-side validation, as a buggy producer would.
@@ -188,7 +187,8 @@ describe('workers under failure', () => {
     expect(badView.failedReason).toMatch(/KW_JOB_INVALID: invalid scan-dump job data: scan-dump > path/);
     const rotView = await queues.waitFor('rotate', rot.id, 20_000);
     expect(rotView.state).toBe('failed');
-    expect(rotView.failedReason).toMatch(/KW_NOT_IMPLEMENTED.*rotation issue/);
+    expect(rotView).toMatchObject({ state: 'failed', attemptsMade: 1 });
+    expect(rotView.failedReason).toMatch(/^KW_FINDING_NOT_FOUND: no finding kw1:9{32}/);
     expect(w.proc.exitCode).toBeNull();
     expect((await queues.counts(['scan-dump']))['scan-dump']).toMatchObject({ failed: 1 });
 
@@ -203,13 +203,15 @@ describe('workers under failure', () => {
     const { prefix, queues, store } = setup();
     const repo = makeRepo([githubToken(500), githubToken(501), githubToken(502)]);
     repos.push(repo);
-    const w = await spawnWorker(prefix, ['--queues', 'scan-history', '--debug-pause-ms', '300']);
+    // The worker holds the job after one of its three occurrences until SIGTERM: in flight when it comes.
+    const w = await spawnWorker(prefix, ['--queues', 'scan-history', '--debug-hold-after', '1']);
     const job = await queues.enqueue('scan-history', { repo });
     await until(
-      async () => (await store.list()).length >= 1,
+      () => w.log().includes('"event":"debug-hold"'),
       20_000,
-      () => `nothing recorded: ${w.log()}`,
+      () => `the job was never held: ${w.log()}`,
     );
+    expect(await store.list()).toHaveLength(1);
     const exited = new Promise<number | null>((r) => w.proc.once('exit', (code) => r(code)));
     w.proc.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -256,7 +258,10 @@ describe('workers under failure', () => {
     const shown = JSON.parse((await run(process.execPath, [BIN, 'findings', 'show', fp], { env: e })).stdout);
     expect(shown.finding.state).toBe('false_positive');
     expect(shown.occurrences[0].span.line).toBe(2);
-    expect(shown.audit.at(-1)).toMatchObject({ what: 'mark_false_positive', reason: 'documented example' });
+    expect(shown.audit.at(-2)).toMatchObject({ what: 'mark_false_positive', reason: 'documented example' });
+    // Reading a leaked key's finding is audited too.
+    expect(shown.audit.at(-1)).toMatchObject({ what: 'viewed', reason: 'findings show' });
+    expect(shown.lifecycle.map((s: { state: string }) => s.state)).toEqual(['detected', 'false_positive']);
     expect(JSON.stringify(shown)).not.toContain(token);
     const illegal = await run(process.execPath, [BIN, 'findings', 'resolve', fp, '--as', 'accepted_risk', '--reason', 'x'], {
       env: e,

@@ -1,7 +1,7 @@
 // Dump scanning end to end in-process: synthetic minidump, heap snapshot and hprof files with secrets
 // in UTF-8 and UTF-16LE, gzip, chunk boundaries, and a truncated gzip. Offsets are checked against
 // the file bytes. Secrets are generated at test time.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -180,9 +180,12 @@ describe('dump scanning', () => {
     expectAt(file, r.kind === 'scanned' ? r.findings : [], secret, false, 'core');
   });
 
-  it('fails to read a missing file with KW_SOURCE_READ', async () => {
+  it('fails to read a missing file with KW_SOURCE_READ, nothing scanned and the OS error kept as the cause', async () => {
     const r = await scanDumpFile(pack, join(dir, 'nope'), 'nope', opts);
     expect(r.error?.code).toBe('KW_SOURCE_READ');
-    expect(readFileSync).toBeTruthy();
+    expect(r.error?.message).toContain('nope');
+    expect((r.error?.cause as NodeJS.ErrnoException | undefined)?.code).toBe('ENOENT');
+    expect(r.findings).toEqual([]);
+    expect(r.stats).toMatchObject({ files: 0, bytes: 0 });
   });
 });

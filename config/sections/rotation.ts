@@ -1,9 +1,11 @@
-// The `rotation:` settings (config-file section and environment) for `keywarden serve` and
-// `keywarden worker`: validated once at start-up, every problem reported together, then frozen.
-// A leaf: zod and node: only, nothing of keywarden's, so every room may import it. docs/rotation.md
-// documents each option with its default and unit.
+// The `rotation:` section of the service configuration (config/service.ts's SECTIONS) for `keywarden
+// serve` and `keywarden worker`: the config-file section and its environment variables, validated once
+// at start-up, every problem reported together, then settled (`rotationSettings`) and frozen. zod and
+// node: only; docs/rotation.md documents each option with its default and unit.
 import { inspect } from 'node:util';
 import { z } from 'zod';
+import { defineSection } from '../section.js';
+import { formatDuration, parseDuration } from '../units.js';
 
 /** The environment variables this section reads; the environment overrides the config file. */
 export const ROTATION_ENV = {
@@ -45,50 +47,11 @@ export const RAW_SECRETS_OFF_MESSAGE =
   '(revocation confirmation, keywarden verify) cannot run; set it to 64 hex digits (openssl rand -hex 32)';
 
 // ---------------------------------------------------------------------------------------------------
-// Durations: one parser for every duration setting.
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/**
- * Milliseconds for `0s`, `500ms`, `15m`, `4h`, `7d`, or a sum such as `1h30m`; null if not a duration.
- * A bare number is refused (is `30` seconds or milliseconds?), except `0`.
- */
-export function parseDuration(text: string): number | null {
-  const s = text.trim();
-  if (s === '0') return 0;
-  if (s === '' || s.length > 64) return null;
-  let total = 0;
-  let rest = s;
-  while (rest !== '') {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)/.exec(rest);
-    if (!m) return null;
-    total += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
-    rest = rest.slice(m[0].length);
-  }
-  return Number.isFinite(total) ? Math.round(total) : null;
-}
-
-/** The shortest exact form of `ms` (`90000` -> `1m30s`), for messages and docs. */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  let out = '';
-  let rest = ms;
-  for (const [unit, size] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-    ['ms', 1],
-  ] as const) {
-    const n = Math.floor(rest / size);
-    if (n > 0) out += `${n}${unit}`;
-    rest -= n * size;
-  }
-  return out;
-}
+// Durations: config/units.ts parses them; a bare number is refused here (is `30` seconds or ms?).
 
 const DURATION_HINT = 'expected a duration such as 0s, 500ms, 15m or 4h';
-const Duration = z.string().refine((s) => parseDuration(s) !== null, DURATION_HINT);
+const STRICT = { bareNumber: 'refuse' } as const;
+const Duration = z.string().refine((s) => parseDuration(s, STRICT) !== null, DURATION_HINT);
 
 /** A provider as env names spell it: upper case, every non-alphanumeric run as `_` (`Hugging Face` -> `HUGGING_FACE`). */
 export function providerKey(provider: string): string {
@@ -458,7 +421,7 @@ export function rotationSettings(input: RotationSettingsInput): RotationSettings
     const fromEnv = envName === null ? undefined : envValue(envName);
     const [text, where] = fromEnv !== undefined ? [fromEnv, envName] : [fileValue, `${file} > ${fileField}`];
     if (text === undefined) return fallback;
-    const ms = parseDuration(text);
+    const ms = parseDuration(text, STRICT);
     if (ms === null) {
       problems.push(`${where}: ${DURATION_HINT}; got ${shown(text)}`);
       return fallback;
@@ -711,4 +674,53 @@ export function unknownRotationNames(
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The section as config/service.ts builds it: the `rotation:` file section with the environment over
+ * it (`KEYWARDEN_ROTATION_WEBHOOK_URL` ... `KEYWARDEN_ROTATION_SLA`), shape-checked by the strict file
+ * schema; then `settleRotationSection` turns it into {@link RotationSettings} (targets, secrets, the
+ * public URL, the targets' own `urlEnv`/`secretEnv` variables). The two secrets may be set in the file
+ * too (docs/rotation.md: prefer the environment); set-but-empty is an error for them.
+ */
+export const rotationSection = defineSection({
+  key: 'rotation',
+  fromFile: true,
+  env: {
+    [ROTATION_ENV.webhookUrl]: 'webhookUrl',
+    [ROTATION_ENV.webhookSecret]: { field: 'webhookSecret', emptyIsValue: true },
+    [ROTATION_ENV.publicUrl]: 'publicUrl',
+    [ROTATION_ENV.secretKey]: { field: 'secretKey', emptyIsValue: true },
+    [ROTATION_ENV.firstPoll]: 'revocation.firstPoll',
+    [ROTATION_ENV.pollInterval]: 'revocation.pollInterval',
+    [ROTATION_ENV.sla]: 'sla',
+  },
+  schema: RotationFileSection,
+});
+
+/** The settled section: the settings, and what start-up should say about them. */
+export type SettledRotation = RotationSettings & {
+  /** Lines for start-up (raw secrets off, a loopback public URL). */
+  readonly warnings: readonly string[];
+};
+
+/**
+ * Settles the section once its shape is valid: `file` is the config file's own `rotation:` value (the
+ * environment is applied here, as `rotationSettings` documents), so every problem keeps naming the
+ * variable or file field it is about. Problems come back as `[name, text]`.
+ */
+export function settleRotationSection(
+  input: RotationSettingsInput,
+): { ok: true; value: SettledRotation } | { ok: false; problems: Array<[string, string]> } {
+  const r = rotationSettings(input);
+  if (!r.ok) {
+    return {
+      ok: false,
+      problems: r.problems.map((p): [string, string] => {
+        const at = p.indexOf(': ');
+        return at < 0 ? [p, ''] : [p.slice(0, at), p.slice(at + 2)];
+      }),
+    };
+  }
+  return { ok: true, value: { ...r.settings, warnings: Object.freeze([...r.warnings]) } };
 }
