@@ -330,9 +330,12 @@ export const GitHubPong = z.object({ status: z.literal('pong') });
 // ---------------------------------------------------------------------------------------------------
 // Errors: the codes each route answers with (http/schemas.ts's `errorResponses` gives each its status).
 
-/** What every route guarded by the API token can answer besides its own errors. */
+/** What every route guarded by the API's tokens can answer besides its own errors. */
 export const GUARDED_ERRORS = {
-  KW_UNAUTHORIZED: 'missing or wrong bearer token (`Authorization: Bearer <KEYWARDEN_API_TOKEN>`).',
+  KW_UNAUTHORIZED: 'missing or wrong bearer token (`Authorization: Bearer <token>`).',
+  KW_FORBIDDEN: 'the token is valid but its scope does not open this route (the operation’s `security` names the scopes).',
+  KW_RATE_LIMITED:
+    'the token made more requests than its limit in the window (KEYWARDEN_RATE_LIMIT per KEYWARDEN_RATE_LIMIT_WINDOW); wait `Retry-After` seconds.',
   KW_REDIS: 'Redis is unreachable; retry later.',
   KW_INTERNAL: 'a bug; the message is generic and the cause is in the server log.',
 } as const satisfies Partial<Record<ErrorCode, string>>;

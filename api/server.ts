@@ -1,14 +1,18 @@
 // The HTTP API (`keywarden serve`): fastify over the queues and the finding store, and optionally the
 // log-shipper intake at /v1/intake recording into that store. An entry point like the CLI: it alone
 // sees workers/, the store and the metrics. Every route but the probes and the OpenAPI document needs
-// the API token (the intake's routes, the intake's own); every error is `{error:{code,message}}`.
+// a bearer token whose scope the route declares (`config.scope`: submit, read, admin; admin when it
+// declares none), limited per token; the intake, the rotation callback and the GitHub webhook check
+// credentials of their own. Every error is `{error:{code,message}}`.
 // Routes declare their zod schemas (api/schemas.ts): requests are validated, responses serialized and
 // the OpenAPI document generated from them (api/document.ts).
 import { hostname } from 'node:os';
+import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { z } from 'zod';
+import { DEFAULT_RATE_LIMIT, DEFAULT_RATE_LIMIT_WINDOW_MS, type HashedToken, type Scope } from '../config/sections/tokens.js';
 import { KeywardenError } from '../errors/error.js';
-import { bearerTokenCheck } from '../http/auth.js';
+import { type ApiTokens, bearerTokenCheck, routeScopes, scopeAllows, scopedTokenLookup } from '../http/auth.js';
 import { classify, sendError } from '../http/errors.js';
 import { errorResponses, json } from '../http/schemas.js';
 import { serializerCompiler, validatorCompiler } from '../http/validate.js';
@@ -52,8 +56,18 @@ export interface ApiServerOptions {
   redisUrl: string;
   /** Key prefix shared with the workers (KEYWARDEN_PREFIX). */
   prefix: string;
-  /** KEYWARDEN_API_TOKEN; start-up fails (KW_CONFIG_INVALID) without a usable one. */
+  /** KEYWARDEN_API_TOKEN, the admin token; start-up fails (KW_CONFIG_INVALID) without a usable one. */
   token: string | undefined;
+  /**
+   * The narrower tokens (config/sections/tokens.ts): KEYWARDEN_SUBMIT_TOKEN, KEYWARDEN_READ_TOKEN and
+   * the config file's `tokens.hashed`. @defaultValue none: only the admin token opens the API
+   */
+  tokens?: { submit?: string; read?: string; hashed?: readonly HashedToken[] };
+  /**
+   * Requests per window per token (KEYWARDEN_RATE_LIMIT, KEYWARDEN_RATE_LIMIT_WINDOW), counted in this
+   * process; a listed token's own `rateLimit` wins. @defaultValue 600 per 60,000 ms
+   */
+  rateLimit?: { max: number; windowMs: number };
   /** Bytes. @defaultValue DEFAULT_BODY_LIMIT */
   bodyLimit?: number;
   /** Milliseconds /readyz waits for PING. @defaultValue 1000 */
@@ -81,6 +95,11 @@ export interface ApiServer {
   ctx: ApiContext;
   /** `METHOD path` of every route registered (as fastify names them: `:id`, `*`). */
   routes: string[];
+  /**
+   * How each route (`METHOD path`) is opened: `public`, `ownToken` (a credential the route checks), or
+   * the scopes it declared; `undefined` for a guarded route that declared none (served as admin only).
+   */
+  access: Record<string, 'public' | 'ownToken' | readonly Scope[] | undefined>;
   /** The mounted intake's spool and drain, or null without `intake`. */
   intake: IntakeRoutes | null;
   /** Listens; returns the base URL, e.g. `http://127.0.0.1:8787`. */
@@ -126,13 +145,17 @@ function storeSink(store: FindingStore, actor: string, timeoutMs: number, loop: 
 
 export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   // Before any connection is opened: a missing token is a configuration error, reported at once.
-  const authorized = bearerTokenCheck(opts.token);
+  const lookup = scopedTokenLookup({ admin: opts.token, ...opts.tokens } satisfies ApiTokens);
+  const isAdmin = (header: string | undefined) => lookup(header)?.scope === 'admin';
   if (opts.intake) {
     bearerTokenCheck(opts.intake.token, 'KEYWARDEN_INTAKE_TOKEN'); // validated here too: before Redis
-    if (opts.intake.token === opts.token) {
+    const same = lookup(`Bearer ${opts.intake.token}`);
+    if (same !== null) {
       throw new KeywardenError(
         'KW_CONFIG_INVALID',
-        'KEYWARDEN_INTAKE_TOKEN must differ from KEYWARDEN_API_TOKEN: shippers must not hold the API token',
+        same.id === 'admin'
+          ? 'KEYWARDEN_INTAKE_TOKEN must differ from KEYWARDEN_API_TOKEN: shippers must not hold the API token'
+          : `KEYWARDEN_INTAKE_TOKEN must differ from the API token ${JSON.stringify(same.id)}: one value would open both`,
       );
     }
   }
@@ -167,12 +190,21 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const routes: string[] = [];
+  const access: ApiServer['access'] = {};
   app.addHook('onRoute', (r) => {
-    for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push(`${m} ${r.url}`);
-    // The token check below answers 401 on every guarded route: each must say so in its schema.
-    const guarded = !r.config?.public && !r.config?.ownToken && r.method !== 'HEAD';
+    const config = r.config ?? {};
+    const how = config.public ? 'public' : config.ownToken ? 'ownToken' : config.scope && routeScopes(config.scope);
+    for (const m of [r.method].flat()) {
+      if (m === 'HEAD') continue;
+      routes.push(`${m} ${r.url}`);
+      access[`${m} ${r.url}`] = how;
+    }
+    // The token hook below answers 401, 403 and 429 on every guarded route: each must say so in its schema.
+    const guarded = !config.public && !config.ownToken && r.method !== 'HEAD';
     const response = (r.schema?.response ?? {}) as Record<string, unknown>;
-    if (guarded && !('401' in response)) throw new Error(`${r.method} ${r.url} is guarded but documents no 401`);
+    for (const status of ['401', '403', '429']) {
+      if (guarded && !(status in response)) throw new Error(`${r.method} ${r.url} is guarded but documents no ${status}`);
+    }
   });
   await registerApiDocument(app, {
     intake: opts.intake !== undefined,
@@ -180,13 +212,44 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     github: opts.loop !== undefined && opts.github !== undefined,
   });
 
+  // Per token, not per address: CI runners and shippers share NATs, and one leaked token must not spend
+  // another's budget. Counted in this process (a second API process counts its own).
+  app.decorateRequest('caller', null);
+  await app.register(fastifyRateLimit, { global: false });
+  const windowMs = opts.rateLimit?.windowMs ?? DEFAULT_RATE_LIMIT_WINDOW_MS;
+  const perToken = app.createRateLimit({
+    keyGenerator: (req) => `token:${req.caller?.id ?? ''}`,
+    max: (req) => req.caller?.rateLimit ?? opts.rateLimit?.max ?? DEFAULT_RATE_LIMIT,
+    timeWindow: windowMs,
+  });
+
   app.addHook('onRequest', async (req, reply) => {
     // Unknown routes answer 404 either way: nothing is served there, so there is nothing to guard.
     const config = req.routeOptions.config;
     if (req.is404 || config.public || config.ownToken) return;
-    if (!authorized(req.headers.authorization)) {
+    const caller = lookup(req.headers.authorization);
+    if (caller === null) {
       reply.header('www-authenticate', 'Bearer realm="keywarden"');
-      return sendError(reply, 'KW_UNAUTHORIZED', 'missing or wrong bearer token (Authorization: Bearer <KEYWARDEN_API_TOKEN>)');
+      return sendError(reply, 'KW_UNAUTHORIZED', 'missing or wrong bearer token (Authorization: Bearer <token>)');
+    }
+    req.caller = caller;
+    // Before the scope check: refused attempts count too, so probing routes with a token is limited.
+    const limit = await perToken(req);
+    if (!limit.isAllowed && limit.isExceeded) {
+      reply.header('retry-after', String(Math.max(1, limit.ttlInSeconds)));
+      return sendError(
+        reply,
+        'KW_RATE_LIMITED',
+        `token ${caller.id} made more than ${limit.max} requests in ${windowMs} ms; retry after ${Math.max(1, limit.ttlInSeconds)} s`,
+      );
+    }
+    if (!scopeAllows(caller.scope, config.scope)) {
+      const needs = routeScopes(config.scope).filter((s) => s !== 'admin');
+      return sendError(
+        reply,
+        'KW_FORBIDDEN',
+        `token ${caller.id} (scope ${caller.scope}) may not ${req.method} ${req.routeOptions.url}: it needs scope ${[...needs, 'admin'].join(' or ')}`,
+      );
     }
   });
 
@@ -203,7 +266,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   registerJobRoutes(app, ctx);
   registerFindingRoutes(app, ctx);
   if (loop) {
-    registerRotationRoutes(app, { loop, isAdmin: authorized });
+    registerRotationRoutes(app, { loop, isAdmin });
     if (opts.github) await registerGitHubRoutes(app, { ...opts.github, loop });
   }
   const intake = opts.intake
@@ -255,6 +318,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     app,
     ctx,
     routes,
+    access,
     intake,
     async listen(host, port) {
       return app.listen({ host, port });

@@ -49,6 +49,12 @@ const CODE_HEADERS: Partial<Record<ErrorCode, Record<string, Omit<ResponseHeader
       schema: { type: 'string', pattern: '^\\d+$' },
     },
   },
+  KW_RATE_LIMITED: {
+    'Retry-After': {
+      description: 'Seconds until the token’s rate-limit window ends.',
+      schema: { type: 'string', pattern: '^\\d+$' },
+    },
+  },
 };
 
 function errorBodyFor(codes: readonly [ErrorCode, ...ErrorCode[]]) {

@@ -120,8 +120,11 @@ export function canonicalJson(v: unknown): string {
  * The job id is derived from the content (`<kind>-<sha256 prefix>`), so enqueuing the same scan twice
  * while the first is queued, running, or kept as completed yields one job. No `:` (BullMQ keys use it).
  */
-export function jobIdFor(kind: JobKind, data: unknown): string {
-  return `${kind}-${createHash('sha256').update(kind).update('\0').update(canonicalJson(data)).digest('hex').slice(0, 32)}`;
+export function jobIdFor(kind: JobKind, data: unknown, namespace?: string): string {
+  const h = createHash('sha256').update(kind).update('\0').update(canonicalJson(data));
+  // A namespace (a token's, from the API) makes the same data another job: its id tells nothing to others.
+  if (namespace !== undefined) h.update('\0').update(namespace);
+  return `${kind}-${h.digest('hex').slice(0, 32)}`;
 }
 
 /**

@@ -58,14 +58,20 @@ export class JobQueues {
   /**
    * Validates `data` against the kind's schema (KW_JOB_INVALID before anything reaches Redis) and adds
    * the job under its content-derived id. `opts.jobId` overrides it (a scheduler that wants a new run
-   * of the same data every night passes its own).
+   * of the same data every night passes its own). `namespace` keeps the id apart from the same data
+   * enqueued by anyone else (the API's per-token log batches: see api/routes/jobs.ts).
    */
-  async enqueue(kind: string, data: unknown, opts: Pick<JobsOptions, 'jobId' | 'priority' | 'delay'> = {}): Promise<Enqueued> {
+  async enqueue(
+    kind: string,
+    data: unknown,
+    opts: Pick<JobsOptions, 'jobId' | 'priority' | 'delay'> & { namespace?: string } = {},
+  ): Promise<Enqueued> {
+    const { namespace, ...jobOpts } = opts;
     const job = parseJob(kind, data);
-    const id = opts.jobId ?? jobIdFor(job.kind, job.data);
+    const id = jobOpts.jobId ?? jobIdFor(job.kind, job.data, namespace);
     const q = this.queue(job.kind);
     const existing = await q.getJob(id);
-    const added = await q.add(job.kind, job.data, { ...opts, jobId: id });
+    const added = await q.add(job.kind, job.data, { ...jobOpts, jobId: id });
     return { id: added.id ?? id, kind: job.kind, duplicate: existing !== undefined && existing !== null };
   }
 

@@ -26,6 +26,7 @@ export function registerFindingRoutes(server: FastifyInstance, ctx: ApiContext):
   app.get(
     '/v1/findings',
     {
+      config: { scope: 'read' },
       schema: {
         operationId: 'listFindings',
         summary: 'Findings matching every given filter, oldest first',
@@ -52,6 +53,7 @@ export function registerFindingRoutes(server: FastifyInstance, ctx: ApiContext):
   app.get(
     '/v1/findings/:fingerprint',
     {
+      config: { scope: 'read' },
       schema: {
         operationId: 'getFinding',
         summary: 'One finding with all its occurrences',
@@ -72,6 +74,7 @@ export function registerFindingRoutes(server: FastifyInstance, ctx: ApiContext):
   app.get(
     '/v1/findings/:fingerprint/audit',
     {
+      config: { scope: 'read' },
       schema: {
         operationId: 'getFindingAudit',
         summary: 'The finding’s audit trail, oldest first',
@@ -92,6 +95,8 @@ export function registerFindingRoutes(server: FastifyInstance, ctx: ApiContext):
   app.post(
     '/v1/findings/:fingerprint/transitions',
     {
+      // Closing a finding stops its rotation loop: people and automation that own the lifecycle.
+      config: { scope: 'admin' },
       schema: {
         operationId: 'transitionFinding',
         summary: 'Apply a lifecycle event (audited as `api:<actor>`, or `api`)',

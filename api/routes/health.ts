@@ -63,6 +63,8 @@ export function registerHealthRoutes(server: FastifyInstance, ctx: ApiContext): 
   app.get(
     '/metrics',
     {
+      // Counts by state and queue depths: dashboards hold `read`; a submitter learns nothing from them.
+      config: { scope: 'read' },
       schema: {
         operationId: 'metrics',
         summary: 'Prometheus metrics',
@@ -71,6 +73,8 @@ export function registerHealthRoutes(server: FastifyInstance, ctx: ApiContext): 
           200: { description: 'Prometheus text exposition format 0.0.4.', content: { 'text/plain': { schema: z.string() } } },
           ...errorResponses({
             KW_UNAUTHORIZED: GUARDED_ERRORS.KW_UNAUTHORIZED,
+            KW_FORBIDDEN: GUARDED_ERRORS.KW_FORBIDDEN,
+            KW_RATE_LIMITED: GUARDED_ERRORS.KW_RATE_LIMITED,
             KW_NOT_READY: 'the figures could not be read from Redis in time.',
             KW_INTERNAL: GUARDED_ERRORS.KW_INTERNAL,
           }),

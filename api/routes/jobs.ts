@@ -3,8 +3,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { KeywardenError } from '../../errors/error.js';
+import { type Caller, canRead } from '../../http/auth.js';
 import { errorResponses, json } from '../../http/schemas.js';
-import { JOB_KINDS, type JobKind } from '../../workers/jobs.js';
+import { JOB_KINDS, type JobKind, jobIdFor } from '../../workers/jobs.js';
 import type { JobView } from '../../workers/queue.js';
 import { scheduleStatus } from '../../workers/scheduler.js';
 import type { ApiContext } from '../context.js';
@@ -20,6 +21,28 @@ export function publicJob(v: JobView): JobView {
   return { ...v, data: { ...rest, lines: Array.isArray(lines) ? lines.length : 0 } };
 }
 
+/**
+ * Kinds whose data is the very text secrets are looked for in: enqueued through the API, each is its
+ * submitting token's own job (its id carries the token's namespace). Otherwise `duplicate: true`, or a
+ * job id answering at all, would tell a caller that someone sent exactly these lines: a guess confirmed.
+ */
+const PER_TOKEN_KINDS: ReadonlySet<JobKind> = new Set(['scan-log-batch']);
+
+/**
+ * The job as `caller` may see it. A token that cannot read findings (`submit`) sees a job's state and
+ * attempts but not its result: a scan's counts (`newFindings` above all) would say whether the secrets
+ * it sent were already known, the guessing oracle scopes close (docs/security.md). A per-token job that
+ * is not this caller's is not there (null), as if it did not exist.
+ */
+export function jobAsSeenBy(v: JobView, caller: Caller | null): JobView | null {
+  const shown = publicJob(v);
+  if (canRead(caller)) return shown;
+  if (caller === null) return null;
+  if (PER_TOKEN_KINDS.has(v.kind) && jobIdFor(v.kind, v.data, caller.namespace) !== v.id) return null;
+  const { returnvalue: _result, ...withoutResult } = shown;
+  return withoutResult;
+}
+
 /** The queue a job id belongs to: content-derived ids start with `<kind>-`; other ids (scheduler runs) are looked up everywhere. */
 function candidateKinds(id: string): JobKind[] {
   const k = JOB_KINDS.find((kind) => new RegExp(`^${kind}-[0-9a-f]{32}$`).test(id));
@@ -32,11 +55,12 @@ export function registerJobRoutes(server: FastifyInstance, ctx: ApiContext): voi
   app.post(
     '/v1/scans',
     {
+      config: { scope: 'submit' },
       schema: {
         operationId: 'enqueueScan',
         summary: 'Enqueue a job of any kind',
         description:
-          'The job id is derived from kind and data, so the same request twice while the first job is queued, running or kept (an hour after completing) returns the same id with `duplicate: true`.',
+          'Needs scope `submit` (or `admin`). The job id is derived from kind and data, so the same request twice while the first job is queued, running or kept (an hour after completing) returns the same id with `duplicate: true`. A `scan-log-batch` is the submitting token’s own: its id also derives from the token, so `duplicate` and `GET /v1/jobs/{id}` never tell one token what another sent.',
         body: EnqueueBody,
         response: {
           202: json('Accepted; `Location` points at the job.', EnqueuedSchema, {
@@ -52,7 +76,11 @@ export function registerJobRoutes(server: FastifyInstance, ctx: ApiContext): voi
     },
     async (req, reply) => {
       const body = req.body;
-      const queued = await ctx.queues.enqueue(body.kind, body.data);
+      const queued = await ctx.queues.enqueue(
+        body.kind,
+        body.data,
+        PER_TOKEN_KINDS.has(body.kind) && req.caller ? { namespace: req.caller.namespace } : {},
+      );
       const href = `/v1/jobs/${encodeURIComponent(queued.id)}`;
       return reply
         .code(202)
@@ -64,9 +92,13 @@ export function registerJobRoutes(server: FastifyInstance, ctx: ApiContext): voi
   app.get(
     '/v1/jobs/:id',
     {
+      // A submitter waits for its job (CI's `--wait`), but sees no result: see `jobAsSeenBy`.
+      config: { scope: ['submit', 'read'] },
       schema: {
         operationId: 'getJob',
         summary: 'A job: state, attempts, failure reason or result',
+        description:
+          'Needs scope `submit`, `read` or `admin`. A `submit` token sees state, attempts and failure reason but never `returnvalue` (a scan’s finding counts are for tokens that may read findings), and sees a `scan-log-batch` job only if it enqueued it (others answer 404).',
         params: JobParams,
         response: {
           200: json('The job.', JobSchema),
@@ -82,7 +114,8 @@ export function registerJobRoutes(server: FastifyInstance, ctx: ApiContext): voi
       const { id } = req.params;
       for (const kind of candidateKinds(id)) {
         const v = await ctx.queues.get(kind, id);
-        if (v) return publicJob(v);
+        const seen = v ? jobAsSeenBy(v, req.caller) : null;
+        if (seen) return seen;
       }
       throw new KeywardenError('KW_JOB_NOT_FOUND', `no job ${id} (completed jobs are kept for an hour)`);
     },
@@ -91,6 +124,7 @@ export function registerJobRoutes(server: FastifyInstance, ctx: ApiContext): voi
   app.get(
     '/v1/schedules',
     {
+      config: { scope: 'read' },
       schema: {
         operationId: 'getSchedules',
         summary: 'Nightly scans: next run and last outcome per repository',

@@ -24,22 +24,12 @@ import {
   VerifyResult,
 } from '../schemas.js';
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /**
-     * The token scope a route needs (the hardening issue's scoped tokens enforce it; until then every
-     * scope is the API token). @defaultValue admin
-     */
-    scope?: 'submit' | 'read' | 'admin';
-  }
-}
-
 const MALFORMED_FINGERPRINT = { KW_REQUEST_INVALID: 'the fingerprint is malformed, or a body field fails its schema.' };
 const NO_SUCH_FINDING = { KW_FINDING_NOT_FOUND: 'no finding with that fingerprint.' };
 
 export interface RotationRouteOptions {
   loop: Loop;
-  /** The admin API token's check: it may call back for any finding (people, scripts). */
+  /** Whether a request carries the admin API token: it may call back for any finding (people, scripts). */
   isAdmin: TokenCheck;
 }
 

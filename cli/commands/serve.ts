@@ -160,6 +160,12 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
         redisUrl: cfg.redis.url,
         prefix: cfg.redis.prefix,
         token: cfg.api.token,
+        tokens: {
+          ...(cfg.tokens.submit !== undefined ? { submit: cfg.tokens.submit } : {}),
+          ...(cfg.tokens.read !== undefined ? { read: cfg.tokens.read } : {}),
+          hashed: cfg.tokens.hashed,
+        },
+        rateLimit: { max: cfg.tokens.rateLimit, windowMs: cfg.tokens.rateLimitWindow },
         schedule,
         // Secrets censored by path (Authorization and friends); requests logged without query strings.
         loggerInstance: createLogger({ name: 'api', level: cfg.log.level }),
