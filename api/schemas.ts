@@ -138,8 +138,14 @@ export const AuditEventSchema = z
     from: z.union([FindingStateSchema, z.literal('')]),
     to: FindingStateSchema,
     at: Timestamp,
-    actor: z.string(),
+    actor: z.string().describe('Who, as the caller or process named itself (`api`, `api:<actor>`, `worker:<host>:<pid>`).'),
     reason: z.string(),
+    token: z
+      .string()
+      .optional()
+      .describe(
+        'The API token the change came through, by id (`admin`, `submit`, `read`, a listed id, `callback`); never its value.',
+      ),
   })
   .meta({ id: 'AuditEvent' });
 

@@ -22,6 +22,13 @@ type Delivery = NonNullable<RotateJob['delivery']>;
 /** Who did it, for the audit trail. */
 export interface Acting {
   actor: string;
+  /** The API token's id, when the API acts (the audit entry's `token`). */
+  token?: string;
+}
+
+/** `who` as the store's Actor, with the token when there is one. */
+function acting(who: Acting, reason: string): { actor: string; token?: string; reason: string } {
+  return { actor: who.actor, ...(who.token !== undefined ? { token: who.token } : {}), reason };
 }
 
 /**
@@ -111,7 +118,7 @@ export async function sendRequest(
   who: Acting & { reason: string; enqueueDeliveries?: boolean },
 ): Promise<void> {
   const f = await loop.store.mustGet(fp);
-  if (f.state !== 'rotation_requested') await loop.store.apply(fp, 'request_rotation', { actor: who.actor, reason: who.reason });
+  if (f.state !== 'rotation_requested') await loop.store.apply(fp, 'request_rotation', acting(who, who.reason));
   const requestedAt = (await loop.rotation.requestedAt(fp, sequence)) ?? loop.now();
   if (who.enqueueDeliveries !== false)
     for (const target of targets)
@@ -142,10 +149,9 @@ export async function requestAgain(
   const sequence = await loop.rotation.nextRequest(fp, loop.now());
   const reason = `${who.reason ?? 'rotation requested now'} (request #${sequence} to ${targets.join(', ')})`;
   if (finding.state === 'rotation_requested')
-    await loop.store.note(fp, 'request_rotation_again', { actor: who.actor, reason }, `request:${sequence}`);
+    await loop.store.note(fp, 'request_rotation_again', acting(who, reason), `request:${sequence}`);
   await sendRequest(loop, fp, sequence, targets, {
-    actor: who.actor,
-    reason,
+    ...acting(who, reason),
     ...(who.enqueueDeliveries !== undefined ? { enqueueDeliveries: who.enqueueDeliveries } : {}),
   });
   const requestedAt = (await loop.rotation.requestedAt(fp, sequence)) ?? loop.now();

@@ -58,8 +58,11 @@ export async function acceptCallback(
     admin: boolean;
     body: CallbackRequest;
     actor: string;
+    /** The token's id for the audit trail: `admin`, or `callback` (the reason names which callback token). */
+    token?: string;
   },
 ): Promise<CallbackOutcome> {
+  const by = { actor: input.actor, ...(input.token !== undefined ? { token: input.token } : {}) };
   const finding = await loop.store.get(fp);
   if (!finding) {
     if (input.admin) return { ok: false, status: 401, reason: 'no-finding', message: `no finding ${fp}` };
@@ -76,7 +79,7 @@ export async function acceptCallback(
     const { state } = await loop.rotation.tokens(fp);
     const check = checkCallbackToken(state, input.presented, now);
     if (!check.ok) {
-      await loop.store.note(fp, 'callback_rejected', { actor: input.actor, reason: check.attempt.summary });
+      await loop.store.note(fp, 'callback_rejected', { ...by, reason: check.attempt.summary });
       return { ok: false, status: check.status, reason: check.reason, message: check.attempt.summary };
     }
     tokenId = check.tokenId;
@@ -87,7 +90,7 @@ export async function acceptCallback(
     .apply(
       fp,
       'rotated',
-      { actor: input.actor, reason: describeCallback(body, tokenId) },
+      { ...by, reason: describeCallback(body, tokenId) },
       input.admin
         ? {}
         : {
@@ -109,7 +112,7 @@ export async function acceptCallback(
     });
   if (moved === null) {
     const r = refused as unknown as { status: 401 | 403; reason: CallbackRejection; message: string };
-    await loop.store.note(fp, 'callback_rejected', { actor: input.actor, reason: r.message });
+    await loop.store.note(fp, 'callback_rejected', { ...by, reason: r.message });
     return { ok: false, ...r };
   }
   const confirmation = await startConfirmation(loop, fp, `callback:${tokenId ?? `admin:${moved.auditId}`}`);

@@ -21,13 +21,14 @@ export interface VerifyResult {
 }
 
 /** The rule's liveness check once, audited; `live` is remembered (what `after-live` checks need). */
-export async function verifyOnce(loop: Loop, fp: string, actor: string): Promise<VerifyResult> {
+export async function verifyOnce(loop: Loop, fp: string, who: string | { actor: string; token?: string }): Promise<VerifyResult> {
+  const by = typeof who === 'string' ? { actor: who } : who;
   const f = await loop.store.mustGet(fp);
   const { rule, stored, availability } = await livenessOf(loop, f);
   const base = { fingerprint: fp, ruleId: f.ruleId, provider: rule?.provider ?? 'unknown' };
   if (!availability.available || !rule || stored?.status !== 'ok') {
     const reason = availability.available ? 'no raw secret to check with' : availability.message;
-    await loop.store.note(fp, 'verify', { actor, reason: `not run: ${reason}` });
+    await loop.store.note(fp, 'verify', { ...by, reason: `not run: ${reason}` });
     return { ...base, verdict: 'unknown', reason };
   }
   const r = await loop.runner.check({
@@ -39,7 +40,7 @@ export async function verifyOnce(loop: Loop, fp: string, actor: string): Promise
   const progress = await loop.rotation.progress(fp);
   const trusted = r.verdict === 'revoked' ? r.revokedTrust === 'always' || progress.seenLiveAt !== null : undefined;
   const note = trusted === false ? '; not trusted: this check believes revoked only for a key once seen live' : '';
-  await loop.store.note(fp, 'verify', { actor, reason: `${r.verdict} (${r.reason})${note}${r.call ? ` [${r.call}]` : ''}` });
+  await loop.store.note(fp, 'verify', { ...by, reason: `${r.verdict} (${r.reason})${note}${r.call ? ` [${r.call}]` : ''}` });
   return {
     ...base,
     provider: r.provider,

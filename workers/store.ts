@@ -55,9 +55,14 @@ export interface AuditEvent {
   to: FindingState;
   /** ISO time. */
   at: string;
-  /** Who or what: `worker:<host>:<pid>`, `cli:<user>`, `api:<token name>`. */
+  /** Who or what: `worker:<host>:<pid>`, `cli:<user>`, `api` or `api:<the caller's own name for itself>`. */
   actor: string;
   reason: string;
+  /**
+   * The API token the change came through, by id (`admin`, `submit`, `read`, a listed id, `callback`),
+   * never its value: unlike `actor`, which the caller chooses, the server vouches for it.
+   */
+  token?: string;
 }
 
 export interface RecordResult {
@@ -109,6 +114,8 @@ export interface Guarded {
 
 export interface Actor {
   actor: string;
+  /** The API token's id (AuditEvent's `token`), when the change came through the API. */
+  token?: string;
   /** Milliseconds since the epoch; the caller's clock (tests pass a fixed one). */
   now?: number;
 }
@@ -140,7 +147,8 @@ return {created, added}
 
 // KEYS: finding, audit, from-state set, to-state set, the finding's raw-secret record, a guarded key
 // ARGV: expected state, new state, event, now, actor, reason, fp, closing ('1': delete the raw secret),
-//       guard ('1': KEYS[6] must hold ARGV[10], or be absent when ARGV[10] is empty; then set to ARGV[11])
+//       guard ('1': KEYS[6] must hold ARGV[10], or be absent when ARGV[10] is empty; then set to ARGV[11]),
+//       token id ('' for none)
 // Returns -1 (no finding), 0 (state changed meanwhile: caller retries), -2 (the guarded key changed
 // meanwhile: caller re-reads and decides again) or the audit entry id.
 const TRANSITION_LUA = `
@@ -156,11 +164,13 @@ local reason = ARGV[6]
 if ARGV[8] == '1' and redis.call('DEL', KEYS[5]) == 1 then reason = reason .. '; raw secret deleted' end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'stateChangedAt', ARGV[4], 'at:' .. ARGV[2], ARGV[4])
 redis.call('SMOVE', KEYS[3], KEYS[4], ARGV[7])
-return redis.call('XADD', KEYS[2], '*', 'what', ARGV[3], 'from', ARGV[1], 'to', ARGV[2], 'at', ARGV[4], 'actor', ARGV[5], 'reason', reason)
+local entry = {'what', ARGV[3], 'from', ARGV[1], 'to', ARGV[2], 'at', ARGV[4], 'actor', ARGV[5], 'reason', reason}
+if ARGV[12] ~= '' then table.insert(entry, 'token'); table.insert(entry, ARGV[12]) end
+return redis.call('XADD', KEYS[2], '*', unpack(entry))
 `;
 
 // KEYS: finding, audit, the finding's rotation hash (once-markers)
-// ARGV: what, reason, now, actor, once field ('' for none)
+// ARGV: what, reason, now, actor, once field ('' for none), token id ('' for none)
 // An audit entry that changes no state (a check, a delivery, a refused callback): from = to = the
 // current state. With a once field, written at most once (a re-run job does not repeat its entry).
 // Returns -1 (no finding), 0 (already written) or the audit entry id.
@@ -168,7 +178,9 @@ const NOTE_LUA = `
 local cur = redis.call('HGET', KEYS[1], 'state')
 if not cur then return -1 end
 if ARGV[5] ~= '' and redis.call('HSETNX', KEYS[3], ARGV[5], ARGV[3]) == 0 then return 0 end
-return redis.call('XADD', KEYS[2], '*', 'what', ARGV[1], 'from', cur, 'to', cur, 'at', ARGV[3], 'actor', ARGV[4], 'reason', ARGV[2])
+local entry = {'what', ARGV[1], 'from', cur, 'to', cur, 'at', ARGV[3], 'actor', ARGV[4], 'reason', ARGV[2]}
+if ARGV[6] ~= '' then table.insert(entry, 'token'); table.insert(entry, ARGV[6]) end
+return redis.call('XADD', KEYS[2], '*', unpack(entry))
 `;
 
 declare module 'ioredis' {
@@ -316,6 +328,7 @@ export class FindingStore {
         at: new Date(Number(m.get('at'))).toISOString(),
         actor: m.get('actor') ?? '',
         reason: m.get('reason') ?? '',
+        ...(m.has('token') ? { token: m.get('token')! } : {}),
       };
     });
   }
@@ -374,6 +387,7 @@ export class FindingStore {
         guard ? '1' : '0',
         guard?.expected ?? '',
         guard?.value ?? '',
+        who.token ?? '',
       );
       if (r === -1) throw new KeywardenError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
       if (r !== 0 && r !== -2) return { from: current.state, to: next, auditId: String(r) };
@@ -396,6 +410,7 @@ export class FindingStore {
       who.now ?? Date.now(),
       who.actor,
       once === undefined ? '' : `once:${once}`,
+      who.token ?? '',
     );
     if (r === -1) throw new KeywardenError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
     return r === 0 ? null : String(r);

@@ -1,5 +1,6 @@
 // Findings and their lifecycle: list with filters, one finding with its occurrences, its audit trail,
-// and lifecycle transitions (each one audited with the API as actor).
+// and lifecycle transitions (each one audited with the API as actor and the token's id). Reading needs
+// scope `read`; a transition `admin`.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { errorResponses, json } from '../../http/schemas.js';
@@ -120,6 +121,7 @@ export function registerFindingRoutes(server: FastifyInstance, ctx: ApiContext):
       const body = req.body;
       const r = await ctx.store.apply(fingerprint, body.event, {
         actor: body.actor ? `api:${body.actor}` : 'api',
+        ...(req.caller ? { token: req.caller.id } : {}),
         reason: body.reason,
       });
       return { fingerprint, event: body.event, from: r.from, to: r.to, auditId: r.auditId };

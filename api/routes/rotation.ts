@@ -72,6 +72,7 @@ export function registerRotationRoutes(server: FastifyInstance, opts: RotationRo
         admin,
         body: req.body ?? {},
         actor: admin ? 'api' : 'api:callback',
+        token: admin ? 'admin' : 'callback',
       });
       if (!r.ok) {
         if (r.reason === 'no-finding') return sendError(reply, 'KW_FINDING_NOT_FOUND', `no finding ${fingerprint}`);
@@ -113,6 +114,7 @@ export function registerRotationRoutes(server: FastifyInstance, opts: RotationRo
       const body = req.body ?? {};
       const r = await requestAgain(loop, fingerprint, {
         actor: body.actor ? `api:${body.actor}` : 'api',
+        ...(req.caller ? { token: req.caller.id } : {}),
         reason: body.reason ? `requested through the API: ${body.reason}` : 'requested through the API',
       });
       return reply.code(202).send({ fingerprint, request: r.sequence, targets: r.targets });
@@ -136,7 +138,10 @@ export function registerRotationRoutes(server: FastifyInstance, opts: RotationRo
     },
     async (req) => {
       const body = req.body ?? {};
-      return verifyOnce(loop, req.params.fingerprint, body.actor ? `api:${body.actor}` : 'api');
+      return verifyOnce(loop, req.params.fingerprint, {
+        actor: body.actor ? `api:${body.actor}` : 'api',
+        ...(req.caller ? { token: req.caller.id } : {}),
+      });
     },
   );
 

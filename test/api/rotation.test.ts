@@ -89,7 +89,7 @@ describe('the rotation routes', () => {
     const doc = (await (await fetch(`${base}/v1/openapi.json`)).json()) as Json;
     expect(doc.paths['/v1/findings/{fingerprint}/rotated'].post.security).toEqual([{ callbackToken: [] }, { bearer: [] }]);
     expect(doc.paths['/v1/github/webhook'].post.security).toEqual([{ githubSignature: [] }]);
-    expect(doc.paths['/v1/findings/{fingerprint}/rotate'].post.security).toBeUndefined();
+    expect(doc.paths['/v1/findings/{fingerprint}/rotate'].post.security).toEqual([{ bearer: ['admin'] }]);
     expect(Object.keys(doc.paths['/v1/findings/{fingerprint}/rotated'].post.responses).sort()).toEqual(
       ['200', '400', '401', '403', '404', '409', '413', '415', '500', '503'].sort(),
     );

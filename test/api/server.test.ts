@@ -406,7 +406,8 @@ describe('HTTP API on a real Redis', () => {
       expect(doc.components.schemas.Finding.properties.fingerprint).toEqual({ $ref: '#/components/schemas/Fingerprint' });
       expect(doc.components.schemas.Occurrence.properties.provenance).toEqual({ $ref: '#/components/schemas/Provenance' });
       expect(doc.paths['/healthz'].get.security).toEqual([]);
-      expect(doc.paths['/v1/findings'].get.security).toBeUndefined(); // the document's default: the API token
+      expect(doc.paths['/v1/findings'].get.security).toEqual([{ bearer: ['read'] }, { bearer: ['admin'] }]);
+      expect(doc.paths['/v1/scans'].post.security).toEqual([{ bearer: ['submit'] }, { bearer: ['admin'] }]);
       expect(doc.security).toEqual([{ bearer: [] }]);
     });
 
