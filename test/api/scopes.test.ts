@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, createApiServer } from '../../api/server.js';
 import { rotationSettings } from '../../config/sections/rotation.js';
 import { loadServiceConfig } from '../../config/service.js';
+import { parseYaml } from '../../config/yaml.js';
 import { scopeAllows, scopedTokenLookup } from '../../http/auth.js';
 import { resolveProviderBaseUrls } from '../../providers/base-urls.js';
 import { builtinRules } from '../../rules/builtin.js';
@@ -310,6 +311,49 @@ describe('scoped API tokens', () => {
       },
     });
     expect(cfg.tokens).toMatchObject({ submit: SUBMIT, read: READ, rateLimit: 50, rateLimitWindow: 30_000, hashed: [] });
+    const yaml = `tokens:\n  rateLimit: 100\n  hashed:\n    - {id: ci-2, scope: submit, sha256: ${sha256(CI).toUpperCase()}}\n    - {id: dash, scope: read, sha256: ${sha256(READ)}, rateLimit: 10}\n`;
+    const document = {
+      path: join(dir, '.keywarden.yaml'),
+      file: '.keywarden.yaml',
+      text: yaml,
+      data: parseYaml(yaml, '.keywarden.yaml'),
+    };
+    const fromFile = loadServiceConfig({ env: { KEYWARDEN_API_TOKEN: ADMIN }, document });
+    expect(fromFile.tokens).toMatchObject({
+      rateLimit: 100,
+      hashed: [
+        { id: 'ci-2', scope: 'submit', sha256: sha256(CI) },
+        { id: 'dash', scope: 'read', sha256: sha256(READ), rateLimit: 10 },
+      ],
+    });
+    // A token itself in the file, a bad scope, a hash that is not one; then a taken id, a token listed twice.
+    const problemsOf = (text: string): string => {
+      const document = {
+        path: join(dir, '.keywarden.yaml'),
+        file: '.keywarden.yaml',
+        text,
+        data: parseYaml(text, '.keywarden.yaml'),
+      };
+      try {
+        loadServiceConfig({ env: { KEYWARDEN_API_TOKEN: ADMIN }, document });
+      } catch (err) {
+        return JSON.stringify((err as { details?: unknown }).details ?? (err as Error).message);
+      }
+      return '';
+    };
+    const shape = problemsOf(`tokens:\n  submit: ${SUBMIT}\n  hashed:\n    - {id: c, scope: owner, sha256: ${CI}}\n`);
+    expect(shape).toMatch(/tokens\.submit: is read from the environment only/);
+    expect(shape).toMatch(/tokens\.hashed\[0\]\.scope: must be one of submit, read, admin/);
+    expect(shape).toMatch(/tokens\.hashed\[0\]\.sha256: must be the 64 hex digits/);
+    const clash = problemsOf(
+      `tokens:\n  hashed:\n    - {id: admin, scope: read, sha256: ${sha256(CI)}}\n    - {id: b, scope: read, sha256: ${sha256(CI)}}\n`,
+    );
+    expect(clash).toMatch(/tokens\.hashed\[0\]\.id: \\"admin\\" is taken/);
+    expect(clash).toMatch(/tokens\.hashed\[1\]\.sha256: the same token is listed twice/);
+    for (const p of [shape, clash]) {
+      expect(p).not.toContain(SUBMIT);
+      expect(p).not.toContain(CI);
+    }
     expect(() => loadServiceConfig({ env: { KEYWARDEN_API_TOKEN: ADMIN, KEYWARDEN_SUBMIT_TOKEN: ADMIN } })).toThrow(
       /KEYWARDEN_SUBMIT_TOKEN must differ from KEYWARDEN_API_TOKEN/,
     );
