@@ -2,10 +2,10 @@
 // The scan kinds share one path (scan, then record the findings' occurrences, then count); the kinds
 // that act on one finding (rotate, confirm-revocation) are the rotation issue's. No BullMQ here
 // (worker.ts wires it), so tests and the bench can call these directly.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Environment } from '../config/section.js';
-import { KeywardenError } from '../errors/error.js';
+import { isKeywardenError, KeywardenError } from '../errors/error.js';
 import type { Finding } from '../model/finding.js';
 import type { Rule } from '../rules/schema.js';
 import { type KeywardenConfig, loadConfig, resolveRules } from '../scanner/config.js';
@@ -34,6 +34,8 @@ export interface ScanSettings {
   cacheDir: string;
   /** The start-up environment, for git child processes only. */
   env: Environment;
+  /** Bytes a dump job reads (after gunzip) before it stops with KW_LIMIT_EXCEEDED (KEYWARDEN_DUMP_MAX_BYTES). @defaultValue no limit */
+  dumpMaxBytes?: number;
 }
 
 /** What a processor is given besides its job's data. */
@@ -46,6 +48,11 @@ export interface ProcessorContext {
   jobId?: string;
   /** Test hook: record occurrences one at a time, pausing this long after each (to kill a worker mid-job). */
   debugPauseMs?: number;
+  /**
+   * Aborted at the job's time limit or the worker's shutdown, with the reason (KW_JOB_TIMEOUT,
+   * KW_WORKER_STOPPING): sources stop reading and git children are killed.
+   */
+  signal?: AbortSignal;
 }
 
 /** A job kind's work: its parsed data and the context in, its result out (BullMQ keeps it). */
@@ -98,6 +105,7 @@ function scanProcessor<K extends ScanKind>(
   return async (data, ctx) => {
     const started = performance.now();
     const scanned = await scan(data, ctx);
+    // What was read before an abort is still recorded (occurrence keys make a re-run add nothing).
     const pause = ctx.debugPauseMs;
     const recorded = await ctx.store.record(
       scanned.findings,
@@ -144,12 +152,27 @@ interface OpenedRepo {
   target: string;
 }
 
-async function openTarget(repoArg: string, s: ScanSettings): Promise<OpenedRepo> {
+// git's words (LC_ALL=C) for credentials refused or missing, and for a repository hidden from them.
+const AUTH_REFUSED =
+  /Authentication failed|could not read (Username|Password)|terminal prompts disabled|Permission denied \(publickey|HTTP Basic: Access denied|returned error: 40[13]|Repository not found/i;
+
+/** A clone or fetch refused for its credentials is KW_GIT_AUTH: a retry sends them again for the same answer. */
+function authRefused(err: unknown): unknown {
+  if (isKeywardenError(err, 'KW_SOURCE_READ') && AUTH_REFUSED.test(err.message))
+    return new KeywardenError('KW_GIT_AUTH', err.message, err.details, { cause: err });
+  return err;
+}
+
+async function openTarget(repoArg: string, s: ScanSettings, signal?: AbortSignal): Promise<OpenedRepo> {
   if (isRemoteUrl(repoArg)) {
-    const r = await openRemote(repoArg, { env: s.env, cacheDir: s.cacheDir });
+    const r = await openRemote(repoArg, { env: s.env, cacheDir: s.cacheDir, ...(signal ? { signal } : {}) }).catch(
+      (err: unknown) => {
+        throw authRefused(err);
+      },
+    );
     return { repo: r.repo, target: targetOf(repoArg) };
   }
-  const repo = await openRepo(resolve(repoArg), s.env);
+  const repo = await openRepo(resolve(repoArg), s.env, [], {}, signal);
   // Named by what git says the repository is, not by the directory given (a subdirectory, a link).
   return { repo, target: targetOf(repo.workTree ?? repo.gitDir) };
 }
@@ -186,7 +209,7 @@ function inRepo(target: string, result: GitScanResult): Finding[] {
 
 async function scanHistoryJob(d: JobData<'scan-history'>, ctx: ProcessorContext): Promise<Scanned> {
   const { store } = ctx;
-  const { repo, target } = await openTarget(d.repo, ctx.scan);
+  const { repo, target } = await openTarget(d.repo, ctx.scan, ctx.signal);
   const opts = await gitOptions(repo, ctx.scan);
   const scope = d.branch ?? '--all';
   // Old tips may be gone (force-push, deleted branch): exclude only the ones still present.
@@ -198,7 +221,7 @@ async function scanHistoryJob(d: JobData<'scan-history'>, ctx: ProcessorContext)
 }
 
 async function scanDiffJob(d: JobData<'scan-diff'>, ctx: ProcessorContext): Promise<Scanned> {
-  const { repo, target } = await openTarget(d.repo, ctx.scan);
+  const { repo, target } = await openTarget(d.repo, ctx.scan, ctx.signal);
   const opts = await gitOptions(repo, ctx.scan);
   const result = await scanDiff(repo, { ...opts, base: d.base, head: d.head });
   return { findings: inRepo(target, result), bytes: result.stats.bytes };
@@ -210,8 +233,16 @@ async function scanDumpJob(d: JobData<'scan-dump'>, ctx: ProcessorContext): Prom
   const s = ctx.scan;
   const path = resolve(d.path);
   if (!existsSync(path)) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`);
+  // A directory (EISDIR) never reads as a dump: fail at once rather than retry five times.
+  if (statSync(path).isDirectory()) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} is a directory, not a file`);
   // String extraction, gzip and offsets are scanner/scan-dump.ts's; the dump is named as `findings list --dump` names it.
-  const r = await scanDumpFile(packOf(s), path, targetOf(path), { fingerprintKey: s.fingerprintKey, showSecrets: false });
+  // The byte limit stops /dev/zero and gzip bombs; the signal stops a dump past its time limit.
+  const r = await scanDumpFile(packOf(s), path, targetOf(path), {
+    fingerprintKey: s.fingerprintKey,
+    showSecrets: false,
+    ...(s.dumpMaxBytes !== undefined ? { maxBytes: s.dumpMaxBytes } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
   return { findings: r.findings, bytes: r.stats.bytes, ...(r.error ? { error: r.error } : {}) };
 }
 

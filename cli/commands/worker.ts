@@ -175,14 +175,18 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
           concurrency: flags.concurrency,
           lockDurationMs: flags.lockDuration,
           stalledIntervalMs: flags.stalledInterval,
-          scan,
+          // Limits (config/sections/limits.ts): per-kind time limits, the dump byte limit, the SIGTERM grace.
+          jobTimeoutMs: cfg.limits.jobTimeout,
+          shutdownGraceMs: cfg.limits.shutdownGrace,
+          scan: { ...scan, dumpMaxBytes: cfg.limits.dumpMaxBytes },
           ...(flags.debugPauseMs ? { debugPauseMs: flags.debugPauseMs } : {}),
           logger,
           log: (e) => logger.info(e, String(e.event)),
         });
         logger.info({ event: 'ready', redis: safeRedisUrl(cfg.redis.url), queues: flags.queues ?? JOB_KINDS }, 'ready');
-        // First signal: finish in-flight jobs, then exit. A second one: exit now; the jobs' locks lapse
-        // and other workers take them back (stalled-job check), as after a crash.
+        // First signal: let in-flight jobs finish for KEYWARDEN_SHUTDOWN_GRACE, then hand the rest back
+        // to the queue and exit. A second one: exit now; the jobs' locks lapse and other workers take
+        // them back (stalled-job check), as after a crash.
         let stopping = false;
         await new Promise<void>((resolve) => {
           const onSignal = (sig: string) => {
@@ -198,7 +202,11 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
           process.on('SIGINT', () => onSignal('SIGINT'));
         });
         await running.close();
+        logger.info({ event: 'stopped' }, 'stopped');
         setExit(0);
+        // A read an abort could not interrupt (a FIFO, a hung NFS file) keeps the event loop alive: the
+        // jobs are handed back already, so exit regardless.
+        setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
       },
     );
 
