@@ -38,7 +38,15 @@ function enqueueSchema(): Json {
       type: 'object',
       additionalProperties: false,
       required: ['kind', 'data'],
-      properties: { kind: { const: kind }, data: jsonSchema(JOB_SCHEMAS[kind]) },
+      properties: {
+        kind: { const: kind },
+        data: jsonSchema(JOB_SCHEMAS[kind]),
+        force: {
+          type: 'boolean',
+          default: false,
+          description: 'Run again even if a completed job with the same id is kept.',
+        },
+      },
     })),
     discriminator: { propertyName: 'kind' },
   };
@@ -157,7 +165,7 @@ export function openApiDocument(opts: { intake?: boolean } = {}): Json {
           operationId: 'enqueueScan',
           summary: 'Enqueue a job of any kind',
           description:
-            'The job id is derived from kind and data, so the same request twice while the first job is queued, running or kept (an hour after completing) returns the same id with `duplicate: true`.',
+            'The job id is derived from kind and data, so the same request twice while the first job is queued or running (concurrent requests included) returns the same id with `duplicate: true`. A kept result (an hour after completing) answers it too for `scan-log-batch`, `scan-diff` between two commit ids, `rotate` and `confirm-revocation`; `scan-history`, `scan-diff` of ref names and `scan-dump` run again, since refs move and files change. `force: true` always runs again; a job that failed for good is replaced by the next identical request.',
           requestBody: { required: true, content: { 'application/json': { schema: enqueueSchema() } } },
           responses: {
             '202': json(ref('Enqueued'), 'Accepted; `Location` points at the job.'),

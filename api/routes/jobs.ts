@@ -14,6 +14,8 @@ export const EnqueueBody = z
     kind: z.enum(JOB_KINDS as [JobKind, ...JobKind[]]),
     /** Validated against the kind's schema in workers/jobs.ts. */
     data: z.unknown(),
+    /** Run again even if a completed job with the same id is kept (its result is replaced). @defaultValue false */
+    force: z.boolean().optional(),
   })
   .strict();
 
@@ -40,7 +42,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const body = parseOrThrow(EnqueueBody, req.body ?? undefined, 'body');
     const r = JOB_SCHEMAS[body.kind].safeParse(body.data);
     if (!r.success) throw invalid(problemsOf('body.data', r.error));
-    const queued = await ctx.queues.enqueue(body.kind, r.data);
+    const queued = await ctx.queues.enqueue(body.kind, r.data, { force: body.force === true });
     return reply
       .code(202)
       .header('location', `/v1/jobs/${encodeURIComponent(queued.id)}`)

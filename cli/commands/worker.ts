@@ -83,6 +83,7 @@ interface EnqueueFlags {
   fingerprint?: string;
   wait?: boolean;
   timeout?: number;
+  force?: boolean;
 }
 
 /** Job data from `--json`, or from the flags that apply to `kind`. */
@@ -224,6 +225,7 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
     .option('--stream <name>', 'scan-log-batch: log stream name')
     .option('--line <text...>', 'scan-log-batch: log lines')
     .option('--fingerprint <fp>', 'rotate, confirm-revocation: the finding')
+    .option('--force', 'run again even if the same job completed within the hour (its result is replaced)')
     .option('--wait', 'wait for the job to finish and print its result')
     .option('--timeout <ms>', 'with --wait: give up after this long', positiveInt('--timeout'), 600_000)
     .action(async (kind: string, flags: EnqueueFlags) => {
@@ -232,7 +234,7 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
       const redis = createRedis(cfg.redis.url, { maxRetriesPerRequest: 5, retryStrategy: (n) => (n > 50 ? null : 200) });
       const queues = new JobQueues(redis, cfg.redis.prefix);
       try {
-        const r = await queues.enqueue(kind, jobData(kind, flags));
+        const r = await queues.enqueue(kind, jobData(kind, flags), { force: flags.force === true });
         if (!flags.wait) {
           printJson(r);
           return;
