@@ -92,6 +92,9 @@ export class JobQueues {
     let q = this.queues.get(kind);
     if (!q) {
       q = new Queue(kind, { connection: this.connection, prefix: this.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      // BullMQ prints every connection error of a queue without a listener (one per reconnect attempt):
+      // callers see an outage as the failing call itself (KW_REDIS on request paths).
+      q.on('error', () => {});
       this.queues.set(kind, q);
     }
     return q;

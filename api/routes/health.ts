@@ -31,7 +31,10 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: ApiContext): voi
     try {
       text = await withTimeout(ctx.metrics.text(), Math.max(5000, ctx.readyTimeoutMs), 'reading metrics from Redis');
     } catch (err) {
-      throw new KeywardenError('KW_NOT_READY', `metrics unavailable: ${err instanceof Error ? err.message : String(err)}`);
+      throw new KeywardenError(
+        'KW_REDIS',
+        `metrics unavailable: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+      );
     }
     return reply.type(ctx.metrics.contentType).send(text);
   });

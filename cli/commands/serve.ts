@@ -141,6 +141,7 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
         redisUrl: cfg.redis.url,
         prefix: cfg.redis.prefix,
         token: cfg.api.token,
+        redisRequestTimeoutMs: cfg.redis.requestTimeout,
         schedule,
         // Secrets censored by path (Authorization and friends); requests logged without query strings.
         loggerInstance: createLogger({ name: 'api', level: cfg.log.level }),

@@ -15,7 +15,7 @@ import { defaultScanSettings } from '../../workers/handlers.js';
 import { isJobKind, JOB_KINDS, type JobKind } from '../../workers/jobs.js';
 import { FindingState, RESOLUTIONS, type Resolution } from '../../workers/lifecycle.js';
 import { JobQueues } from '../../workers/queue.js';
-import { createRedis, safeRedisUrl } from '../../workers/redis.js';
+import { asRedisError, createRedis, safeRedisUrl } from '../../workers/redis.js';
 import { FindingStore, type StoredFinding } from '../../workers/store.js';
 import { startWorkers } from '../../workers/worker.js';
 import { serviceFingerprintKey, serviceStartup } from '../startup.js';
@@ -57,6 +57,8 @@ async function withStore<T>(cfg: ServiceConfig, fn: (store: FindingStore) => Pro
   const redis = createRedis(cfg.redis.url, { maxRetriesPerRequest: 2, retryStrategy: (n) => (n > 3 ? null : 200) });
   try {
     return await fn(new FindingStore(redis, cfg.redis.prefix));
+  } catch (err) {
+    throw asRedisError(err, cfg.redis.url); // KW_REDIS naming the URL without its password
   } finally {
     redis.disconnect();
   }
@@ -242,6 +244,8 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
         const view = await queues.waitFor(r.kind, r.id, flags.timeout ?? 600_000);
         printJson({ ...r, ...view });
         if (view.state !== 'completed') setExit(2);
+      } catch (err) {
+        throw asRedisError(err, cfg.redis.url);
       } finally {
         await queues.close();
         redis.disconnect();

@@ -12,6 +12,9 @@ export interface RedisHandle {
   dir: string;
   /** Graceful stop (SIGTERM: Redis flushes the AOF), then start again with the same data. */
   restart(): Promise<void>;
+  /** Graceful stop that keeps the port and dir, for `up()` to start again: Redis away for a while. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -94,6 +97,8 @@ export async function startRedis(opts: { aof?: boolean } = {}): Promise<RedisHan
       await halt();
       await launch();
     },
+    down: halt,
+    up: launch,
     async stop() {
       await halt();
       rmSync(dir, { recursive: true, force: true });
