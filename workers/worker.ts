@@ -151,8 +151,13 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
         const err = signal.aborted ? signal.reason : thrown;
         if (shutdown.signal.aborted && token) {
           // Handed back, not failed: another worker (or this one, restarted) runs it from the start.
-          await job.moveToWait(token);
-          log({ event: 'handed-back', kind, jobId: job.id });
+          try {
+            await job.moveToWait(token);
+            log({ event: 'handed-back', kind, jobId: job.id });
+          } catch {
+            // Redis away too: the job stays active until its lock lapses; the stalled check then takes it back.
+            log({ event: 'hand-back-failed', kind, jobId: job.id });
+          }
           throw new WaitingError();
         }
         if (permanent(err)) {
