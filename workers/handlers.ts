@@ -233,8 +233,11 @@ async function scanDumpJob(d: JobData<'scan-dump'>, ctx: ProcessorContext): Prom
   const s = ctx.scan;
   const path = resolve(d.path);
   if (!existsSync(path)) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`);
-  // A directory (EISDIR) never reads as a dump: fail at once rather than retry five times.
-  if (statSync(path).isDirectory()) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} is a directory, not a file`);
+  // A directory (EISDIR) never reads as a dump: fail at once rather than retry five times. A FIFO or
+  // socket would block the worker on open until a writer appears: no time limit could interrupt that.
+  const st = statSync(path);
+  if (st.isDirectory()) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} is a directory, not a file`);
+  if (st.isFIFO() || st.isSocket()) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} is a pipe or socket, not a file`);
   // String extraction, gzip and offsets are scanner/scan-dump.ts's; the dump is named as `findings list --dump` names it.
   // The byte limit stops /dev/zero and gzip bombs; the signal stops a dump past its time limit.
   const r = await scanDumpFile(packOf(s), path, targetOf(path), {

@@ -179,13 +179,19 @@ describe('job limits', () => {
     await queues.close();
   });
 
-  it('fails a dump path that is a directory at once (EISDIR is not retried)', async () => {
+  it('fails a dump path that is a directory at once (EISDIR is not retried), and a FIFO without blocking on it', async () => {
     const { prefix, queues } = setup();
-    await spawnWorker(prefix, 'scan-dump', {});
+    const w = await spawnWorker(prefix, 'scan-dump', {});
     const job = await queues.enqueue('scan-dump', { path: home });
     const view = await queues.waitFor('scan-dump', job.id, 20_000);
     expect(view).toMatchObject({ state: 'failed', attemptsMade: 1 });
     expect(view.failedReason).toMatch(/^(KW_JOB_INVALID|KW_PATH_NOT_ALLOWED)/);
+    const fifo = join(home, `pipe-${n}`);
+    execFileSync('mkfifo', [fifo]);
+    const piped = await queues.waitFor('scan-dump', (await queues.enqueue('scan-dump', { path: fifo })).id, 20_000);
+    expect(piped).toMatchObject({ state: 'failed', attemptsMade: 1 });
+    expect(piped.failedReason).toMatch(/^(KW_JOB_INVALID: .*pipe or socket|KW_PATH_NOT_ALLOWED)/);
+    expect(w.proc.exitCode).toBeNull();
     await queues.close();
   });
 });
