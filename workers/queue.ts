@@ -82,8 +82,8 @@ export class JobQueues {
     private readonly opts: JobQueuesOptions = {},
   ) {}
 
-  /** `p`, bounded by the request timeout when one is set. */
-  private bounded<T>(p: Promise<T>, what: string): Promise<T> {
+  /** `p`, bounded by the request timeout when one is set (for callers that use `queue()` directly). */
+  bounded<T>(p: Promise<T>, what: string): Promise<T> {
     const ms = this.opts.requestTimeoutMs;
     return ms === undefined ? p : withRedisDeadline(p, ms, this.opts.redisUrl ?? '', what);
   }

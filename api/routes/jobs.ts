@@ -65,7 +65,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       configured: true,
       ...(s.cron !== undefined ? { cron: s.cron, timezone: s.timezone } : { every: s.every }),
       incremental: s.incremental,
-      repos: await scheduleStatus(ctx.queues.queue('scan-history'), s),
+      repos: await ctx.queues.bounded(scheduleStatus(ctx.queues.queue('scan-history'), s), 'reading the schedule'),
     };
   });
 }
