@@ -9,6 +9,7 @@ import type { IntakeBatchEvent, IntakeOutcome } from '../intake/server.js';
 import { JOB_KINDS, type JobKind } from '../workers/jobs.js';
 import { FindingState } from '../workers/lifecycle.js';
 import { JOB_STATES, type JobQueues, type JobStatus } from '../workers/queue.js';
+import { BLOCKING_OVERRIDES } from '../workers/redis.js';
 import type { FindingStore } from '../workers/store.js';
 
 /** Job states reported as queue depth: everything that is not finished, plus failed (kept for people). */
@@ -147,7 +148,8 @@ export class ServiceMetrics {
    */
   async start(readyMs = 5000): Promise<void> {
     for (const kind of JOB_KINDS) {
-      const conn = this.deps.redis.duplicate();
+      // A blocking reader: the request client's fail-fast options would end its every read (workers/redis.ts).
+      const conn = this.deps.redis.duplicate(BLOCKING_OVERRIDES);
       conn.on('error', () => {});
       this.conns.push(conn);
       const ev = new QueueEvents(kind, { connection: conn, prefix: this.deps.prefix });

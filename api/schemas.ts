@@ -107,8 +107,21 @@ const enqueueMessage = (input: unknown): string =>
 /** One variant per job kind: `data` is validated by that kind's schema in workers/jobs.ts. */
 export const EnqueueBody = z.discriminatedUnion(
   'kind',
-  JOB_KINDS.map((kind) => z.object({ kind: z.literal(kind), data: JOB_SCHEMAS[kind] }).strict()) as unknown as [
-    z.ZodObject<{ kind: z.ZodLiteral<JobKind>; data: (typeof JOB_SCHEMAS)[JobKind] }>,
+  JOB_KINDS.map((kind) =>
+    z
+      .object({
+        kind: z.literal(kind),
+        data: JOB_SCHEMAS[kind],
+        force: z
+          .boolean()
+          .optional()
+          .meta({
+            description: 'Run again even if a completed job with the same id is kept (its result is replaced). Default false.',
+          }),
+      })
+      .strict(),
+  ) as unknown as [
+    z.ZodObject<{ kind: z.ZodLiteral<JobKind>; data: (typeof JOB_SCHEMAS)[JobKind]; force: z.ZodOptional<z.ZodBoolean> }>,
   ],
   // The same words as an unknown value of any other enum: `expected one of "scan-history"|...`.
   { error: (issue) => (issue.code === 'invalid_union' ? enqueueMessage(issue.input) : undefined) },

@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { z } from 'zod';
+import { DEFAULT_REDIS_REQUEST_TIMEOUT_MS } from '../config/sections/redis.js';
 import { DEFAULT_RATE_LIMIT, DEFAULT_RATE_LIMIT_WINDOW_MS, type HashedToken, type Scope } from '../config/sections/tokens.js';
 import { KeywardenError } from '../errors/error.js';
 import { type ApiTokens, bearerTokenCheck, routeScopes, scopeAllows, scopedTokenLookup } from '../http/auth.js';
@@ -21,7 +22,7 @@ import { logBatchFindings } from '../workers/log-occurrences.js';
 import { createLoop, type Loop, type LoopOptions } from '../workers/loop.js';
 import { handOver } from '../workers/loop-actions.js';
 import { JobQueues } from '../workers/queue.js';
-import { createRedis } from '../workers/redis.js';
+import { asRedisError, createRequestRedis } from '../workers/redis.js';
 import type { Schedule } from '../workers/scheduler.js';
 import { FindingStore } from '../workers/store.js';
 import type { ApiContext } from './context.js';
@@ -72,6 +73,11 @@ export interface ApiServerOptions {
   bodyLimit?: number;
   /** Milliseconds /readyz waits for PING. @defaultValue 1000 */
   readyTimeoutMs?: number;
+  /**
+   * Milliseconds a request waits on Redis before it answers `503 KW_REDIS` (KEYWARDEN_REDIS_REQUEST_TIMEOUT);
+   * with Redis away commands fail at once (no offline queue). @defaultValue 1500
+   */
+  redisRequestTimeoutMs?: number;
   /** fastify's pino logger options; false for none. Ignored when `loggerInstance` is given. @defaultValue false */
   logger?: FastifyServerOptions['logger'];
   /** A ready logger (logging/logger.ts's `createLogger`, whose redaction covers the Authorization header). */
@@ -159,10 +165,12 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       );
     }
   }
-  const redis = createRedis(opts.redisUrl);
+  // Request paths fail fast with Redis away (503 KW_REDIS within 2 s, docs/api.md), and reconnect on their own.
+  const requestTimeoutMs = opts.redisRequestTimeoutMs ?? DEFAULT_REDIS_REQUEST_TIMEOUT_MS;
+  const redis = createRequestRedis(opts.redisUrl, requestTimeoutMs);
   // ioredis retries on its own; an unhandled 'error' event would end the process.
   redis.on('error', () => {});
-  const queues = new JobQueues(redis, opts.prefix);
+  const queues = new JobQueues(redis, opts.prefix, { requestTimeoutMs, redisUrl: opts.redisUrl });
   const store = new FindingStore(redis, opts.prefix);
   const metrics = new ServiceMetrics({
     queues,
@@ -254,7 +262,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   });
 
   app.setErrorHandler((err, req, reply) => {
-    const c = classify(err);
+    // An ioredis "no connection" error is KW_REDIS (503, naming the URL without its password), not a 500.
+    const c = classify(asRedisError(err, opts.redisUrl));
     if (c.internal || c.status >= 500) req.log.error({ err }, 'request failed');
     return reply.code(c.status).type('application/json; charset=utf-8').send(c.body);
   });

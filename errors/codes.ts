@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'KW_GIT_UNKNOWN_REF'
   | 'KW_GIT_COMMAND'
   | 'KW_GIT_OBJECT'
+  | 'KW_GIT_AUTH'
   | 'KW_INTERNAL'
   // Service: jobs, store, lifecycle
   | 'KW_JOB_INVALID'
@@ -24,6 +25,7 @@ export type ErrorCode =
   | 'KW_ILLEGAL_TRANSITION'
   | 'KW_FINDING_NOT_FOUND'
   | 'KW_REDIS'
+  | 'KW_WORKER_STOPPING'
   // HTTP (API and log-shipper intake)
   | 'KW_UNAUTHORIZED'
   | 'KW_FORBIDDEN'
@@ -96,6 +98,14 @@ export const CODES = {
   KW_GIT_COMMAND: { status: 422, exit: EXIT_ERROR, retryable: false, summary: 'a git command exited non-zero' },
   // Counted in a report's stats.errors (the scan goes on); never thrown out of a scan.
   KW_GIT_OBJECT: { status: 422, exit: EXIT_ERROR, retryable: false, summary: 'git cannot produce a blob the history names' },
+  // The same credentials are refused the same way five times over; each retry is one more attempt
+  // logged against the token at the remote.
+  KW_GIT_AUTH: {
+    status: 422,
+    exit: EXIT_ERROR,
+    retryable: false,
+    summary: 'the remote refused the credentials (or hides the repository from them)',
+  },
   // Unknown failures might be transient; the job keeps its attempts.
   KW_INTERNAL: {
     status: 500,
@@ -127,6 +137,13 @@ export const CODES = {
   },
   KW_FINDING_NOT_FOUND: { status: 404, exit: EXIT_ERROR, retryable: false, summary: 'no finding with that fingerprint' },
   KW_REDIS: { status: 503, exit: EXIT_ERROR, retryable: true, summary: 'Redis is unreachable or too slow' },
+  // Not the job's fault: it goes back to the queue (attempts untouched) for another worker.
+  KW_WORKER_STOPPING: {
+    status: 503,
+    exit: EXIT_ERROR,
+    retryable: true,
+    summary: 'the worker stopped (SIGTERM) before the job finished; the job went back to the queue',
+  },
 
   // ---- HTTP
   KW_UNAUTHORIZED: { status: 401, exit: EXIT_ERROR, retryable: false, summary: 'missing or wrong bearer token' },

@@ -6,16 +6,16 @@ import type { KeywardenError } from '../errors/error.js';
 import type { Finding } from '../model/finding.js';
 import type { CompiledPack } from './engine/compile.js';
 import { type FindingOptions, findingsIn, matchChunk, mergeFindings, type ScanResult } from './pipeline.js';
-import { DumpSource, type ExtractOptions } from './sources/dump.js';
+import { type DumpReadOptions, DumpSource, type ExtractOptions } from './sources/dump.js';
 import { countError, countSkip, emptyStats } from './stats.js';
 
-export interface DumpScanOptions extends ExtractOptions, FindingOptions {
+export interface DumpScanOptions extends ExtractOptions, FindingOptions, Pick<DumpReadOptions, 'maxBytes' | 'signal'> {
   /** Bytes per read and (roughly) per engine window over the extracted text. @defaultValue 4 MiB */
   chunkSize?: number;
 }
 
 export interface DumpScanResult extends ScanResult {
-  /** Set when reading stopped early (corrupt gzip, read error): findings and stats cover what was read. */
+  /** Set when reading stopped early (corrupt gzip, read error, byte limit, abort): findings and stats cover what was read. */
   error?: KeywardenError;
 }
 

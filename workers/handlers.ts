@@ -2,10 +2,10 @@
 // The scan kinds share one path (scan, then record the findings' occurrences, then count); the kinds
 // that act on one finding (rotate, confirm-revocation) are the rotation loop's (workers/processors/). No BullMQ here
 // (worker.ts wires it), so tests and the bench can call these directly.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Environment } from '../config/section.js';
-import { KeywardenError } from '../errors/error.js';
+import { isKeywardenError, KeywardenError } from '../errors/error.js';
 import type { Finding } from '../model/finding.js';
 import type { Rule } from '../rules/schema.js';
 import { type KeywardenConfig, loadConfig, resolveRules } from '../scanner/config.js';
@@ -38,6 +38,8 @@ export interface ScanSettings {
   cacheDir: string;
   /** The start-up environment, for git child processes only. */
   env: Environment;
+  /** Bytes a dump job reads (after gunzip) before it stops with KW_LIMIT_EXCEEDED (KEYWARDEN_DUMP_MAX_BYTES). @defaultValue no limit */
+  dumpMaxBytes?: number;
 }
 
 /** What a processor is given besides its job's data. */
@@ -58,6 +60,11 @@ export interface ProcessorContext {
    * and the rotate and confirm-revocation kinds need it. @defaultValue none: scans only record
    */
   loop?: Loop;
+  /**
+   * Aborted at the job's time limit or the worker's shutdown, with the reason (KW_JOB_TIMEOUT,
+   * KW_WORKER_STOPPING): sources stop reading and git children are killed.
+   */
+  signal?: AbortSignal;
 }
 
 /** Whether a scan keeps raw secrets in memory: only to hand them to the vault, and only if there is one. */
@@ -115,6 +122,7 @@ function scanProcessor<K extends ScanKind>(
   return async (data, ctx) => {
     const started = performance.now();
     const scanned = await scan(data, ctx);
+    // What was read before an abort is still recorded (occurrence keys make a re-run add nothing).
     const recorded = await ctx.store.record(
       scanned.findings,
       { actor: ctx.actor },
@@ -155,12 +163,27 @@ interface OpenedRepo {
   target: string;
 }
 
-async function openTarget(repoArg: string, s: ScanSettings): Promise<OpenedRepo> {
+// git's words (LC_ALL=C) for credentials refused or missing, and for a repository hidden from them.
+const AUTH_REFUSED =
+  /Authentication failed|could not read (Username|Password)|terminal prompts disabled|Permission denied \(publickey|HTTP Basic: Access denied|returned error: 40[13]|Repository not found/i;
+
+/** A clone or fetch refused for its credentials is KW_GIT_AUTH: a retry sends them again for the same answer. */
+function authRefused(err: unknown): unknown {
+  if (isKeywardenError(err, 'KW_SOURCE_READ') && AUTH_REFUSED.test(err.message))
+    return new KeywardenError('KW_GIT_AUTH', err.message, err.details, { cause: err });
+  return err;
+}
+
+async function openTarget(repoArg: string, s: ScanSettings, signal?: AbortSignal): Promise<OpenedRepo> {
   if (isRemoteUrl(repoArg)) {
-    const r = await openRemote(repoArg, { env: s.env, cacheDir: s.cacheDir });
+    const r = await openRemote(repoArg, { env: s.env, cacheDir: s.cacheDir, ...(signal ? { signal } : {}) }).catch(
+      (err: unknown) => {
+        throw authRefused(err);
+      },
+    );
     return { repo: r.repo, target: targetOf(repoArg) };
   }
-  const repo = await openRepo(resolve(repoArg), s.env);
+  const repo = await openRepo(resolve(repoArg), s.env, [], {}, signal);
   // Named by what git says the repository is, not by the directory given (a subdirectory, a link).
   return { repo, target: targetOf(repo.workTree ?? repo.gitDir) };
 }
@@ -197,7 +220,7 @@ function inRepo(target: string, result: GitScanResult): Finding[] {
 
 async function scanHistoryJob(d: JobData<'scan-history'>, ctx: ProcessorContext): Promise<Scanned> {
   const { store } = ctx;
-  const { repo, target } = await openTarget(d.repo, ctx.scan);
+  const { repo, target } = await openTarget(d.repo, ctx.scan, ctx.signal);
   const opts = await gitOptions(repo, ctx.scan, keepsSecrets(ctx));
   const scope = d.branch ?? '--all';
   // Old tips may be gone (force-push, deleted branch): exclude only the ones still present.
@@ -209,7 +232,7 @@ async function scanHistoryJob(d: JobData<'scan-history'>, ctx: ProcessorContext)
 }
 
 async function scanDiffJob(d: JobData<'scan-diff'>, ctx: ProcessorContext): Promise<Scanned> {
-  const { repo, target } = await openTarget(d.repo, ctx.scan);
+  const { repo, target } = await openTarget(d.repo, ctx.scan, ctx.signal);
   const opts = await gitOptions(repo, ctx.scan, keepsSecrets(ctx));
   const result = await scanDiff(repo, { ...opts, base: d.base, head: d.head });
   return { findings: inRepo(target, result), bytes: result.stats.bytes };
@@ -221,10 +244,18 @@ async function scanDumpJob(d: JobData<'scan-dump'>, ctx: ProcessorContext): Prom
   const s = ctx.scan;
   const path = resolve(d.path);
   if (!existsSync(path)) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`);
+  // A directory (EISDIR) never reads as a dump: fail at once rather than retry five times. A FIFO or
+  // socket would block the worker on open until a writer appears: no time limit could interrupt that.
+  const st = statSync(path);
+  if (st.isDirectory()) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} is a directory, not a file`);
+  if (st.isFIFO() || st.isSocket()) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} is a pipe or socket, not a file`);
   // String extraction, gzip and offsets are scanner/scan-dump.ts's; the dump is named as `findings list --dump` names it.
+  // The byte limit stops /dev/zero and gzip bombs; the signal stops a dump past its time limit.
   const r = await scanDumpFile(packOf(s), path, targetOf(path), {
     fingerprintKey: s.fingerprintKey,
     showSecrets: keepsSecrets(ctx),
+    ...(s.dumpMaxBytes !== undefined ? { maxBytes: s.dumpMaxBytes } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   return { findings: r.findings, bytes: r.stats.bytes, ...(r.error ? { error: r.error } : {}) };
 }

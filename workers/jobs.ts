@@ -118,7 +118,8 @@ export function canonicalJson(v: unknown): string {
 
 /**
  * The job id is derived from the content (`<kind>-<sha256 prefix>`), so enqueuing the same scan twice
- * while the first is queued, running, or kept as completed yields one job. No `:` (BullMQ keys use it).
+ * while the first is queued or running yields one job (a kept result answers it only while it still
+ * holds: queue.ts `resultStaysValid`). No `:` (BullMQ keys use it).
  */
 export function jobIdFor(kind: JobKind, data: unknown, namespace?: string): string {
   const h = createHash('sha256').update(kind).update('\0').update(canonicalJson(data));
@@ -129,13 +130,14 @@ export function jobIdFor(kind: JobKind, data: unknown, namespace?: string): stri
 
 /**
  * Defaults for every job: 5 attempts with exponential backoff (1 s, 2 s, 4 s, 8 s); failed jobs are
- * kept with their error (never silently dropped); completed jobs kept an hour (the window in which an
- * identical enqueue is a no-op) and at most 10,000.
+ * kept with their error for a week (visible, never silently dropped, yet not kept for good; an
+ * identical submission replaces one at once); completed jobs kept an hour (the window in which an
+ * identical enqueue may be a no-op) and at most 10,000.
  */
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   attempts: 5,
   backoff: { type: 'exponential', delay: 1000 },
-  removeOnFail: false,
+  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
   removeOnComplete: { age: 3600, count: 10_000 },
 };
 

@@ -75,7 +75,7 @@ export function registerHealthRoutes(server: FastifyInstance, ctx: ApiContext): 
             KW_UNAUTHORIZED: GUARDED_ERRORS.KW_UNAUTHORIZED,
             KW_FORBIDDEN: GUARDED_ERRORS.KW_FORBIDDEN,
             KW_RATE_LIMITED: GUARDED_ERRORS.KW_RATE_LIMITED,
-            KW_NOT_READY: 'the figures could not be read from Redis in time.',
+            KW_REDIS: 'the figures could not be read from Redis in time.',
             KW_INTERNAL: GUARDED_ERRORS.KW_INTERNAL,
           }),
         },
@@ -86,7 +86,10 @@ export function registerHealthRoutes(server: FastifyInstance, ctx: ApiContext): 
       try {
         text = await withTimeout(ctx.metrics.text(), Math.max(5000, ctx.readyTimeoutMs), 'reading metrics from Redis');
       } catch (err) {
-        throw new KeywardenError('KW_NOT_READY', `metrics unavailable: ${err instanceof Error ? err.message : String(err)}`);
+        throw new KeywardenError(
+          'KW_REDIS',
+          `metrics unavailable: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+        );
       }
       return reply.type(ctx.metrics.contentType).send(text);
     },

@@ -60,7 +60,7 @@ export function registerJobRoutes(server: FastifyInstance, ctx: ApiContext): voi
         operationId: 'enqueueScan',
         summary: 'Enqueue a job of any kind',
         description:
-          'Needs scope `submit` (or `admin`). The job id is derived from kind and data, so the same request twice while the first job is queued, running or kept (an hour after completing) returns the same id with `duplicate: true`. A `scan-log-batch` is the submitting token’s own: its id also derives from the token, so `duplicate` and `GET /v1/jobs/{id}` never tell one token what another sent.',
+          'Needs scope `submit` (or `admin`). The job id is derived from kind and data, so the same request twice while the first job is queued or running (concurrent requests included) returns the same id with `duplicate: true`. A kept result (an hour after completing) answers it too for `scan-log-batch`, `scan-diff` between two commit ids, `rotate` and `confirm-revocation`; `scan-history`, `scan-diff` of ref names and `scan-dump` run again, since refs move and files change. `force: true` always runs again; a job that failed for good is replaced by the next identical request. A `scan-log-batch` is the submitting token’s own: its id also derives from the token, so `duplicate` and `GET /v1/jobs/{id}` never tell one token what another sent.',
         body: EnqueueBody,
         response: {
           202: json('Accepted; `Location` points at the job.', EnqueuedSchema, {
@@ -76,11 +76,10 @@ export function registerJobRoutes(server: FastifyInstance, ctx: ApiContext): voi
     },
     async (req, reply) => {
       const body = req.body;
-      const queued = await ctx.queues.enqueue(
-        body.kind,
-        body.data,
-        PER_TOKEN_KINDS.has(body.kind) && req.caller ? { namespace: req.caller.namespace } : {},
-      );
+      const queued = await ctx.queues.enqueue(body.kind, body.data, {
+        force: body.force === true,
+        ...(PER_TOKEN_KINDS.has(body.kind) && req.caller ? { namespace: req.caller.namespace } : {}),
+      });
       const href = `/v1/jobs/${encodeURIComponent(queued.id)}`;
       return reply
         .code(202)
@@ -141,7 +140,7 @@ export function registerJobRoutes(server: FastifyInstance, ctx: ApiContext): voi
         configured: true,
         ...(s.cron !== undefined ? { cron: s.cron, timezone: s.timezone } : { every: s.every }),
         incremental: s.incremental,
-        repos: await scheduleStatus(ctx.queues.queue('scan-history'), s),
+        repos: await ctx.queues.bounded(scheduleStatus(ctx.queues.queue('scan-history'), s), 'reading the schedule'),
       };
     },
   );

@@ -166,6 +166,7 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
           hashed: cfg.tokens.hashed,
         },
         rateLimit: { max: cfg.tokens.rateLimit, windowMs: cfg.tokens.rateLimitWindow },
+        redisRequestTimeoutMs: cfg.redis.requestTimeout,
         schedule,
         // Secrets censored by path (Authorization and friends); requests logged without query strings.
         loggerInstance: createLogger({ name: 'api', level: cfg.log.level }),

@@ -14,7 +14,7 @@ import { defaultScanSettings } from '../../workers/handlers.js';
 import { isJobKind, JOB_KINDS, type JobKind } from '../../workers/jobs.js';
 import { FindingState, RESOLUTIONS, type Resolution } from '../../workers/lifecycle.js';
 import { JobQueues } from '../../workers/queue.js';
-import { createRedis, safeRedisUrl } from '../../workers/redis.js';
+import { asRedisError, createRedis, safeRedisUrl } from '../../workers/redis.js';
 import { FindingStore, type StoredFinding } from '../../workers/store.js';
 import { startWorkers } from '../../workers/worker.js';
 import { serviceFingerprintKey, serviceStartup } from '../startup.js';
@@ -49,6 +49,8 @@ async function withStore<T>(cfg: ServiceConfig, fn: (store: FindingStore) => Pro
   const redis = createRedis(cfg.redis.url, { maxRetriesPerRequest: 2, retryStrategy: (n) => (n > 3 ? null : 200) });
   try {
     return await fn(new FindingStore(redis, cfg.redis.prefix));
+  } catch (err) {
+    throw asRedisError(err, cfg.redis.url); // KW_REDIS naming the URL without its password
   } finally {
     redis.disconnect();
   }
@@ -75,6 +77,7 @@ interface EnqueueFlags {
   fingerprint?: string;
   wait?: boolean;
   timeout?: number;
+  force?: boolean;
 }
 
 /** Job data from `--json`, or from the flags that apply to `kind`. */
@@ -178,7 +181,10 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
           concurrency: flags.concurrency,
           lockDurationMs: flags.lockDuration,
           stalledIntervalMs: flags.stalledInterval,
-          scan,
+          // Limits (config/sections/limits.ts): per-kind time limits, the dump byte limit, the SIGTERM grace.
+          jobTimeoutMs: cfg.limits.jobTimeout,
+          shutdownGraceMs: cfg.limits.shutdownGrace,
+          scan: { ...scan, dumpMaxBytes: cfg.limits.dumpMaxBytes },
           ...(holdAfter
             ? {
                 afterRecord: async (recorded: number) => {
@@ -193,8 +199,9 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
           loop: loopOptions(cfg, scan.rules),
         });
         logger.info({ event: 'ready', redis: safeRedisUrl(cfg.redis.url), queues: flags.queues ?? JOB_KINDS }, 'ready');
-        // First signal: finish in-flight jobs, then exit. A second one: exit now; the jobs' locks lapse
-        // and other workers take them back (stalled-job check), as after a crash.
+        // First signal: let in-flight jobs finish for KEYWARDEN_SHUTDOWN_GRACE, then hand the rest back
+        // to the queue and exit. A second one: exit now; the jobs' locks lapse and other workers take
+        // them back (stalled-job check), as after a crash.
         let signalled = false;
         const onSignal = (sig: string) => {
           if (signalled) {
@@ -209,7 +216,11 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
         process.on('SIGINT', () => onSignal('SIGINT'));
         await stopping;
         await running.close();
+        logger.info({ event: 'stopped' }, 'stopped');
         setExit(0);
+        // A read an abort could not interrupt (a FIFO, a hung NFS file) keeps the event loop alive: the
+        // jobs are handed back already, so exit regardless.
+        setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
       },
     );
 
@@ -227,6 +238,7 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
     .option('--stream <name>', 'scan-log-batch: log stream name')
     .option('--line <text...>', 'scan-log-batch: log lines')
     .option('--fingerprint <fp>', 'rotate, confirm-revocation: the finding')
+    .option('--force', 'run again even if the same job completed within the hour (its result is replaced)')
     .option('--wait', 'wait for the job to finish and print its result')
     .option('--timeout <ms>', 'with --wait: give up after this long', positiveInt('--timeout'), 600_000)
     .action(async (kind: string, flags: EnqueueFlags) => {
@@ -235,7 +247,7 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
       const redis = createRedis(cfg.redis.url, { maxRetriesPerRequest: 5, retryStrategy: (n) => (n > 50 ? null : 200) });
       const queues = new JobQueues(redis, cfg.redis.prefix);
       try {
-        const r = await queues.enqueue(kind, jobData(kind, flags));
+        const r = await queues.enqueue(kind, jobData(kind, flags), { force: flags.force === true });
         if (!flags.wait) {
           printJson(r);
           return;
@@ -243,6 +255,8 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
         const view = await queues.waitFor(r.kind, r.id, flags.timeout ?? 600_000);
         printJson({ ...r, ...view });
         if (view.state !== 'completed') setExit(2);
+      } catch (err) {
+        throw asRedisError(err, cfg.redis.url);
       } finally {
         await queues.close();
         redis.disconnect();

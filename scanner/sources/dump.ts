@@ -391,6 +391,13 @@ export function isGzip(head: Buffer): boolean {
 export interface DumpReadOptions {
   /** Bytes per read (and per gunzip output piece). @defaultValue 4 MiB */
   chunkSize?: number;
+  /**
+   * Input bytes (after gunzip) read before the stream ends with KW_LIMIT_EXCEEDED; the bytes up to
+   * the limit are still yielded. `/dev/zero` and a gzip bomb stop here. @defaultValue no limit
+   */
+  maxBytes?: number;
+  /** Aborting ends the stream between pieces, with the signal's reason as the error. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_DUMP_CHUNK = 4 << 20;
@@ -398,10 +405,13 @@ export const DEFAULT_DUMP_CHUNK = 4 << 20;
 /**
  * The raw bytes of a dump file as a stream of pieces, gunzipped when the file starts with the gzip
  * magic (offsets are then in the decompressed stream). Errors: KW_SOURCE_READ (open/read),
- * KW_DUMP_CORRUPT (bad or truncated gzip).
+ * KW_DUMP_CORRUPT (bad or truncated gzip), KW_LIMIT_EXCEEDED (over `maxBytes`), or the reason of an
+ * aborted `signal`.
  */
 export async function* readDump(absPath: string, opts: DumpReadOptions = {}): AsyncIterable<Buffer> {
   const chunkSize = opts.chunkSize ?? DEFAULT_DUMP_CHUNK;
+  const { maxBytes, signal } = opts;
+  signal?.throwIfAborted();
   let head = Buffer.alloc(2);
   try {
     const fd = openSync(absPath, 'r');
@@ -418,9 +428,24 @@ export async function* readDump(absPath: string, opts: DumpReadOptions = {}): As
   const file = createReadStream(absPath, { highWaterMark: chunkSize });
   const stream = gz ? file.pipe(createGunzip({ chunkSize: Math.max(64, Math.min(chunkSize, 1 << 20)) })) : file;
   if (gz) file.on('error', (e) => stream.destroy(e));
+  let total = 0;
   try {
-    for await (const piece of stream as AsyncIterable<Buffer>) yield piece;
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      // Checked once per piece (4 MiB by default): cheap, and a stuck job stops within one read.
+      signal?.throwIfAborted();
+      if (maxBytes !== undefined && total + piece.length > maxBytes) {
+        if (maxBytes > total) yield piece.subarray(0, maxBytes - total);
+        throw new KeywardenError(
+          'KW_LIMIT_EXCEEDED',
+          `${absPath}: larger than the dump limit of ${maxBytes} bytes (KEYWARDEN_DUMP_MAX_BYTES); the first ${maxBytes} bytes were scanned`,
+        );
+      }
+      total += piece.length;
+      yield piece;
+    }
   } catch (err) {
+    if (isKeywardenError(err)) throw err;
+    if (signal?.aborted) throw signal.reason;
     const e = err as NodeJS.ErrnoException;
     if (gz && (e.code?.startsWith('Z_') || /unexpected end of file|incorrect header|invalid/i.test(e.message))) {
       throw new KeywardenError(
@@ -519,7 +544,8 @@ export class DumpSource implements AsyncIterable<SourceEvent> {
 
     let error: KeywardenError | undefined;
     try {
-      for await (const piece of readDump(this.absPath, { chunkSize: size })) yield* add(ex.push(piece));
+      const { maxBytes, signal } = this.opts;
+      for await (const piece of readDump(this.absPath, { chunkSize: size, maxBytes, signal })) yield* add(ex.push(piece));
     } catch (err) {
       // What was read before the failure is still scanned; the consumer decides the exit code.
       error = isKeywardenError(err) ? err : new KeywardenError('KW_SOURCE_READ', `reading ${path} failed`, [], { cause: err });

@@ -14,6 +14,9 @@ export interface RedisHandle {
   dir: string;
   /** Graceful stop (SIGTERM: Redis flushes the AOF), then start again with the same data. */
   restart(): Promise<void>;
+  /** Graceful stop that keeps the port and dir, for `up()` to start again: Redis away for a while. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -130,6 +133,10 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisHan
       await halt();
       // Same port: clients hold the URL. Redis binds with SO_REUSEADDR, so only another process
       // binding it in this instant could fail this (reported, not hidden).
+      proc = await launch(port, dir, aof);
+    },
+    down: halt,
+    async up() {
       proc = await launch(port, dir, aof);
     },
     async stop() {

@@ -42,7 +42,8 @@ const rel = (g: Graph) => [...g.files].map((f) => relative(dist, f)).sort();
 describe('keywarden/runtime imports', () => {
   it('loads only runtime/, the signature scheme, the error class, the duration parser and Node built-ins, at import time', () => {
     const g = reach(entry, false);
-    for (const f of rel(g)) expect(f).toMatch(/^(runtime\/|rotation\/signature\.js$|errors\/(error|codes)\.js$|config\/units\.js$)/);
+    for (const f of rel(g))
+      expect(f).toMatch(/^(runtime\/|rotation\/signature\.js$|errors\/(error|codes)\.js$|config\/units\.js$)/);
     for (const p of g.packages) expect(p).toMatch(/^node:/);
   });
 
@@ -53,7 +54,8 @@ describe('keywarden/runtime imports', () => {
     expect(files).toContain('scanner/redact-lines.js');
     expect(files).toContain('scanner/engine/engine.js');
     expect(files).toContain('rules/builtin.js');
-    for (const f of files) expect(f).toMatch(/^(runtime|rotation|scanner|rules|model|errors)\/|^config\/(fingerprint|units)\.js$/);
+    for (const f of files)
+      expect(f).toMatch(/^(runtime|rotation|scanner|rules|model|errors)\/|^config\/(fingerprint|units)\.js$/);
     for (const f of files) expect(f).not.toMatch(/^(workers|api|cli|intake|logging|pino)\//);
     for (const p of g.packages) expect(p).not.toMatch(/^(bullmq|ioredis|fastify|pino|express|@fastify\/)/);
     // The AWS SDK only on demand (an optional peer dependency).

@@ -84,6 +84,7 @@ export function openBlobSource(repo: GitRepo, maxSize: number): BlobSource {
       cwd: repo.cwd,
       env: repo.env,
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(repo.signal ? { signal: repo.signal } : {}),
     });
     const err: Buffer[] = [];
     let header: Buffer | null = null; // partial header line

@@ -25,6 +25,7 @@ export async function changedFiles(repo: GitRepo, diffArgs: readonly string[]): 
       cwd: repo.cwd,
       env: repo.env,
       redact: repo.redact,
+      signal: repo.signal,
     },
   );
   const tokens = splitNul(out);
@@ -58,7 +59,7 @@ export async function addedLines(repo: GitRepo, diffArgs: readonly string[], pat
       '--',
       ...(paths ?? []),
     ],
-    { cwd: repo.cwd, env: repo.env, redact: repo.redact },
+    { cwd: repo.cwd, env: repo.env, redact: repo.redact, signal: repo.signal },
   );
   return parseAddedLines(out);
 }
@@ -170,7 +171,7 @@ export async function addedLinesInCommit(repo: GitRepo, commit: string): Promise
       commit,
       '--',
     ],
-    { cwd: repo.cwd, env: repo.env, redact: repo.redact },
+    { cwd: repo.cwd, env: repo.env, redact: repo.redact, signal: repo.signal },
   );
   return parseAddedLines(out);
 }

@@ -19,10 +19,11 @@ export function gitEnv(base: NodeJS.ProcessEnv, extra: Record<string, string> = 
   return { ...env, ...extra };
 }
 
-/** simple-git bound to a directory, with our environment. */
-export function simpleGitAt(dir: string, env: Record<string, string>): SimpleGit {
+/** simple-git bound to a directory, with our environment; `signal` kills its git processes when aborted. */
+export function simpleGitAt(dir: string, env: Record<string, string>, signal?: AbortSignal): SimpleGit {
   return simpleGit({
     baseDir: dir,
+    ...(signal ? { abort: signal } : {}),
     maxConcurrentProcesses: 4,
     trimmed: false,
     allowEnvironment: Object.keys(env),
@@ -50,12 +51,30 @@ export interface RunOptions {
   input?: string | Buffer;
   /** Strings to cut out of any error message (a token, a URL with credentials). */
   redact?: readonly string[];
+  /**
+   * Kills the child and everything it started (an ssh or git-remote-http helper) when aborted: a job's
+   * time limit or a worker's shutdown. The child then runs in its own process group.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 /** Runs `git args` to completion and returns stdout as bytes (paths and content need not be UTF-8). */
 export function runGit(args: readonly string[], opts: RunOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const { signal } = opts;
+    // Its own group, so an abort also ends the transport git spawned (killing git alone leaves a hung
+    // ssh behind). Only with a signal: a CLI user's Ctrl-C must still reach git through the terminal.
+    const child = spawn('git', args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], detached: !!signal });
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    };
+    if (signal?.aborted) killGroup();
+    else signal?.addEventListener('abort', killGroup, { once: true });
+    child.on('close', () => signal?.removeEventListener('abort', killGroup));
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));

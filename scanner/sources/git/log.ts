@@ -68,7 +68,12 @@ export async function* readLog(repo: GitRepo, range: LogRange): AsyncGenerator<L
     `--format=${LOG_FORMAT}`,
   ];
   const input = `${[...range.include, ...range.exclude.map((s) => `^${s}`)].join('\n')}\n`;
-  const child = spawn('git', args, { cwd: repo.cwd, env: repo.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('git', args, {
+    cwd: repo.cwd,
+    env: repo.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(repo.signal ? { signal: repo.signal } : {}),
+  });
   let spawnError: Error | null = null;
   let exited = false;
   const closed = new Promise<number | null>((resolve) => {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeywardenError } from '../../../errors/error.js';
-import { firstLine, gitEnv, redact, simpleGitAt } from './exec.js';
+import { firstLine, gitEnv, redact, runGit } from './exec.js';
 import { type GitRepo, openRepo } from './repo.js';
 
 /** True for `scheme://...` and scp-like `user@host:path` targets; anything else is a local path. */
@@ -18,6 +18,8 @@ export interface RemoteOptions {
   env: NodeJS.ProcessEnv;
   /** Where bare clones live. */
   cacheDir: string;
+  /** Kills clone, fetch and every later git child when aborted (a worker's job time limit or shutdown). */
+  signal?: AbortSignal;
 }
 
 export interface OpenedRemote {
@@ -98,7 +100,13 @@ export async function openRemote(target: string, opts: RemoteOptions): Promise<O
     mkdirSync(opts.cacheDir, { recursive: true });
     rmSync(dir, { recursive: true, force: true }); // a clone interrupted earlier
     try {
-      await simpleGitAt(opts.cacheDir, env).clone(url, dir, ['--bare', '--quiet']);
+      // `--` before the URL: a caller's URL is never read as an option (--upload-pack=...).
+      await runGit(['clone', '--bare', '--quiet', '--', url, dir], {
+        cwd: opts.cacheDir,
+        env,
+        redact: secrets,
+        signal: opts.signal,
+      });
       cloned = true;
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
@@ -107,19 +115,22 @@ export async function openRemote(target: string, opts: RemoteOptions): Promise<O
   } else {
     try {
       // Branches and tags, pruned, forced: the cache mirrors the remote (a force-push rewrites it).
-      await simpleGitAt(dir, env).raw([
-        'fetch',
-        '--quiet',
-        '--prune',
-        '--no-write-fetch-head',
-        'origin',
-        '+refs/heads/*:refs/heads/*',
-        '+refs/tags/*:refs/tags/*',
-      ]);
+      await runGit(
+        [
+          'fetch',
+          '--quiet',
+          '--prune',
+          '--no-write-fetch-head',
+          'origin',
+          '+refs/heads/*:refs/heads/*',
+          '+refs/tags/*:refs/tags/*',
+        ],
+        { cwd: dir, env, redact: secrets, signal: opts.signal },
+      );
     } catch (err) {
       fail('fetch', err);
     }
   }
-  const repo = await openRepo(dir, opts.env, secrets, { ...extra, GIT_SSH_COMMAND: env.GIT_SSH_COMMAND });
+  const repo = await openRepo(dir, opts.env, secrets, { ...extra, GIT_SSH_COMMAND: env.GIT_SSH_COMMAND }, opts.signal);
   return { repo, url, cloned };
 }

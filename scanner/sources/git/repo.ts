@@ -15,6 +15,8 @@ export interface GitRepo {
   git: SimpleGit;
   /** Strings cut out of error messages (a token). */
   redact: readonly string[];
+  /** Kills every git child of this repository when aborted (a worker's job time limit or shutdown). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface ShallowInfo {
@@ -28,6 +30,7 @@ export async function openRepo(
   env: NodeJS.ProcessEnv,
   redactList: readonly string[] = [],
   extraEnv: Record<string, string> = {},
+  signal?: AbortSignal,
 ): Promise<GitRepo> {
   const e = gitEnv(env, extraEnv);
   let gitDir: string;
@@ -38,6 +41,7 @@ export async function openRepo(
         cwd: dir,
         env: e,
         redact: redactList,
+        signal,
       })
     ).toString('utf8');
     const [dirLine = '', bare = 'false'] = out.split('\n');
@@ -46,8 +50,9 @@ export async function openRepo(
     workTree =
       bare.trim() === 'true'
         ? null
-        : (await runGit(['rev-parse', '--show-toplevel'], { cwd: dir, env: e, redact: redactList })).toString('utf8').trim() ||
-          null;
+        : (await runGit(['rev-parse', '--show-toplevel'], { cwd: dir, env: e, redact: redactList, signal }))
+            .toString('utf8')
+            .trim() || null;
   } catch (err) {
     const reason =
       err instanceof Error && 'stderr' in err
@@ -58,7 +63,7 @@ export async function openRepo(
     throw new KeywardenError('KW_GIT_NOT_A_REPO', `${dir} is not a git repository (${reason})`, [], { cause: err });
   }
   const cwd = workTree ?? gitDir;
-  return { cwd, gitDir, workTree, env: e, git: simpleGitAt(cwd, e), redact: redactList };
+  return { cwd, gitDir, workTree, env: e, git: simpleGitAt(cwd, e, signal), redact: redactList, signal };
 }
 
 /** Resolves a ref (branch, tag, sha, `HEAD~2`) to a commit sha, or throws KW_GIT_UNKNOWN_REF. */
@@ -133,6 +138,7 @@ export async function blameLine(repo: GitRepo, range: string, path: string, line
       cwd: repo.cwd,
       env: repo.env,
       redact: repo.redact,
+      signal: repo.signal,
     });
     const sha = out.toString('utf8', 0, 40);
     return /^[0-9a-f]{40}$/.test(sha) ? sha : null;
@@ -154,6 +160,7 @@ export async function secretsPresentAt(repo: GitRepo, commit: string, secrets: r
       env: repo.env,
       input: `${wanted.join('\n')}\n`,
       redact: repo.redact,
+      signal: repo.signal,
     });
     const found = new Set(out.toString('utf8').split('\n'));
     return new Set(wanted.filter((s) => found.has(s)));
@@ -172,6 +179,7 @@ export async function existingCommits(repo: GitRepo, shas: readonly string[]): P
     env: repo.env,
     input: `${shas.join('\n')}\n`,
     redact: repo.redact,
+    signal: repo.signal,
   });
   const present = new Set<string>();
   for (const line of out.toString('utf8').split('\n')) {
