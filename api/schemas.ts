@@ -112,12 +112,9 @@ export const EnqueueBody = z.discriminatedUnion(
       .object({
         kind: z.literal(kind),
         data: JOB_SCHEMAS[kind],
-        force: z
-          .boolean()
-          .optional()
-          .meta({
-            description: 'Run again even if a completed job with the same id is kept (its result is replaced). Default false.',
-          }),
+        force: z.boolean().optional().meta({
+          description: 'Run again even if a completed job with the same id is kept (its result is replaced). Default false.',
+        }),
       })
       .strict(),
   ) as unknown as [
