@@ -152,7 +152,10 @@ function storeSink(store: FindingStore, actor: string, timeoutMs: number, loop: 
 export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   // Before any connection is opened: a missing token is a configuration error, reported at once.
   const lookup = scopedTokenLookup({ admin: opts.token, ...opts.tokens } satisfies ApiTokens);
-  const isAdmin = (header: string | undefined) => lookup(header)?.scope === 'admin';
+  const adminTokenId = (header: string | undefined) => {
+    const caller = lookup(header);
+    return caller?.scope === 'admin' ? caller.id : null;
+  };
   if (opts.intake) {
     bearerTokenCheck(opts.intake.token, 'KEYWARDEN_INTAKE_TOKEN'); // validated here too: before Redis
     const same = lookup(`Bearer ${opts.intake.token}`);
@@ -275,7 +278,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   registerJobRoutes(app, ctx);
   registerFindingRoutes(app, ctx);
   if (loop) {
-    registerRotationRoutes(app, { loop, isAdmin });
+    registerRotationRoutes(app, { loop, adminTokenId });
     if (opts.github) await registerGitHubRoutes(app, { ...opts.github, loop });
   }
   const intake = opts.intake

@@ -295,6 +295,12 @@ const CHILD_ENV_WITHHELD = [
   'KEYWARDEN_WEBHOOK_SECRET',
   'KEYWARDEN_GITHUB_TOKEN',
   'KEYWARDEN_GITHUB_WEBHOOK_SECRET',
+  // The service's own bearer tokens: a git child (or a hook or helper it runs) has no use for them.
+  'KEYWARDEN_API_TOKEN',
+  'KEYWARDEN_SUBMIT_TOKEN',
+  'KEYWARDEN_READ_TOKEN',
+  'KEYWARDEN_INTAKE_TOKEN',
+  'KEYWARDEN_FINGERPRINT_KEY',
 ] as const;
 
 function withoutKeys(env: Environment): Environment {

@@ -4,7 +4,6 @@
 // (loop-callback.ts, loop-actions.ts, loop-status.ts); the routes parse, authorise and answer.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { TokenCheck } from '../../http/auth.js';
 import { sendError } from '../../http/errors.js';
 import { errorResponses, json } from '../../http/schemas.js';
 import { bearerToken } from '../../rotation/callback.js';
@@ -29,8 +28,11 @@ const NO_SUCH_FINDING = { KW_FINDING_NOT_FOUND: 'no finding with that fingerprin
 
 export interface RotationRouteOptions {
   loop: Loop;
-  /** Whether a request carries the admin API token: it may call back for any finding (people, scripts). */
-  isAdmin: TokenCheck;
+  /**
+   * The id of the admin-scoped API token a request carries, or null: such a token may call back for any
+   * finding (people, scripts); the audit entry names it.
+   */
+  adminTokenId: (authorizationHeader: string | undefined) => string | null;
 }
 
 export function registerRotationRoutes(server: FastifyInstance, opts: RotationRouteOptions): void {
@@ -66,13 +68,14 @@ export function registerRotationRoutes(server: FastifyInstance, opts: RotationRo
     },
     async (req, reply) => {
       const { fingerprint } = req.params;
-      const admin = opts.isAdmin(req.headers.authorization);
+      const adminId = opts.adminTokenId(req.headers.authorization);
+      const admin = adminId !== null;
       const r = await acceptCallback(loop, fingerprint, {
         presented: bearerToken(req.headers.authorization),
         admin,
         body: req.body ?? {},
         actor: admin ? 'api' : 'api:callback',
-        token: admin ? 'admin' : 'callback',
+        token: adminId ?? 'callback',
       });
       if (!r.ok) {
         if (r.reason === 'no-finding') return sendError(reply, 'KW_FINDING_NOT_FOUND', `no finding ${fingerprint}`);

@@ -237,6 +237,36 @@ describe('scoped API tokens', () => {
     for (const t of [ADMIN, OPS, SUBMIT, READ, CI, sha256(OPS)]) expect(all).not.toContain(t);
   });
 
+  it('lets an admin-scoped token call back for any finding, audited under its id; a submit token is no callback token', async () => {
+    const fpOf = `kw1:${'7'.repeat(32)}`;
+    await server.ctx.store.record(
+      [
+        {
+          fingerprint: fpOf,
+          ruleId: 'github-pat',
+          description: 'GitHub classic personal access token',
+          confidence: 'high',
+          redacted: 'ghp_…a1',
+          entropy: 5,
+          state: 'detected',
+          occurrences: [
+            { provenance: { kind: 'file', path: 'app.env' }, span: { line: 1, column: 1, endLine: 1, endColumn: 41 } },
+          ],
+        },
+      ],
+      { actor: 'test' },
+    );
+    await server.ctx.store.apply(fpOf, 'request_rotation', { actor: 'test', reason: 'test' });
+    const refused = await post(`/v1/findings/${fpOf}/rotated`, {}, SUBMIT);
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as Json).error.code).toBe('KW_WEBHOOK_REJECTED');
+    const ok = await post(`/v1/findings/${fpOf}/rotated`, {}, OPS);
+    expect(ok.status).toBe(200);
+    const events = ((await (await call(`/v1/findings/${fpOf}/audit`, READ)).json()) as Json).events;
+    expect(events.find((e: Json) => e.what === 'rotated')).toMatchObject({ actor: 'api', token: 'ops-1' });
+    expect(events.find((e: Json) => e.what === 'callback_rejected')).toMatchObject({ token: 'callback' });
+  });
+
   it('limits requests per token, not per address: 429 KW_RATE_LIMITED with Retry-After, others unaffected', async () => {
     // dash-3 has its own limit of 3 per window; refused requests count too.
     const statuses: number[] = [];

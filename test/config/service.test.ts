@@ -168,6 +168,19 @@ describe('the rotation and github sections', () => {
     expect(c.childEnv.KEYWARDEN_SECRET_KEY).toBeUndefined();
   });
 
+  it('hands git children none of the service tokens', () => {
+    const t = (c: string) => c.repeat(20);
+    const env = {
+      KEYWARDEN_API_TOKEN: t('a'),
+      KEYWARDEN_SUBMIT_TOKEN: t('s'),
+      KEYWARDEN_READ_TOKEN: t('r'),
+      KEYWARDEN_INTAKE_TOKEN: t('i'),
+      KEYWARDEN_FINGERPRINT_KEY: t('f'),
+      PATH: '/usr/bin',
+    };
+    expect(loadServiceConfig({ env }).childEnv).toEqual({ PATH: '/usr/bin' });
+  });
+
   it('without a secret key: settled, with the start-up warning', () => {
     const c = loadServiceConfig({ env: {} });
     expect(c.rotation.rawSecrets.kept).toBe(false);
