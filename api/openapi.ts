@@ -3,7 +3,7 @@
 // that every registered route is described here (the intake's paths only when it is mounted).
 import { z } from 'zod';
 import { VERSION } from '../config/version.js';
-import { JOB_KINDS, JOB_SCHEMAS } from '../workers/jobs.js';
+import { JOB_KINDS, SUBMISSION_SCHEMAS } from '../workers/jobs.js';
 import { FindingState, LifecycleEvent } from '../workers/lifecycle.js';
 import { StoredFinding, StoredOccurrence } from '../workers/store.js';
 import { FindingsQuery, TransitionBody } from './routes/findings.js';
@@ -38,7 +38,7 @@ function enqueueSchema(): Json {
       type: 'object',
       additionalProperties: false,
       required: ['kind', 'data'],
-      properties: { kind: { const: kind }, data: jsonSchema(JOB_SCHEMAS[kind]) },
+      properties: { kind: { const: kind }, data: jsonSchema(SUBMISSION_SCHEMAS[kind]) },
     })),
     discriminator: { propertyName: 'kind' },
   };
@@ -378,7 +378,10 @@ export function openApiDocument(opts: { intake?: boolean } = {}): Json {
               description:
                 'For scan jobs: kind, findings, newFindings, occurrences, newOccurrences, bytes, durationMs (ScanOutcome in workers/jobs.ts).',
             },
-            data: { description: 'The job data; for scan-log-batch, `lines` is replaced by the line count.' },
+            data: {
+              description:
+                'The job data; for scan-log-batch, `lines` and `findings` are counts (the lines are never queued: they are scanned when submitted).',
+            },
           },
         },
         // The finding model (model/finding.ts) as the store keeps it: the same zod schemas, so the document cannot drift.

@@ -8,6 +8,7 @@ import { KeywardenError } from '../errors/error.js';
 import { bearerTokenCheck } from '../http/auth.js';
 import { classify, sendError } from '../http/errors.js';
 import { type FindingsSink, type IntakeCommonOptions, type IntakeRoutes, registerIntakeRoutes } from '../intake/server.js';
+import type { Redactor } from '../scanner/redact-spans.js';
 import { logBatchFindings } from '../workers/log-occurrences.js';
 import { JobQueues } from '../workers/queue.js';
 import { createRedis } from '../workers/redis.js';
@@ -60,6 +61,12 @@ export interface ApiServerOptions {
   closeGraceMs?: number;
   /** Mount the log-shipper intake at INTAKE_PREFIX. @defaultValue none */
   intake?: ApiIntakeOptions;
+  /**
+   * The workers' rules and fingerprint key: `scan-log-batch` submissions are scanned here and only
+   * their findings queued (no raw line reaches Redis). @defaultValue the intake's redactor; without
+   * either, POST /v1/scans refuses log batches
+   */
+  logBatches?: Redactor;
 }
 
 export interface ApiServer {
@@ -91,9 +98,9 @@ function bounded(p: Promise<unknown>, ms: number): Promise<void> {
  * occurrence keys on the batch digest): a shipper re-sending a batch adds nothing. Bounded:
  * the store's client waits through a Redis outage, but a shipper must get its 503 and retry.
  */
-function storeSink(store: FindingStore, actor: string, timeoutMs: number): FindingsSink {
+function storeSink(store: FindingStore, key: Buffer, actor: string, timeoutMs: number): FindingsSink {
   return async (findings, meta) => {
-    const placed = logBatchFindings(findings, { stream: meta.stream, body: meta.body, time: meta.receivedAt });
+    const placed = logBatchFindings(findings, { stream: meta.stream, body: meta.body, key, time: meta.receivedAt });
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -124,7 +131,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const redis = createRedis(opts.redisUrl);
   // ioredis retries on its own; an unhandled 'error' event would end the process.
   redis.on('error', () => {});
-  const queues = new JobQueues(redis, opts.prefix);
+  const logBatches = opts.logBatches ?? opts.intake?.redactor;
+  const queues = new JobQueues(redis, opts.prefix, logBatches);
   const store = new FindingStore(redis, opts.prefix);
   const metrics = new ServiceMetrics({
     queues,
@@ -183,6 +191,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
         streamFromPath: true,
         onFindings: storeSink(
           store,
+          opts.intake.redactor.key,
           opts.intake.actor ?? `intake:${hostname()}:${process.pid}`,
           opts.intake.recordTimeoutMs ?? 5000,
         ),

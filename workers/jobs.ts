@@ -5,6 +5,7 @@ import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { KeywardenError } from '../errors/error.js';
 import { FindingState, Fingerprint } from '../model/finding.js';
+import { LogBatchJobData, LogBatchSubmission } from './processors/log-batch-data.js';
 
 const nonEmpty = z.string().min(1);
 
@@ -19,17 +20,10 @@ export const JOB_SCHEMAS = {
   /** A crash dump (or any large binary file) at a path the worker can read. */
   'scan-dump': z.object({ path: nonEmpty }).strict(),
   /**
-   * A batch of log lines from one stream. `time`: when the batch was shipped (ISO), kept on each
-   * occurrence; `firstLine`: the stream line number of lines[0] (default 1).
+   * A batch of log lines from one stream, as queued: scanned where it was submitted, so it holds the
+   * findings and never the lines (processors/log-batch-data.ts; submitted as `LogBatchSubmission`).
    */
-  'scan-log-batch': z
-    .object({
-      stream: nonEmpty,
-      lines: z.array(z.string()).min(1).max(100_000),
-      time: z.string().optional(),
-      firstLine: z.number().int().min(1).optional(),
-    })
-    .strict(),
+  'scan-log-batch': LogBatchJobData,
   /** Rotate a finding's key (rotation issue). */
   rotate: z.object({ fingerprint: Fingerprint }).strict(),
   /** Check that a rotated key no longer works (rotation issue). */
@@ -45,11 +39,26 @@ export function isJobKind(s: string): s is JobKind {
   return Object.hasOwn(JOB_SCHEMAS, s);
 }
 
+/**
+ * What a submitter (API, CLI) sends for each kind: the queued data, except that a log batch is sent as
+ * its lines and queued as its findings (JobQueues.enqueue scans it in between).
+ */
+export const SUBMISSION_SCHEMAS = { ...JOB_SCHEMAS, 'scan-log-batch': LogBatchSubmission } as const;
+
 /** Validates `data` for `kind`, or throws KW_JOB_INVALID listing every problem with its field. */
 export function parseJob(kind: string, data: unknown): AnyJob {
+  return parseWith(JOB_SCHEMAS, kind, data);
+}
+
+/** Validates submitted `data` for `kind` (SUBMISSION_SCHEMAS), or throws KW_JOB_INVALID as parseJob does. */
+export function parseSubmission(kind: string, data: unknown): AnyJob {
+  return parseWith(SUBMISSION_SCHEMAS, kind, data);
+}
+
+function parseWith(schemas: Record<JobKind, z.ZodType>, kind: string, data: unknown): AnyJob {
   if (!isJobKind(kind))
     throw new KeywardenError('KW_JOB_INVALID', `unknown job kind ${JSON.stringify(kind)}`, [`kinds: ${JOB_KINDS.join(', ')}`]);
-  const r = JOB_SCHEMAS[kind].safeParse(data);
+  const r = schemas[kind].safeParse(data);
   if (!r.success) {
     const details = r.error.issues.map((i) => `${kind} > ${i.path.length > 0 ? i.path.join('.') : '(data)'}: ${i.message}`);
     throw new KeywardenError('KW_JOB_INVALID', `invalid ${kind} job data: ${details.join('; ')}`, details);

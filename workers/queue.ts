@@ -2,7 +2,11 @@
 // is one job), default retry and retention options. Used by `keywarden enqueue`, the API and the scheduler.
 import { type Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DEFAULT_JOB_OPTIONS, JOB_KINDS, type JobKind, jobIdFor, parseJob } from './jobs.js';
+import { KeywardenError } from '../errors/error.js';
+import type { Redactor } from '../scanner/redact-spans.js';
+import { type AnyJob, DEFAULT_JOB_OPTIONS, JOB_KINDS, type JobKind, jobIdFor, parseSubmission } from './jobs.js';
+import { scanLogSubmission } from './processors/log-batch.js';
+import { isScannedLogBatch } from './processors/log-batch-data.js';
 
 export interface Enqueued {
   id: string;
@@ -25,10 +29,26 @@ export interface JobView {
 
 export class JobQueues {
   private readonly queues = new Map<JobKind, Queue>();
+  /**
+   * `logBatches`: the workers' rules and fingerprint key, to scan a log batch before it is queued (only
+   * its findings reach Redis). Without it, this process cannot enqueue `scan-log-batch`.
+   */
   constructor(
     private readonly connection: Redis,
     private readonly prefix: string,
+    private readonly logBatches?: Redactor,
   ) {}
+
+  /** The job as it may be kept in Redis: a log batch's lines replaced by their findings. */
+  private atRest(job: AnyJob): AnyJob {
+    if (job.kind !== 'scan-log-batch' || isScannedLogBatch(job.data)) return job;
+    if (!this.logBatches)
+      throw new KeywardenError(
+        'KW_CONFIG_INVALID',
+        'this process cannot enqueue log batches: they are scanned before queueing, with the rules and fingerprint key it lacks',
+      );
+    return { kind: job.kind, data: scanLogSubmission(this.logBatches, job.data) };
+  }
 
   queue(kind: JobKind): Queue {
     let q = this.queues.get(kind);
@@ -45,7 +65,7 @@ export class JobQueues {
    * of the same data every night passes its own).
    */
   async enqueue(kind: string, data: unknown, opts: Pick<JobsOptions, 'jobId' | 'priority' | 'delay'> = {}): Promise<Enqueued> {
-    const job = parseJob(kind, data);
+    const job = this.atRest(parseSubmission(kind, data));
     const id = opts.jobId ?? jobIdFor(job.kind, job.data);
     const q = this.queue(job.kind);
     const existing = await q.getJob(id);
@@ -58,7 +78,7 @@ export class JobQueues {
    * `enqueue`; duplicates are not reported here (BullMQ still adds each id once).
    */
   async enqueueMany(kind: string, datas: readonly unknown[]): Promise<string[]> {
-    const jobs = datas.map((d) => parseJob(kind, d));
+    const jobs = datas.map((d) => this.atRest(parseSubmission(kind, d)));
     const q = this.queue(jobs[0]?.kind ?? (kind as JobKind));
     const added = await q.addBulk(
       jobs.map((j) => ({ name: j.kind, data: j.data, opts: { ...DEFAULT_JOB_OPTIONS, jobId: jobIdFor(j.kind, j.data) } })),

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { KeywardenError } from '../../errors/error.js';
-import { JOB_KINDS, JOB_SCHEMAS, type JobKind } from '../../workers/jobs.js';
+import { JOB_KINDS, type JobKind, SUBMISSION_SCHEMAS } from '../../workers/jobs.js';
 import type { JobView } from '../../workers/queue.js';
 import { scheduleStatus } from '../../workers/scheduler.js';
 import type { ApiContext } from '../context.js';
@@ -20,13 +20,21 @@ export const EnqueueBody = z
 const JobParams = z.object({ id: z.string().min(1).max(300) }).strict();
 
 /**
- * The job as the API shows it. Log-batch data is reduced to its line count: the lines may hold the
- * very secrets being looked for, and a job view must not hand them to every API client.
+ * The job as the API shows it. A log batch is queued without its lines (processors/log-batch.ts); its
+ * findings are shown as a count: fingerprints and previews are the findings routes' to show, to the
+ * tokens allowed to read findings. A raw batch queued by an older submitter shows its line count only.
  */
 export function publicJob(v: JobView): JobView {
   if (v.kind !== 'scan-log-batch' || typeof v.data !== 'object' || v.data === null) return v;
-  const { lines, ...rest } = v.data as { lines?: unknown };
-  return { ...v, data: { ...rest, lines: Array.isArray(lines) ? lines.length : 0 } };
+  const { lines, findings, ...rest } = v.data as { lines?: unknown; findings?: unknown };
+  return {
+    ...v,
+    data: {
+      ...rest,
+      lines: typeof lines === 'number' ? lines : Array.isArray(lines) ? lines.length : 0,
+      ...(Array.isArray(findings) ? { findings: findings.length } : {}),
+    },
+  };
 }
 
 /** The queue a job id belongs to: content-derived ids start with `<kind>-`; other ids (scheduler runs) are looked up everywhere. */
@@ -38,7 +46,7 @@ function candidateKinds(id: string): JobKind[] {
 export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post('/v1/scans', async (req, reply) => {
     const body = parseOrThrow(EnqueueBody, req.body ?? undefined, 'body');
-    const r = JOB_SCHEMAS[body.kind].safeParse(body.data);
+    const r = SUBMISSION_SCHEMAS[body.kind].safeParse(body.data);
     if (!r.success) throw invalid(problemsOf('body.data', r.error));
     const queued = await ctx.queues.enqueue(body.kind, r.data);
     return reply

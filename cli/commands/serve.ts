@@ -116,22 +116,28 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
       const schedule =
         flags.schedule !== undefined ? await loadSchedule(resolve(flags.schedule)) : scheduleFromDocument(document);
 
+      // The same rules and key as the workers (built-in pack + ./.keywarden.yaml, KEYWARDEN_FINGERPRINT_KEY):
+      // log batches posted to /v1/scans are scanned here before they are queued, and the intake's too,
+      // so a secret arriving by the intake and by a scan-log-batch job is one finding.
+      const fk = serviceFingerprintKey(cfg);
+      if (fk.origin !== 'env') {
+        log({
+          event: 'fingerprint-key-local',
+          message: `${FINGERPRINT_KEY_ENV} is not set: fingerprints of log batches scanned here differ from other machines', so one secret may become several findings`,
+        });
+      }
+      const scanConfig = await configFromDocument(document);
+      const redactor = createRedactor({
+        rules: await resolveRules(scanConfig),
+        globalAllow: scanConfig.allowlist,
+        fingerprintKey: fk.key,
+        stream: 'intake',
+      });
       let intake: ApiIntakeOptions | undefined;
       if (intakeCfg) {
-        // The same rules and key as the workers (built-in pack + ./.keywarden.yaml, KEYWARDEN_FINGERPRINT_KEY),
-        // so a secret arriving by the intake and by a scan-log-batch job is one finding.
-        const fk = serviceFingerprintKey(cfg);
-        if (fk.origin !== 'env') {
-          log({
-            event: 'fingerprint-key-local',
-            message: `${FINGERPRINT_KEY_ENV} is not set: intake fingerprints differ from other machines', so one secret may become several findings`,
-          });
-        }
-        const config = await configFromDocument(document);
-        const rules = await resolveRules(config);
         intake = {
           ...intakeCfg,
-          redactor: createRedactor({ rules, globalAllow: config.allowlist, fingerprintKey: fk.key, stream: 'intake' }),
+          redactor,
           // One line per batch (kind, bytes, finding count), never its content.
           logger: createLogger({ name: 'intake', level: cfg.log.level }),
         };
@@ -142,6 +148,7 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
         prefix: cfg.redis.prefix,
         token: cfg.api.token,
         schedule,
+        logBatches: redactor,
         // Secrets censored by path (Authorization and friends); requests logged without query strings.
         loggerInstance: createLogger({ name: 'api', level: cfg.log.level }),
         ...(intake ? { intake } : {}),

@@ -1,15 +1,20 @@
 // `keywarden worker`, `keywarden enqueue <kind>`, `keywarden findings list|show|resolve|health`: the
 // service side of the CLI (workers/). Settings come from the service configuration (REDIS_URL,
 // KEYWARDEN_PREFIX, ...: config/service.ts), built once per command at start-up.
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
+import { publicJob } from '../../api/routes/jobs.js';
+import type { ConfigDocument } from '../../config/file.js';
 import { FINGERPRINT_KEY_ENV } from '../../config/fingerprint.js';
 import type { Environment } from '../../config/section.js';
 import type { ServiceConfig } from '../../config/service.js';
-import { KeywardenError } from '../../errors/error.js';
+import { isKeywardenError, KeywardenError } from '../../errors/error.js';
 import { createLogger } from '../../logging/logger.js';
-import { configFromDocument } from '../../scanner/config.js';
+import { configFromDocument, resolveRules } from '../../scanner/config.js';
+import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';
+import { isRemoteUrl } from '../../scanner/sources/git/remote.js';
 import { targetOf } from '../../scanner/target.js';
 import { defaultScanSettings } from '../../workers/handlers.js';
 import { isJobKind, JOB_KINDS, type JobKind } from '../../workers/jobs.js';
@@ -55,8 +60,9 @@ function cliActor(): string {
 async function withStore<T>(cfg: ServiceConfig, fn: (store: FindingStore) => Promise<T>): Promise<T> {
   // Commands of a one-shot CLI should fail rather than wait forever for a Redis that is not there.
   const redis = createRedis(cfg.redis.url, { maxRetriesPerRequest: 2, retryStrategy: (n) => (n > 3 ? null : 200) });
+  redis.on('error', () => {}); // the failed command says it, once, with the URL (redisFailure)
   try {
-    return await fn(new FindingStore(redis, cfg.redis.prefix));
+    return await fn(new FindingStore(redis, cfg.redis.prefix)).catch((err: unknown) => redisFailure(err, cfg.redis.url));
   } finally {
     redis.disconnect();
   }
@@ -83,6 +89,36 @@ interface EnqueueFlags {
   fingerprint?: string;
   wait?: boolean;
   timeout?: number;
+}
+
+/**
+ * A local repository or dump named relative to where the command runs is made absolute here: the
+ * worker runs elsewhere (another directory, another machine), where `./repo` means nothing. A relative
+ * name that is not there is refused before anything is queued.
+ */
+function localPathsResolved(kind: string, data: unknown): unknown {
+  if (typeof data !== 'object' || data === null) return data;
+  const field = kind === 'scan-history' || kind === 'scan-diff' ? 'repo' : kind === 'scan-dump' ? 'path' : undefined;
+  const d = data as Record<string, unknown>;
+  const v = field === undefined ? undefined : d[field];
+  if (field === undefined || typeof v !== 'string' || v === '' || isAbsolute(v) || isRemoteUrl(v)) return data;
+  const abs = resolve(v);
+  if (!existsSync(abs)) throw new KeywardenError('KW_USAGE', `--${field} ${v}: ${abs} does not exist`);
+  return { ...d, [field]: abs };
+}
+
+/** The workers' rules (built-in pack + ./.keywarden.yaml) and fingerprint key, to scan a log batch before it is queued. */
+async function logBatchScanner(document: ConfigDocument | null, key: Buffer): Promise<Redactor> {
+  const config = await configFromDocument(document);
+  return createRedactor({ rules: await resolveRules(config), globalAllow: config.allowlist, fingerprintKey: key });
+}
+
+/** A Redis client's failure as one line naming the server (without its password); our own errors pass through. */
+function redisFailure(err: unknown, url: string): never {
+  if (isKeywardenError(err)) throw err;
+  throw new KeywardenError('KW_REDIS', `cannot reach Redis at ${safeRedisUrl(url)}: ${(err as Error).message}`, [], {
+    cause: err,
+  });
 }
 
 /** Job data from `--json`, or from the flags that apply to `kind`. */
@@ -219,18 +255,23 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
     .option('--wait', 'wait for the job to finish and print its result')
     .option('--timeout <ms>', 'with --wait: give up after this long', positiveInt('--timeout'), 600_000)
     .action(async (kind: string, flags: EnqueueFlags) => {
-      const cfg = await serviceConfig();
+      const { config: cfg, document } = await serviceStartup(env);
+      const data = localPathsResolved(kind, jobData(kind, flags));
+      // A log batch is scanned here and only its findings are queued: no raw line reaches Redis.
+      const logBatches = kind === 'scan-log-batch' ? await logBatchScanner(document, serviceFingerprintKey(cfg).key) : undefined;
       // Give up after ~10 s without Redis rather than hang; --wait polls through short restarts.
       const redis = createRedis(cfg.redis.url, { maxRetriesPerRequest: 5, retryStrategy: (n) => (n > 50 ? null : 200) });
-      const queues = new JobQueues(redis, cfg.redis.prefix);
+      redis.on('error', () => {}); // the failed command says it, once, with the URL (redisFailure)
+      const queues = new JobQueues(redis, cfg.redis.prefix, logBatches);
       try {
-        const r = await queues.enqueue(kind, jobData(kind, flags));
+        const r = await queues.enqueue(kind, data).catch((err: unknown) => redisFailure(err, cfg.redis.url));
         if (!flags.wait) {
           printJson(r);
           return;
         }
         const view = await queues.waitFor(r.kind, r.id, flags.timeout ?? 600_000);
-        printJson({ ...r, ...view });
+        // The view the API gives: a log batch's findings as a count, never lines (api/routes/jobs.ts).
+        printJson({ ...r, ...publicJob(view) });
         if (view.state !== 'completed') setExit(2);
       } finally {
         await queues.close();
