@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
+import type { Redis, RedisOptions } from 'ioredis';
 import { publicJob } from '../../api/routes/jobs.js';
 import type { ConfigDocument } from '../../config/file.js';
 import { FINGERPRINT_KEY_ENV } from '../../config/fingerprint.js';
@@ -59,10 +60,12 @@ function cliActor(): string {
 /** Runs `fn` with a store on a fresh connection, closed afterwards. */
 async function withStore<T>(cfg: ServiceConfig, fn: (store: FindingStore) => Promise<T>): Promise<T> {
   // Commands of a one-shot CLI should fail rather than wait forever for a Redis that is not there.
-  const redis = createRedis(cfg.redis.url, { maxRetriesPerRequest: 2, retryStrategy: (n) => (n > 3 ? null : 200) });
-  redis.on('error', () => {}); // the failed command says it, once, with the URL (redisFailure)
+  const { redis, failure } = oneShotRedis(cfg.redis.url, {
+    maxRetriesPerRequest: 2,
+    retryStrategy: (n) => (n > 3 ? null : 200),
+  });
   try {
-    return await fn(new FindingStore(redis, cfg.redis.prefix)).catch((err: unknown) => redisFailure(err, cfg.redis.url));
+    return await fn(new FindingStore(redis, cfg.redis.prefix)).catch(failure);
   } finally {
     redis.disconnect();
   }
@@ -113,12 +116,23 @@ async function logBatchScanner(document: ConfigDocument | null, key: Buffer): Pr
   return createRedactor({ rules: await resolveRules(config), globalAllow: config.allowlist, fingerprintKey: key });
 }
 
-/** A Redis client's failure as one line naming the server (without its password); our own errors pass through. */
-function redisFailure(err: unknown, url: string): never {
-  if (isKeywardenError(err)) throw err;
-  throw new KeywardenError('KW_REDIS', `cannot reach Redis at ${safeRedisUrl(url)}: ${(err as Error).message}`, [], {
-    cause: err,
+/**
+ * A client for a one-shot command, and how its failures read: one line naming the server (without its
+ * password) and the connection's own reason (ECONNREFUSED, WRONGPASS), not ioredis' retry count.
+ */
+function oneShotRedis(url: string, opts: RedisOptions): { redis: Redis; failure: (err: unknown) => never } {
+  const redis = createRedis(url, opts);
+  let reason: string | undefined;
+  // Kept, not printed: the failed command reports it once.
+  redis.on('error', (err: Error) => {
+    reason = err.message;
   });
+  const failure = (err: unknown): never => {
+    if (isKeywardenError(err)) throw err;
+    const why = reason ?? (err instanceof Error ? err.message : String(err));
+    throw new KeywardenError('KW_REDIS', `cannot reach Redis at ${safeRedisUrl(url)}: ${why}`, [], { cause: err });
+  };
+  return { redis, failure };
 }
 
 /** Job data from `--json`, or from the flags that apply to `kind`. */
@@ -260,11 +274,17 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
       // A log batch is scanned here and only its findings are queued: no raw line reaches Redis.
       const logBatches = kind === 'scan-log-batch' ? await logBatchScanner(document, serviceFingerprintKey(cfg).key) : undefined;
       // Give up after ~10 s without Redis rather than hang; --wait polls through short restarts.
-      const redis = createRedis(cfg.redis.url, { maxRetriesPerRequest: 5, retryStrategy: (n) => (n > 50 ? null : 200) });
-      redis.on('error', () => {}); // the failed command says it, once, with the URL (redisFailure)
+      const { redis, failure } = oneShotRedis(cfg.redis.url, {
+        maxRetriesPerRequest: 5,
+        retryStrategy: (n) => (n > 50 ? null : 200),
+      });
       const queues = new JobQueues(redis, cfg.redis.prefix, logBatches);
       try {
-        const r = await queues.enqueue(kind, data).catch((err: unknown) => redisFailure(err, cfg.redis.url));
+        // Reached first with our own client, so an absent Redis is one line naming it (in ~1 s), not
+        // BullMQ's connection errors, one per retry.
+        await redis.ping().catch(failure);
+        if (isJobKind(kind)) queues.queue(kind).on('error', () => {});
+        const r = await queues.enqueue(kind, data).catch(failure);
         if (!flags.wait) {
           printJson(r);
           return;
