@@ -272,8 +272,16 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
       const { config: cfg, document } = await serviceStartup(env);
       const data = localPathsResolved(kind, jobData(kind, flags));
       // A log batch is scanned here and only its findings are queued: no raw line reaches Redis.
-      const logBatches = kind === 'scan-log-batch' ? await logBatchScanner(document, serviceFingerprintKey(cfg).key) : undefined;
-      // Give up after ~10 s without Redis rather than hang; --wait polls through short restarts.
+      let logBatches: Redactor | undefined;
+      if (kind === 'scan-log-batch') {
+        const fk = serviceFingerprintKey(cfg);
+        if (fk.origin !== 'env')
+          process.stderr.write(
+            `keywarden: warning: ${FINGERPRINT_KEY_ENV} is not set: this batch's fingerprints are this machine's, not the workers', so its secrets may become new findings\n`,
+          );
+        logBatches = await logBatchScanner(document, fk.key);
+      }
+      // Without Redis the ping below fails in 1-3 s; once enqueued, --wait polls through short restarts.
       const { redis, failure } = oneShotRedis(cfg.redis.url, {
         maxRetriesPerRequest: 5,
         retryStrategy: (n) => (n > 50 ? null : 200),
