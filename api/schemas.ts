@@ -9,7 +9,14 @@ import { z } from 'zod';
 import type { ErrorCode } from '../errors/codes.js';
 import { FindingState, Fingerprint, Provenance, Span } from '../model/finding.js';
 import { CallbackRequest } from '../rotation/callback.js';
-import { JOB_KINDS, JOB_RESULT_SCHEMAS, JOB_SCHEMAS, type JobKind, ScanOutcome, TransitionOutcome } from '../workers/jobs.js';
+import {
+  JOB_KINDS,
+  JOB_RESULT_SCHEMAS,
+  type JobKind,
+  ScanOutcome,
+  SUBMISSION_SCHEMAS,
+  TransitionOutcome,
+} from '../workers/jobs.js';
 import { LifecycleEvent } from '../workers/lifecycle.js';
 import { JOB_STATES, type JobView } from '../workers/queue.js';
 import type { RepoStatus } from '../workers/scheduler.js';
@@ -111,14 +118,14 @@ export const EnqueueBody = z.discriminatedUnion(
     z
       .object({
         kind: z.literal(kind),
-        data: JOB_SCHEMAS[kind],
+        data: SUBMISSION_SCHEMAS[kind],
         force: z.boolean().optional().meta({
           description: 'Run again even if a completed job with the same id is kept (its result is replaced). Default false.',
         }),
       })
       .strict(),
   ) as unknown as [
-    z.ZodObject<{ kind: z.ZodLiteral<JobKind>; data: (typeof JOB_SCHEMAS)[JobKind]; force: z.ZodOptional<z.ZodBoolean> }>,
+    z.ZodObject<{ kind: z.ZodLiteral<JobKind>; data: (typeof SUBMISSION_SCHEMAS)[JobKind]; force: z.ZodOptional<z.ZodBoolean> }>,
   ],
   // The same words as an unknown value of any other enum: `expected one of "scan-history"|...`.
   { error: (issue) => (issue.code === 'invalid_union' ? enqueueMessage(issue.input) : undefined) },

@@ -18,6 +18,7 @@ import { classify, sendError } from '../http/errors.js';
 import { errorResponses, json } from '../http/schemas.js';
 import { serializerCompiler, validatorCompiler } from '../http/validate.js';
 import { type FindingsSink, type IntakeCommonOptions, type IntakeRoutes, registerIntakeRoutes } from '../intake/server.js';
+import type { Redactor } from '../scanner/redact-spans.js';
 import { logBatchFindings } from '../workers/log-occurrences.js';
 import { createLoop, type Loop, type LoopOptions } from '../workers/loop.js';
 import { handOver } from '../workers/loop-actions.js';
@@ -94,6 +95,14 @@ export interface ApiServerOptions {
   loop?: Omit<LoopOptions, 'store' | 'queues'>;
   /** `POST /v1/github/webhook` (needs `loop`). @defaultValue none */
   github?: Omit<GitHubRouteOptions, 'loop'>;
+  /**
+   * The workers' rules and fingerprint key: `scan-log-batch` submissions are scanned here and only
+   * their findings queued (no raw line reaches Redis). @defaultValue the intake's redactor; without
+   * either, POST /v1/scans refuses log batches
+   */
+  logBatches?: Redactor;
+  /** KEYWARDEN_SECRET_KEY: log-batch secrets are queued sealed under it, for the loop's vault. @defaultValue none */
+  sealKey?: Buffer;
 }
 
 export interface ApiServer {
@@ -130,9 +139,9 @@ function bounded(p: Promise<unknown>, ms: number): Promise<void> {
  * occurrence keys on the batch digest): a shipper re-sending a batch adds nothing. Bounded:
  * the store's client waits through a Redis outage, but a shipper must get its 503 and retry.
  */
-function storeSink(store: FindingStore, actor: string, timeoutMs: number, loop: Loop | null): FindingsSink {
+function storeSink(store: FindingStore, key: Buffer, actor: string, timeoutMs: number, loop: Loop | null): FindingsSink {
   return async (findings, meta) => {
-    const placed = logBatchFindings(findings, { stream: meta.stream, body: meta.body, time: meta.receivedAt });
+    const placed = logBatchFindings(findings, { stream: meta.stream, body: meta.body, key, time: meta.receivedAt });
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -173,7 +182,13 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const redis = createRequestRedis(opts.redisUrl, requestTimeoutMs);
   // ioredis retries on its own; an unhandled 'error' event would end the process.
   redis.on('error', () => {});
-  const queues = new JobQueues(redis, opts.prefix, { requestTimeoutMs, redisUrl: opts.redisUrl });
+  const logBatches = opts.logBatches ?? opts.intake?.redactor;
+  const queues = new JobQueues(redis, opts.prefix, {
+    requestTimeoutMs,
+    redisUrl: opts.redisUrl,
+    ...(logBatches ? { logBatches } : {}),
+    ...(opts.sealKey ? { sealKey: opts.sealKey } : {}),
+  });
   const store = new FindingStore(redis, opts.prefix);
   const metrics = new ServiceMetrics({
     queues,
@@ -289,6 +304,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
         streamFromPath: true,
         onFindings: storeSink(
           store,
+          opts.intake.redactor.key,
           opts.intake.actor ?? `intake:${hostname()}:${process.pid}`,
           opts.intake.recordTimeoutMs ?? 5000,
           loop,

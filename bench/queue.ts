@@ -7,7 +7,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { builtinRules } from '../rules/builtin.js';
 import { expandTemplate, seededRng } from '../rules/examples.js';
+import { createRedactor } from '../scanner/redact-spans.js';
 import { JobQueues } from '../workers/queue.js';
 import { createRedis } from '../workers/redis.js';
 
@@ -81,7 +83,9 @@ async function main(): Promise<void> {
     }
     await sleep(1500);
     const conn = createRedis(url);
-    const queues = new JobQueues(conn, 'bench');
+    // Log batches are scanned before they are queued (workers/processors/log-batch.ts), as the API does.
+    const logBatches = createRedactor({ rules: await builtinRules(), fingerprintKey: Buffer.from(KEY, 'utf8') });
+    const queues = new JobQueues(conn, 'bench', { logBatches });
 
     // Small jobs: 10-line log batches, 1 in 20 holding a secret.
     const rng = seededRng(7);

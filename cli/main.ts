@@ -74,6 +74,25 @@ async function prestartForScan(argv: readonly string[]): Promise<void> {
   prestartWorkers(availableParallelism());
 }
 
+/**
+ * A reader that closed the pipe (`keywarden scan . | head -c 10`) has all it wanted: end at once with
+ * the command's exit code so far, as grep and ripgrep do, instead of an unhandled EPIPE stack trace.
+ * The code is known by then: commands set it right after their last write, and the error is emitted
+ * on a later tick.
+ */
+let pipeGuarded = false;
+function quietOnClosedPipe(code: () => number): void {
+  if (pipeGuarded) return; // main() runs more than once in one process only in tests
+  pipeGuarded = true;
+  const onError = (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(code());
+    throw err;
+  };
+  // Always ours: the scan threads' stdio pipes add and remove listeners of their own.
+  process.stdout.on('error', onError);
+  process.stderr.on('error', onError);
+}
+
 export async function main(argv: string[], env: Environment = process.env): Promise<number> {
   // The one read of the environment: a frozen copy every command gets.
   const startupEnv: Environment = Object.freeze({ ...env });
@@ -89,6 +108,7 @@ export async function main(argv: string[], env: Environment = process.env): Prom
   const setExit = (code: number) => {
     exitCode = code;
   };
+  quietOnClosedPipe(() => exitCode);
 
   try {
     for (const name of modulesFor(argv)) (await MODULES[name]!())(program, setExit, startupEnv);

@@ -10,7 +10,6 @@ import type { Finding } from '../model/finding.js';
 import type { Rule } from '../rules/schema.js';
 import { type KeywardenConfig, loadConfig, resolveRules } from '../scanner/config.js';
 import { type CompiledPack, compilePack, type GlobalAllowlist } from '../scanner/engine/compile.js';
-import { redactLines } from '../scanner/redact-lines.js';
 import type { Redactor } from '../scanner/redact-spans.js';
 import { scanDumpFile } from '../scanner/scan-dump.js';
 import { type GitScanOptions, type GitScanResult, scanDiff, scanHistory } from '../scanner/scan-git.js';
@@ -18,10 +17,10 @@ import { isRemoteUrl, openRemote } from '../scanner/sources/git/remote.js';
 import { existingCommits, type GitRepo, openRepo } from '../scanner/sources/git/repo.js';
 import { targetOf } from '../scanner/target.js';
 import type { JobData, JobKind, JobResult, ScanKind } from './jobs.js';
-import { type LogBatch, logBatchFindings } from './log-occurrences.js';
 import type { Loop } from './loop.js';
 import { handOver } from './loop-actions.js';
 import { processConfirmRevocation } from './processors/confirm-revocation.js';
+import { logBatchScanned } from './processors/log-batch.js';
 import { processRotate, requireLoop } from './processors/rotate.js';
 import type { FindingStore } from './store.js';
 
@@ -262,18 +261,14 @@ async function scanDumpJob(d: JobData<'scan-dump'>, ctx: ProcessorContext): Prom
 
 async function scanLogBatchJob(d: JobData<'scan-log-batch'>, ctx: ProcessorContext): Promise<Scanned> {
   const s = ctx.scan;
-  const buf = Buffer.from(d.lines.join('\n'), 'utf8');
-  // redactLines also finds JSON-escaped secrets in JSON log lines; its redacted output is not needed here.
-  const redactor: Redactor = {
-    pack: packOf(s),
-    key: s.fingerprintKey,
-    stream: d.stream,
-    markers: new Map(),
-    showSecrets: keepsSecrets(ctx),
-  };
-  const { findings } = redactLines(redactor, buf, true, (d.firstLine ?? 1) - 1);
-  const batch: LogBatch = { stream: d.stream, body: buf };
-  if (d.firstLine !== undefined) batch.firstLine = d.firstLine;
-  if (d.time !== undefined) batch.time = d.time;
-  return { findings: logBatchFindings(findings, batch), bytes: buf.length };
+  // Scanned where it was submitted (processors/log-batch.ts): the queued job holds findings, not lines;
+  // their secrets come sealed only for a worker that keeps raw secrets for the loop.
+  const redactor: Redactor = { pack: packOf(s), key: s.fingerprintKey, stream: d.stream, markers: new Map() };
+  const keeping = ctx.loop?.settings.rawSecrets;
+  return logBatchScanned(redactor, d, keepsSecrets(ctx) && keeping?.kept ? keeping.key.reveal() : undefined);
+}
+
+/** The rules and key a submitter (API, CLI) scans log batches with before queueing them: the workers' own. */
+export function logBatchRedactor(s: ScanSettings): Redactor {
+  return { pack: packOf(s), key: s.fingerprintKey, stream: '-', markers: new Map() };
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { KeywardenError } from '../errors/error.js';
 import { FindingState, Fingerprint } from '../model/finding.js';
 import { ESCALATION_STAGES } from '../rotation/events.js';
+import { LogBatchJobData, LogBatchSubmission } from './processors/log-batch-data.js';
 
 const nonEmpty = z.string().min(1);
 
@@ -20,17 +21,10 @@ export const JOB_SCHEMAS = {
   /** A crash dump (or any large binary file) at a path the worker can read. */
   'scan-dump': z.object({ path: nonEmpty }).strict(),
   /**
-   * A batch of log lines from one stream. `time`: when the batch was shipped (ISO), kept on each
-   * occurrence; `firstLine`: the stream line number of lines[0] (default 1).
+   * A batch of log lines from one stream, as queued: scanned where it was submitted, so it holds the
+   * findings and never the lines (processors/log-batch-data.ts; submitted as `LogBatchSubmission`).
    */
-  'scan-log-batch': z
-    .object({
-      stream: nonEmpty,
-      lines: z.array(z.string()).min(1).max(100_000),
-      time: z.string().optional(),
-      firstLine: z.number().int().min(1).optional(),
-    })
-    .strict(),
+  'scan-log-batch': LogBatchJobData,
   /**
    * The rotation loop for one finding (docs/rotation.md). `{fingerprint}` alone: the policy's decision
    * for a new finding (first liveness check, then the rotation request, notifications, self-revocation).
@@ -92,11 +86,26 @@ export function isJobKind(s: string): s is JobKind {
   return Object.hasOwn(JOB_SCHEMAS, s);
 }
 
+/**
+ * What a submitter (API, CLI) sends for each kind: the queued data, except that a log batch is sent as
+ * its lines and queued as its findings (JobQueues.enqueue scans it in between).
+ */
+export const SUBMISSION_SCHEMAS = { ...JOB_SCHEMAS, 'scan-log-batch': LogBatchSubmission } as const;
+
 /** Validates `data` for `kind`, or throws KW_JOB_INVALID listing every problem with its field. */
 export function parseJob(kind: string, data: unknown): AnyJob {
+  return parseWith(JOB_SCHEMAS, kind, data);
+}
+
+/** Validates submitted `data` for `kind` (SUBMISSION_SCHEMAS), or throws KW_JOB_INVALID as parseJob does. */
+export function parseSubmission(kind: string, data: unknown): AnyJob {
+  return parseWith(SUBMISSION_SCHEMAS, kind, data);
+}
+
+function parseWith(schemas: Record<JobKind, z.ZodType>, kind: string, data: unknown): AnyJob {
   if (!isJobKind(kind))
     throw new KeywardenError('KW_JOB_INVALID', `unknown job kind ${JSON.stringify(kind)}`, [`kinds: ${JOB_KINDS.join(', ')}`]);
-  const r = JOB_SCHEMAS[kind].safeParse(data);
+  const r = schemas[kind].safeParse(data);
   if (!r.success) {
     const details = r.error.issues.map((i) => `${kind} > ${i.path.length > 0 ? i.path.join('.') : '(data)'}: ${i.message}`);
     throw new KeywardenError('KW_JOB_INVALID', `invalid ${kind} job data: ${details.join('; ')}`, details);
@@ -122,10 +131,24 @@ export function canonicalJson(v: unknown): string {
  * holds: queue.ts `resultStaysValid`). No `:` (BullMQ keys use it).
  */
 export function jobIdFor(kind: JobKind, data: unknown, namespace?: string): string {
-  const h = createHash('sha256').update(kind).update('\0').update(canonicalJson(data));
+  const h = createHash('sha256')
+    .update(kind)
+    .update('\0')
+    .update(canonicalJson(identityOf(kind, data)));
   // A namespace (a token's, from the API) makes the same data another job: its id tells nothing to others.
   if (namespace !== undefined) h.update('\0').update(namespace);
   return `${kind}-${h.digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * What names a job: its data, except a queued log batch's sealed secrets, whose random nonces would
+ * make every submission of the same batch a new job (the batch's keyed digest already names its content).
+ */
+function identityOf(kind: JobKind, data: unknown): unknown {
+  if (kind !== 'scan-log-batch' || typeof data !== 'object' || data === null) return data;
+  const d = data as { findings?: unknown };
+  if (!Array.isArray(d.findings)) return data;
+  return { ...d, findings: d.findings.map((f) => (typeof f === 'object' && f !== null ? { ...f, sealed: undefined } : f)) };
 }
 
 /**

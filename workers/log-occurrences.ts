@@ -1,7 +1,7 @@
 // Places the findings of one batch of log lines in their stream, so that each occurrence's key
 // (`occurrenceKey`, model/occurrence.ts) is stable: shared by the `scan-log-batch` job, the HTTP
 // intake mounted in `keywarden serve` and `keywarden redact --record`.
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Finding } from '../model/finding.js';
 
 /** One batch of log lines, as far as placing its occurrences goes. */
@@ -9,6 +9,11 @@ export interface LogBatch {
   stream: string;
   /** The batch's bytes: without `firstLine`, their digest places the occurrences. */
   body: Buffer;
+  /**
+   * The fingerprint key, needed without `firstLine`: the digest is keyed with it, so a stored digest of
+   * a one-line batch cannot be used to test guesses of that line (an unkeyed hash of `password=…` could).
+   */
+  key?: Buffer;
   /** Stream line number of the batch's first line (its findings' lines already count from it). */
   firstLine?: number;
   /** When the batch was shipped or received (ISO), kept on each occurrence's provenance. */
@@ -34,7 +39,7 @@ export function logBatchFindings(findings: readonly Finding[], batch: LogBatch):
       ? batch.run !== undefined
         ? { run: batch.run }
         : {}
-      : { batch: createHash('sha256').update(batch.body).digest('hex').slice(0, 24) };
+      : { batch: batchDigest(keyOf(batch), batch.body) };
   const time = batch.time !== undefined ? { time: batch.time } : {};
   return findings.map((f) => ({
     ...f,
@@ -43,4 +48,14 @@ export function logBatchFindings(findings: readonly Finding[], batch: LogBatch):
       provenance: { kind: 'log' as const, stream: batch.stream, ...time, ...where },
     })),
   }));
+}
+
+function keyOf(batch: LogBatch): Buffer {
+  if (batch.key === undefined) throw new TypeError('a log batch placed by its digest needs the fingerprint key');
+  return batch.key;
+}
+
+/** 96 bits of HMAC-SHA256(key, body), hex: names a batch without revealing or confirming its content. */
+export function batchDigest(key: Buffer, body: Buffer): string {
+  return createHmac('sha256', key).update('keywarden log batch\0').update(body).digest('hex').slice(0, 24);
 }

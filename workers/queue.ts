@@ -3,7 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import { type Job, type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type AnyJob, DEFAULT_JOB_OPTIONS, JOB_KINDS, type JobKind, jobIdFor, parseJob } from './jobs.js';
+import { KeywardenError } from '../errors/error.js';
+import type { Redactor } from '../scanner/redact-spans.js';
+import { type AnyJob, DEFAULT_JOB_OPTIONS, JOB_KINDS, type JobKind, jobIdFor, parseSubmission } from './jobs.js';
+import { scanLogSubmission } from './processors/log-batch.js';
+import { isScannedLogBatch } from './processors/log-batch-data.js';
 import { withRedisDeadline } from './redis.js';
 
 export interface Enqueued {
@@ -31,6 +35,16 @@ export interface JobQueuesOptions {
   requestTimeoutMs?: number;
   /** Named (without its password) in KW_REDIS messages. */
   redisUrl?: string;
+  /**
+   * The workers' rules and fingerprint key, to scan a log batch before it is queued (only its findings
+   * reach Redis). @defaultValue none: this process cannot enqueue `scan-log-batch`
+   */
+  logBatches?: Redactor;
+  /**
+   * KEYWARDEN_SECRET_KEY: a log batch's secrets travel to the worker sealed under it (AES-256-GCM, as
+   * the vault keeps them), for the loop's liveness checks. @defaultValue none: no raw secret is queued
+   */
+  sealKey?: Buffer;
 }
 
 /** Milliseconds an enqueue holds its claim on a job id: far longer than the few round trips it takes. */
@@ -94,6 +108,10 @@ export interface JobView {
 
 export class JobQueues {
   private readonly queues = new Map<JobKind, Queue>();
+  /**
+   * `logBatches`: the workers' rules and fingerprint key, to scan a log batch before it is queued (only
+   * its findings reach Redis). Without it, this process cannot enqueue `scan-log-batch`.
+   */
   constructor(
     private readonly connection: Redis,
     private readonly prefix: string,
@@ -104,6 +122,18 @@ export class JobQueues {
   bounded<T>(p: Promise<T>, what: string): Promise<T> {
     const ms = this.opts.requestTimeoutMs;
     return ms === undefined ? p : withRedisDeadline(p, ms, this.opts.redisUrl ?? '', what);
+  }
+
+  /** The job as it may be kept in Redis: a log batch's lines replaced by their findings. */
+  private atRest(job: AnyJob): AnyJob {
+    if (job.kind !== 'scan-log-batch' || isScannedLogBatch(job.data)) return job;
+    const r = this.opts.logBatches;
+    if (!r)
+      throw new KeywardenError(
+        'KW_CONFIG_INVALID',
+        'this process cannot enqueue log batches: they are scanned before queueing, with the rules and fingerprint key it lacks',
+      );
+    return { kind: job.kind, data: scanLogSubmission(r, job.data, this.opts.sealKey) };
   }
 
   queue(kind: JobKind): Queue {
@@ -130,7 +160,7 @@ export class JobQueues {
    * identical submissions add one job: the others answer `duplicate: true`.
    */
   async enqueue(kind: string, data: unknown, opts: EnqueueOptions = {}): Promise<Enqueued> {
-    const job = parseJob(kind, data);
+    const job = this.atRest(parseSubmission(kind, data));
     const { force = false, namespace, ...jobOpts } = opts;
     const id = jobOpts.jobId ?? jobIdFor(job.kind, job.data, namespace);
     return this.bounded(this.addOnce(job, id, force, jobOpts), `enqueueing ${id}`);
@@ -168,7 +198,7 @@ export class JobQueues {
    * `enqueue`; duplicates are not reported here (BullMQ still adds each id once).
    */
   async enqueueMany(kind: string, datas: readonly unknown[]): Promise<string[]> {
-    const jobs = datas.map((d) => parseJob(kind, d));
+    const jobs = datas.map((d) => this.atRest(parseSubmission(kind, d)));
     const q = this.queue(jobs[0]?.kind ?? (kind as JobKind));
     const added = await q.addBulk(
       jobs.map((j) => ({ name: j.kind, data: j.data, opts: { ...DEFAULT_JOB_OPTIONS, jobId: jobIdFor(j.kind, j.data) } })),

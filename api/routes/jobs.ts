@@ -12,13 +12,21 @@ import type { ApiContext } from '../context.js';
 import { BODY_ERRORS, EnqueueBody, EnqueuedSchema, GUARDED_ERRORS, JobParams, JobSchema, SchedulesSchema } from '../schemas.js';
 
 /**
- * The job as the API shows it. Log-batch data is reduced to its line count: the lines may hold the
- * very secrets being looked for, and a job view must not hand them to every API client.
+ * The job as the API shows it. A log batch is queued without its lines (processors/log-batch.ts); its
+ * findings are shown as a count: fingerprints and previews are the findings routes' to show, to the
+ * tokens allowed to read findings. A raw batch queued by an older submitter shows its line count only.
  */
 export function publicJob(v: JobView): JobView {
   if (v.kind !== 'scan-log-batch' || typeof v.data !== 'object' || v.data === null) return v;
-  const { lines, ...rest } = v.data as { lines?: unknown };
-  return { ...v, data: { ...rest, lines: Array.isArray(lines) ? lines.length : 0 } };
+  const { lines, findings, ...rest } = v.data as { lines?: unknown; findings?: unknown };
+  return {
+    ...v,
+    data: {
+      ...rest,
+      lines: typeof lines === 'number' ? lines : Array.isArray(lines) ? lines.length : 0,
+      ...(Array.isArray(findings) ? { findings: findings.length } : {}),
+    },
+  };
 }
 
 /**

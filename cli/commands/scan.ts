@@ -1,6 +1,6 @@
 // `keywarden scan [PATH|-]`: scan a directory tree (or stdin) and write a report.
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Environment } from '../../config/section.js';
 import { parseSize as parseSizeText } from '../../config/units.js';
@@ -44,8 +44,8 @@ function progressPrinter(enabled: boolean): ((p: ScanProgress) => void) | undefi
 export function registerScanCommand(program: Command, setExit: (code: number) => void, env: Environment): void {
   program
     .command('scan')
-    .description('scan a directory tree (default .) or stdin (-) for leaked credentials')
-    .argument('[path]', 'directory to scan, or - for stdin', '.')
+    .description('scan a directory tree (default .), one file, or stdin (-) for leaked credentials')
+    .argument('[path]', 'directory or file to scan, or - for stdin', '.')
     .option('-f, --format <format>', `report format: ${FORMATS.join(' | ')} (default: text on a TTY, else json)`)
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('-c, --config <file>', 'config file (default: .keywarden.yaml at the scanned root)')
@@ -59,8 +59,10 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
     .action(async (path: string, flags: ScanFlags) => {
       const fromStdin = path === '-';
       const root = resolve(fromStdin ? '.' : path);
+      // `scan FILE` scans that one file (reported by its name) with the settings of the directory holding it.
+      const settingsRoot = statSync(root, { throwIfNoEntry: false })?.isFile() ? dirname(root) : root;
       const format = pickFormat(flags.format, flags.output);
-      const config = await loadConfig(root, flags.config);
+      const config = await loadConfig(settingsRoot, flags.config);
       const rules = await resolveRules(config);
       const maxFileSize = flags.maxFileSize ? parseSize(flags.maxFileSize, '--max-file-size') : config.maxFileSize;
       const threads = flags.threads === undefined ? undefined : Number.parseInt(flags.threads, 10);
@@ -86,7 +88,7 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
           });
       if (onProgress) process.stderr.write('\r\x1b[K');
 
-      const ignore = fromStdin ? new Set<string>() : loadIgnoreFile(root);
+      const ignore = fromStdin ? new Set<string>() : loadIgnoreFile(settingsRoot);
       const baseline = flags.baseline ? (await import('../../scanner/baseline.js')).loadBaseline(flags.baseline) : null;
       const report = toReport(suppress(result.findings, ignore, baseline), result.stats, VERSION, 'location');
       const text = render(format, report, { rules, color: !flags.output && process.stdout.isTTY === true });

@@ -118,26 +118,30 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
       const schedule =
         flags.schedule !== undefined ? await loadSchedule(resolve(flags.schedule)) : scheduleFromDocument(document);
 
+      // The same rules and key as the workers (built-in pack + ./.keywarden.yaml, KEYWARDEN_FINGERPRINT_KEY):
+      // log batches posted to /v1/scans are scanned here before they are queued, and the intake's too,
+      // so a secret arriving by the intake and by a scan-log-batch job is one finding.
+      const fk = serviceFingerprintKey(cfg);
+      if (fk.origin !== 'env') {
+        log({
+          event: 'fingerprint-key-local',
+          message: `${FINGERPRINT_KEY_ENV} is not set: fingerprints of log batches scanned here differ from other machines', so one secret may become several findings`,
+        });
+      }
+      const scanConfig = await configFromDocument(document);
+      const scanRules = await resolveRules(scanConfig);
+      const redactor = createRedactor({
+        rules: scanRules,
+        globalAllow: scanConfig.allowlist,
+        fingerprintKey: fk.key,
+        stream: 'intake',
+      });
       let intake: ApiIntakeOptions | undefined;
       if (intakeCfg) {
-        // The same rules and key as the workers (built-in pack + ./.keywarden.yaml, KEYWARDEN_FINGERPRINT_KEY),
-        // so a secret arriving by the intake and by a scan-log-batch job is one finding.
-        const fk = serviceFingerprintKey(cfg);
-        if (fk.origin !== 'env') {
-          log({
-            event: 'fingerprint-key-local',
-            message: `${FINGERPRINT_KEY_ENV} is not set: intake fingerprints differ from other machines', so one secret may become several findings`,
-          });
-        }
-        const config = await configFromDocument(document);
-        const rules = await resolveRules(config);
         intake = {
           ...intakeCfg,
           // With a vault key, findings keep their raw secret in memory, for the rotation loop's vault only.
-          redactor: {
-            ...createRedactor({ rules, globalAllow: config.allowlist, fingerprintKey: fk.key, stream: 'intake' }),
-            showSecrets: cfg.rotation.rawSecrets.kept,
-          },
+          redactor: { ...redactor, showSecrets: cfg.rotation.rawSecrets.kept },
           // One line per batch (kind, bytes, finding count), never its content.
           logger: createLogger({ name: 'intake', level: cfg.log.level }),
         };
@@ -145,14 +149,14 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
 
       // The rotation loop's routes use the workers' rules and fingerprint key (a GitHub alert's secret is
       // fingerprinted as a scan of it would be); start-up says what the rotation settings leave out.
-      const loopConfig = await configFromDocument(document);
-      const loopRules = await resolveRules(loopConfig);
+      const loopConfig = scanConfig;
+      const loopRules = scanRules;
       for (const w of rotationStartupWarnings(cfg, loopRules)) log({ event: 'rotation-settings', message: w });
       const github = cfg.github.webhookSecret
         ? {
             webhookSecret: cfg.github.webhookSecret,
             pack: compilePack(loopRules, loopConfig.allowlist),
-            fingerprintKey: serviceFingerprintKey(cfg).key,
+            fingerprintKey: fk.key,
             apiUrl: cfg.github.apiUrl,
           }
         : undefined;
@@ -168,6 +172,8 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
         rateLimit: { max: cfg.tokens.rateLimit, windowMs: cfg.tokens.rateLimitWindow },
         redisRequestTimeoutMs: cfg.redis.requestTimeout,
         schedule,
+        logBatches: redactor,
+        ...(cfg.rotation.rawSecrets.kept ? { sealKey: cfg.rotation.rawSecrets.key.reveal() } : {}),
         // Secrets censored by path (Authorization and friends); requests logged without query strings.
         loggerInstance: createLogger({ name: 'api', level: cfg.log.level }),
         ...(intake ? { intake } : {}),

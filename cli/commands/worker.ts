@@ -1,14 +1,20 @@
 // `keywarden worker`, `keywarden enqueue <kind>`, `keywarden findings list|show|resolve|health`: the
 // service side of the CLI (workers/). Settings come from the service configuration (REDIS_URL,
 // KEYWARDEN_PREFIX, ...: config/service.ts), built once per command at start-up.
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
+import type { Redis, RedisOptions } from 'ioredis';
+import { publicJob } from '../../api/routes/jobs.js';
+import type { ConfigDocument } from '../../config/file.js';
 import { FINGERPRINT_KEY_ENV } from '../../config/fingerprint.js';
 import type { Environment } from '../../config/section.js';
 import type { ServiceConfig } from '../../config/service.js';
-import { KeywardenError } from '../../errors/error.js';
+import { isKeywardenError, KeywardenError } from '../../errors/error.js';
 import { createLogger } from '../../logging/logger.js';
-import { configFromDocument } from '../../scanner/config.js';
+import { configFromDocument, resolveRules } from '../../scanner/config.js';
+import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';
+import { isRemoteUrl } from '../../scanner/sources/git/remote.js';
 import { targetOf } from '../../scanner/target.js';
 import { defaultScanSettings } from '../../workers/handlers.js';
 import { isJobKind, JOB_KINDS, type JobKind } from '../../workers/jobs.js';
@@ -46,11 +52,12 @@ function parseQueues(v: string): JobKind[] {
 /** Runs `fn` with a store on a fresh connection, closed afterwards. */
 async function withStore<T>(cfg: ServiceConfig, fn: (store: FindingStore) => Promise<T>): Promise<T> {
   // Commands of a one-shot CLI should fail rather than wait forever for a Redis that is not there.
-  const redis = createRedis(cfg.redis.url, { maxRetriesPerRequest: 2, retryStrategy: (n) => (n > 3 ? null : 200) });
+  const { redis, failure } = oneShotRedis(cfg.redis.url, {
+    maxRetriesPerRequest: 2,
+    retryStrategy: (n) => (n > 3 ? null : 200),
+  });
   try {
-    return await fn(new FindingStore(redis, cfg.redis.prefix));
-  } catch (err) {
-    throw asRedisError(err, cfg.redis.url); // KW_REDIS naming the URL without its password
+    return await fn(new FindingStore(redis, cfg.redis.prefix)).catch(failure);
   } finally {
     redis.disconnect();
   }
@@ -78,6 +85,47 @@ interface EnqueueFlags {
   wait?: boolean;
   timeout?: number;
   force?: boolean;
+}
+
+/**
+ * A local repository or dump named relative to where the command runs is made absolute here: the
+ * worker runs elsewhere (another directory, another machine), where `./repo` means nothing. A relative
+ * name that is not there is refused before anything is queued.
+ */
+function localPathsResolved(kind: string, data: unknown): unknown {
+  if (typeof data !== 'object' || data === null) return data;
+  const field = kind === 'scan-history' || kind === 'scan-diff' ? 'repo' : kind === 'scan-dump' ? 'path' : undefined;
+  const d = data as Record<string, unknown>;
+  const v = field === undefined ? undefined : d[field];
+  if (field === undefined || typeof v !== 'string' || v === '' || isAbsolute(v) || isRemoteUrl(v)) return data;
+  const abs = resolve(v);
+  if (!existsSync(abs)) throw new KeywardenError('KW_USAGE', `--${field} ${v}: ${abs} does not exist`);
+  return { ...d, [field]: abs };
+}
+
+/** The workers' rules (built-in pack + ./.keywarden.yaml) and fingerprint key, to scan a log batch before it is queued. */
+async function logBatchScanner(document: ConfigDocument | null, key: Buffer): Promise<Redactor> {
+  const config = await configFromDocument(document);
+  return createRedactor({ rules: await resolveRules(config), globalAllow: config.allowlist, fingerprintKey: key });
+}
+
+/**
+ * A client for a one-shot command, and how its failures read: one line naming the server (without its
+ * password) and the connection's own reason (ECONNREFUSED, WRONGPASS), not ioredis' retry count.
+ */
+function oneShotRedis(url: string, opts: RedisOptions): { redis: Redis; failure: (err: unknown) => never } {
+  const redis = createRedis(url, opts);
+  let reason: string | undefined;
+  // Kept, not printed: the failed command reports it once.
+  redis.on('error', (err: Error) => {
+    reason = err.message;
+  });
+  const failure = (err: unknown): never => {
+    if (isKeywardenError(err)) throw err;
+    const why = reason ?? (err instanceof Error ? err.message : String(err));
+    throw new KeywardenError('KW_REDIS', `cannot reach Redis at ${safeRedisUrl(url)}: ${why}`, [], { cause: err });
+  };
+  return { redis, failure };
 }
 
 /** Job data from `--json`, or from the flags that apply to `kind`. */
@@ -242,18 +290,42 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
     .option('--wait', 'wait for the job to finish and print its result')
     .option('--timeout <ms>', 'with --wait: give up after this long', positiveInt('--timeout'), 600_000)
     .action(async (kind: string, flags: EnqueueFlags) => {
-      const cfg = await serviceConfig();
-      // Give up after ~10 s without Redis rather than hang; --wait polls through short restarts.
-      const redis = createRedis(cfg.redis.url, { maxRetriesPerRequest: 5, retryStrategy: (n) => (n > 50 ? null : 200) });
-      const queues = new JobQueues(redis, cfg.redis.prefix);
+      const { config: cfg, document } = await serviceStartup(env);
+      const data = localPathsResolved(kind, jobData(kind, flags));
+      // A log batch is scanned here and only its findings are queued: no raw line reaches Redis.
+      let logBatches: Redactor | undefined;
+      if (kind === 'scan-log-batch') {
+        const fk = serviceFingerprintKey(cfg);
+        if (fk.origin !== 'env')
+          process.stderr.write(
+            `keywarden: warning: ${FINGERPRINT_KEY_ENV} is not set: this batch's fingerprints are this machine's, not the workers', so its secrets may become new findings\n`,
+          );
+        logBatches = await logBatchScanner(document, fk.key);
+      }
+      // Without Redis the ping below fails in 1-3 s; once enqueued, --wait polls through short restarts.
+      const { redis, failure } = oneShotRedis(cfg.redis.url, {
+        maxRetriesPerRequest: 5,
+        retryStrategy: (n) => (n > 50 ? null : 200),
+      });
+      const keeping = cfg.rotation.rawSecrets;
+      const queues = new JobQueues(redis, cfg.redis.prefix, {
+        ...(logBatches ? { logBatches } : {}),
+        // With KEYWARDEN_SECRET_KEY, a batch's secrets travel sealed, for the loop's liveness checks.
+        ...(keeping.kept ? { sealKey: keeping.key.reveal() } : {}),
+      });
       try {
-        const r = await queues.enqueue(kind, jobData(kind, flags), { force: flags.force === true });
+        // Reached first with our own client, so an absent Redis is one line naming it (in ~1 s), not
+        // BullMQ's connection errors, one per retry.
+        await redis.ping().catch(failure);
+        if (isJobKind(kind)) queues.queue(kind).on('error', () => {});
+        const r = await queues.enqueue(kind, data, { force: flags.force === true }).catch(failure);
         if (!flags.wait) {
           printJson(r);
           return;
         }
         const view = await queues.waitFor(r.kind, r.id, flags.timeout ?? 600_000);
-        printJson({ ...r, ...view });
+        // The view the API gives: a log batch's findings as a count, never lines (api/routes/jobs.ts).
+        printJson({ ...r, ...publicJob(view) });
         if (view.state !== 'completed') setExit(2);
       } catch (err) {
         throw asRedisError(err, cfg.redis.url);

@@ -11,6 +11,7 @@ import { createRedis } from '../../workers/redis.js';
 import { responseProblems } from '../helpers/openapi.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
 import { checkedResponses } from '../setup/api-responses.js';
+import { logBatches } from '../workers/fixtures.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: responses are read loosely; the assertions check their shape.
 type Json = any;
@@ -74,7 +75,13 @@ describe('HTTP API on a real Redis', () => {
 
   beforeAll(async () => {
     redis = await startRedis({ aof: false });
-    server = await createApiServer({ redisUrl: redis.url, prefix: PREFIX, token: TOKEN, processMetrics: false });
+    server = await createApiServer({
+      redisUrl: redis.url,
+      prefix: PREFIX,
+      token: TOKEN,
+      processMetrics: false,
+      logBatches: logBatches(),
+    });
     base = await server.listen('127.0.0.1', 0);
     await server.ctx.store.record(
       [finding(1, 'aws-access-key-id', '/srv/app', 'config/prod.env', 'config/dev.env'), finding(2, 'github-pat', LIB, 'ci.yml')],
@@ -264,7 +271,8 @@ describe('HTTP API on a real Redis', () => {
         await post('/v1/scans', { kind: 'scan-log-batch', data: { stream: 'web-1', lines } })
       ).json()) as Json;
       const job = (await (await call(`/v1/jobs/${id}`)).json()) as Json;
-      expect(job.data).toEqual({ stream: 'web-1', lines: 2 });
+      expect(job.data).toMatchObject({ stream: 'web-1', lines: 2, findings: 0 });
+      expect(JSON.stringify(job)).not.toContain('alice');
     });
 
     it('answers 404 for an unknown job', async () => {

@@ -24,8 +24,8 @@ const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
 /** Ports tried before giving up: each failure means another process bound the port first. */
 const BIND_ATTEMPTS = 5;
 
-/** A port the kernel had free a moment ago: a guess, see startRedis. */
-function unusedPort(): Promise<number> {
+/** A port the kernel had free a moment ago: a guess, see startRedis (also: a port nothing listens on). */
+export function unusedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -18,7 +18,7 @@ import { createRedis } from '../../workers/redis.js';
 import { FindingStore } from '../../workers/store.js';
 import { processJob } from '../../workers/worker.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
-import { scanSettings } from '../workers/fixtures.js';
+import { logBatches, scanSettings } from '../workers/fixtures.js';
 
 const rng = seededRng(4004);
 const GITHUB = expandTemplate('«ghp_{base62:30}{checksum}»', { checksum: 'github-crc32', rng }).secret!;
@@ -113,6 +113,7 @@ describe("keywarden's own logs", () => {
       token,
       loggerInstance: logger,
       processMetrics: false,
+      logBatches: logBatches(),
     });
     try {
       const base = await server.listen('127.0.0.1', 0);

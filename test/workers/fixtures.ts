@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import type { ScanSettings } from '../../workers/handlers.js';
+import type { Redactor } from '../../scanner/redact-spans.js';
+import { logBatchRedactor, type ScanSettings } from '../../workers/handlers.js';
 import { git } from '../helpers/git-repo.js';
 
 /** Same key for every worker of a test: one secret, one fingerprint. */
@@ -25,6 +26,11 @@ export function scanSettings(): ScanSettings {
     cacheDir: join(tmpdir(), 'kw-test-cache'),
     env: process.env,
   };
+}
+
+/** What a submitter scans log batches with before queueing them (JobQueues, the API): the workers' rules and key. */
+export function logBatches(): Redactor {
+  return logBatchRedactor(scanSettings());
 }
 
 /**

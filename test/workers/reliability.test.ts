@@ -15,7 +15,7 @@ import { JobQueues } from '../../workers/queue.js';
 import { createRedis } from '../../workers/redis.js';
 import { FindingStore } from '../../workers/store.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
-import { githubToken, makeRepo, TEST_FINGERPRINT_KEY } from './fixtures.js';
+import { githubToken, logBatches, makeRepo, TEST_FINGERPRINT_KEY } from './fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'keywarden.js');
@@ -94,7 +94,7 @@ async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, 
 
 function setup() {
   const prefix = `rel${process.pid}-${++n}`;
-  return { prefix, queues: new JobQueues(conn, prefix), store: new FindingStore(conn, prefix) };
+  return { prefix, queues: new JobQueues(conn, prefix, { logBatches: logBatches() }), store: new FindingStore(conn, prefix) };
 }
 
 describe('workers under failure', () => {
@@ -254,6 +254,8 @@ describe('workers under failure', () => {
       { env: e },
     );
     expect(JSON.parse(enq.stdout)).toMatchObject({ state: 'completed', returnvalue: { findings: 1 } });
+    expect(enq.stdout).not.toContain(token); // --wait shows the job, never its lines
+    expect(enq.stdout).not.toContain('hello');
     const list = JSON.parse(
       (await run(process.execPath, [BIN, 'findings', 'list', '--state', 'detected', '--stream', 'cli'], { env: e })).stdout,
     );

@@ -1,5 +1,6 @@
 // Opening a local repository and resolving what the user named in it (refs, merge bases, ref tips),
 // through simple-git. Bad input becomes a typed error here: not a repo, unknown ref.
+import { statSync } from 'node:fs';
 import type { SimpleGit } from 'simple-git';
 import { KeywardenError } from '../../../errors/error.js';
 import { firstLine, gitEnv, redact, runGit, simpleGitAt } from './exec.js';
@@ -33,6 +34,10 @@ export async function openRepo(
   signal?: AbortSignal,
 ): Promise<GitRepo> {
   const e = gitEnv(env, extraEnv);
+  // git would be spawned in a directory that is not there and fail as `spawn git ENOENT`: say what is wrong.
+  const kind = statSync(dir, { throwIfNoEntry: false });
+  if (kind === undefined) throw new KeywardenError('KW_GIT_NOT_A_REPO', `${dir} does not exist`);
+  if (!kind.isDirectory()) throw new KeywardenError('KW_GIT_NOT_A_REPO', `${dir} is not a directory`);
   let gitDir: string;
   let workTree: string | null;
   try {
