@@ -48,6 +48,11 @@ export function jobAsSeenBy(v: JobView, caller: Caller | null): JobView | null {
   if (caller === null) return null;
   if (PER_TOKEN_KINDS.has(v.kind) && jobIdFor(v.kind, v.data, caller.namespace) !== v.id) return null;
   const { returnvalue: _result, ...withoutResult } = shown;
+  // A log batch's finding count goes with the results: it is the readers' to see.
+  if (v.kind === 'scan-log-batch' && typeof shown.data === 'object' && shown.data !== null) {
+    const { findings: _count, ...data } = shown.data as Record<string, unknown>;
+    return { ...withoutResult, data };
+  }
   return withoutResult;
 }
 

@@ -17,7 +17,7 @@ import { createRedis } from '../../workers/redis.js';
 import { FindingStore } from '../../workers/store.js';
 import { type RunningWorkers, startWorkers } from '../../workers/worker.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
-import { githubToken, makeRepo, scanSettings, TEST_FINGERPRINT_KEY } from './fixtures.js';
+import { githubToken, logBatches, makeRepo, scanSettings, TEST_FINGERPRINT_KEY } from './fixtures.js';
 
 const BIN = join(fileURLToPath(new URL('../..', import.meta.url)), 'bin', 'keywarden.js');
 const run = promisify(execFile);
@@ -43,7 +43,7 @@ afterAll(async () => {
 
 async function setup(withWorkers = true) {
   const prefix = `rerun${process.pid}-${++n}`;
-  const queues = new JobQueues(conn, prefix);
+  const queues = new JobQueues(conn, prefix, { logBatches: logBatches() });
   const store = new FindingStore(conn, prefix);
   let workers: RunningWorkers | null = null;
   if (withWorkers) {
