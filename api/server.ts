@@ -4,6 +4,7 @@
 // the API token (the intake's routes, the intake's own); every error is `{error:{code,message}}`.
 import { hostname } from 'node:os';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { type AccessPolicy, defaultAccessPolicy } from '../access/policy.js';
 import { KeywardenError } from '../errors/error.js';
 import { bearerTokenCheck } from '../http/auth.js';
 import { classify, sendError } from '../http/errors.js';
@@ -60,6 +61,11 @@ export interface ApiServerOptions {
   closeGraceMs?: number;
   /** Mount the log-shipper intake at INTAKE_PREFIX. @defaultValue none */
   intake?: ApiIntakeOptions;
+  /**
+   * What submitted jobs may name (config/sections/access.ts): POST /v1/scans refuses the rest with 4xx
+   * before enqueueing. @defaultValue the section's defaults (no dump roots, public https/ssh hosts)
+   */
+  access?: AccessPolicy;
 }
 
 export interface ApiServer {
@@ -141,6 +147,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     metrics,
     schedule: opts.schedule ?? null,
     readyTimeoutMs: opts.readyTimeoutMs ?? 1000,
+    access: opts.access ?? defaultAccessPolicy(),
   };
 
   const app: FastifyInstance = Fastify({

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'KW_GIT_UNKNOWN_REF'
   | 'KW_GIT_COMMAND'
   | 'KW_GIT_OBJECT'
+  | 'KW_GIT_TIMEOUT'
   | 'KW_INTERNAL'
   // Service: jobs, store, lifecycle
   | 'KW_JOB_INVALID'
@@ -96,6 +97,15 @@ export const CODES = {
   KW_GIT_COMMAND: { status: 422, exit: EXIT_ERROR, retryable: false, summary: 'a git command exited non-zero' },
   // Counted in a report's stats.errors (the scan goes on); never thrown out of a scan.
   KW_GIT_OBJECT: { status: 422, exit: EXIT_ERROR, retryable: false, summary: 'git cannot produce a blob the history names' },
+  // A remote that accepted the connection and then sent nothing for the whole idle timeout is broken or
+  // hostile (a tarpit): five more attempts would hold a worker five times as long for the same silence.
+  KW_GIT_TIMEOUT: {
+    status: 504,
+    exit: EXIT_ERROR,
+    retryable: false,
+    summary:
+      'a clone or fetch sent nothing for KEYWARDEN_GIT_IDLE_TIMEOUT (or could not connect in KEYWARDEN_GIT_CONNECT_TIMEOUT)',
+  },
   // Unknown failures might be transient; the job keeps its attempts.
   KW_INTERNAL: {
     status: 500,

@@ -16,6 +16,7 @@ const PARTS = [
   'config',
   'rules',
   'model',
+  'access',
   'scanner',
   'workers',
   'http',

@@ -142,6 +142,7 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
         prefix: cfg.redis.prefix,
         token: cfg.api.token,
         schedule,
+        access: cfg.access,
         // Secrets censored by path (Authorization and friends); requests logged without query strings.
         loggerInstance: createLogger({ name: 'api', level: cfg.log.level }),
         ...(intake ? { intake } : {}),

@@ -4,6 +4,7 @@
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
+import { credentialsInUrlProblem } from '../../access/repo.js';
 import { FINGERPRINT_KEY_ENV } from '../../config/fingerprint.js';
 import type { Environment } from '../../config/section.js';
 import type { ServiceConfig } from '../../config/service.js';
@@ -167,6 +168,7 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
           fk.key,
           join(cfg.paths.cacheDir, 'repos'),
           cfg.childEnv,
+          cfg.access,
         );
         const running = await startWorkers({
           redisUrl: cfg.redis.url,
@@ -224,7 +226,12 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
       const redis = createRedis(cfg.redis.url, { maxRetriesPerRequest: 5, retryStrategy: (n) => (n > 50 ? null : 200) });
       const queues = new JobQueues(redis, cfg.redis.prefix);
       try {
-        const r = await queues.enqueue(kind, jobData(kind, flags));
+        const data = jobData(kind, flags);
+        // A token in a repository URL would be kept in Redis with the job: refused, as the API refuses it.
+        const repo = (data as { repo?: unknown } | null)?.repo;
+        const problem = typeof repo === 'string' ? credentialsInUrlProblem(repo) : null;
+        if (problem !== null) throw new KeywardenError('KW_USAGE', `--repo ${problem}`);
+        const r = await queues.enqueue(kind, data);
         if (!flags.wait) {
           printJson(r);
           return;

@@ -96,3 +96,72 @@ export function redact(text: string, secrets: readonly string[] = []): string {
   for (const s of secrets) if (s.length > 0) out = out.split(s).join('***');
   return out.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
 }
+
+export interface WatchedRunOptions extends RunOptions {
+  /** Milliseconds without a byte on stdout or stderr after which git (and its transport helper) is killed. */
+  idleMs: number;
+  /** Names the operation in the timeout's message (`clone https://host/r`), already redacted. */
+  what: string;
+}
+
+/**
+ * Runs a network git command (clone, fetch) with a watchdog: git prints `--progress` on stderr while
+ * it transfers, so silence for `idleMs` means a server that accepted and went quiet (git's own
+ * http.lowSpeedTime does not cover a stalled TLS handshake or ssh banner). The child runs in its own
+ * process group so the kill reaches git-remote-https or ssh too.
+ */
+export function runGitWatched(args: readonly string[], opts: WatchedRunOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      }, opts.idleMs);
+    };
+    arm();
+    child.stdout.on('data', (c: Buffer) => {
+      out.push(c);
+      arm();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      // Progress lines are rewritten in place with \r; keep the last few KiB for the message only.
+      err.push(c);
+      if (err.length > 64) err.splice(0, err.length - 64);
+      arm();
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new KeywardenError('KW_SOURCE_READ', `cannot run git: ${e.message}`, [], { cause: e }));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) {
+        reject(
+          new KeywardenError(
+            'KW_GIT_TIMEOUT',
+            `git ${opts.what} stopped: the remote sent nothing for ${Math.round(opts.idleMs / 1000)} s`,
+            ['KEYWARDEN_GIT_IDLE_TIMEOUT sets how long a clone or fetch may stay silent'],
+          ),
+        );
+      } else if (code === 0) resolve(Buffer.concat(out));
+      else {
+        const text = Buffer.concat(err)
+          .toString('utf8')
+          .split(/[\r\n]/)
+          .filter((l) => !/^(remote: )?[A-Z][a-z]+ [a-z]+: +\d+%/.test(l))
+          .join('\n');
+        reject(new GitCommandError(args[0] ?? 'git', code ?? -1, redact(text, opts.redact)));
+      }
+    });
+  });
+}
