@@ -97,6 +97,10 @@ export function redact(text: string, secrets: readonly string[] = []): string {
   return out.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
 }
 
+/** What `--progress` prints: counters and the "Cloning into" line, never the reason for a failure. */
+const PROGRESS =
+  /^(remote: )?([A-Z][a-z]+( [a-z]+)*: +\d+%|(Enumerating|Counting|Compressing|Receiving|Resolving) |Cloning into )/;
+
 export interface WatchedRunOptions extends RunOptions {
   /** Milliseconds without a byte on stdout or stderr after which git (and its transport helper) is killed. */
   idleMs: number;
@@ -158,7 +162,7 @@ export function runGitWatched(args: readonly string[], opts: WatchedRunOptions):
         const text = Buffer.concat(err)
           .toString('utf8')
           .split(/[\r\n]/)
-          .filter((l) => !/^(remote: )?[A-Z][a-z]+ [a-z]+: +\d+%/.test(l))
+          .filter((l) => !PROGRESS.test(l))
           .join('\n');
         reject(new GitCommandError(args[0] ?? 'git', code ?? -1, redact(text, opts.redact)));
       }

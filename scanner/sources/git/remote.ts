@@ -147,6 +147,9 @@ export function cachePathFor(cacheDir: string, url: string): string {
 const AUTH_REFUSED =
   /Authentication failed|could not read (Username|Password)|terminal prompts disabled|Permission denied \(publickey|HTTP 40[13]|returned error: 40[13]/i;
 
+/** git with http.followRedirects=false, answered with a redirect. */
+const REDIRECTED = /returned error: 30[12378]/;
+
 export async function openRemote(target: string, opts: RemoteOptions): Promise<OpenedRemote> {
   const { url, creds } = splitCredentials(target, opts.access);
   const secrets = creds
@@ -164,6 +167,12 @@ export async function openRemote(target: string, opts: RemoteOptions): Promise<O
     if (err instanceof KeywardenError && err.code === 'KW_GIT_TIMEOUT') throw err;
     const text = err instanceof GitCommandError ? err.stderr : err instanceof Error ? err.message : String(err);
     const line = firstLine(redactUrl(redact(text, secrets)));
+    if (REDIRECTED.test(text))
+      throw new KeywardenError(
+        'KW_HOST_NOT_ALLOWED',
+        `cannot ${what} ${shown}: the remote redirects, and redirects are not followed`,
+        ['a redirect could take the request (and a token) to another host: give the URL it redirects to'],
+      );
     // A refused credential fails the same way on every retry; anything else (network) may pass next time.
     const code = AUTH_REFUSED.test(text) ? 'KW_GIT_COMMAND' : 'KW_SOURCE_READ';
     throw new KeywardenError(code, `cannot ${what} ${shown}: ${line}`);
