@@ -144,7 +144,8 @@ function compilePatterns(patterns: readonly string[]): HostPatterns {
 export function hostRefusal(
   host: string,
   port: string,
-  addresses: readonly string[],
+  /** null: DNS could not say now (the API's early check); judged by the names alone, the worker judges the rest. */
+  addresses: readonly string[] | null,
   patterns: readonly string[],
 ): string | null {
   const p = compilePatterns(patterns);
@@ -154,6 +155,7 @@ export function hostRefusal(
     const nameOk = n.subdomains ? h.endsWith(`.${n.name}`) : h === n.name;
     if (nameOk && (n.port === '' || n.port === port)) return null;
   }
+  if (addresses === null) return p.any || p.hasRanges ? null : 'is not in KEYWARDEN_GIT_HOSTS';
   if (addresses.length === 0) return 'resolves to no address';
   for (const address of addresses) {
     const a = normalized(address);
@@ -190,15 +192,23 @@ export async function checkRemote(
   ref: Extract<RepoRef, { kind: 'remote' | 'refused' }>,
   policy: Pick<AccessPolicy, 'gitHosts'>,
   resolve: (host: string) => Promise<string[]> = resolveAddresses,
+  /** A DNS failure is not an answer (the API: the worker resolves again and retries); else it throws. */
+  dnsMayFail = false,
 ): Promise<AllowedRemote> {
   if (ref.kind === 'refused') throw schemeRefused(ref);
-  const addresses = await resolve(ref.host);
+  let addresses: string[] | null;
+  try {
+    addresses = await resolve(ref.host);
+  } catch (err) {
+    if (!dnsMayFail) throw err;
+    addresses = null;
+  }
   const why = hostRefusal(ref.host, ref.port, addresses, policy.gitHosts);
   if (why !== null)
     throw new KeywardenError('KW_HOST_NOT_ALLOWED', `repository host ${ref.host} is not allowed: it ${why}`, [
       'KEYWARDEN_GIT_HOSTS lists the hosts, *.domains and address ranges repositories may come from (default *: public addresses only)',
     ]);
-  return { ref, addresses };
+  return { ref, addresses: addresses ?? [] };
 }
 
 export function schemeRefused(ref: { scheme: string; url: string }): KeywardenError {

@@ -37,7 +37,8 @@ export async function checkRepo(ref: string, policy: AccessPolicy, opts: RepoChe
     case 'refused':
       throw schemeRefused(parsed);
     case 'remote':
-      return { kind: 'remote', ...(await checkRemote(parsed, policy, opts.resolve ?? resolveAddresses)) };
+      // The API (no real paths) lets a DNS failure through: the worker resolves again, and retries.
+      return { kind: 'remote', ...(await checkRemote(parsed, policy, opts.resolve ?? resolveAddresses, !opts.realPaths)) };
     case 'file':
       if (!policy.gitAllowFile) throw schemeRefused({ scheme: 'file', url: parsed.url });
       return { kind: 'file', path: await localPath(parsed.path, policy, opts), url: parsed.url };
