@@ -122,6 +122,15 @@ describe("the worker's git credentials", () => {
     );
   }, 60_000);
 
+  it('reaches a named host at the addresses it checked (curl pinned to them), and sends it no token', async () => {
+    const host = await capturingServer({ tls });
+    cleanup.push(() => host.close());
+    const view = await runJob('scan-history', { repo: `https://localhost:${host.port}/x/repo.git` }, { gitHosts: ['localhost'] });
+    expect(host.requests.length).toBeGreaterThan(0);
+    expect(sawToken(host.requests, TOKEN)).toBe(false);
+    expect(view.failedReason).toMatch(/^KW_GIT_COMMAND: cannot clone https:\/\/localhost:\d+\/x\/repo\.git/);
+  }, 60_000);
+
   it('refuses a repository URL that carries credentials, and says so without them', async () => {
     const secret = `kwurl${randomBytes(12).toString('hex')}`;
     const before = plain.requests.length;
