@@ -90,7 +90,14 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ApiContext): void {
       configured: true,
       ...(s.cron !== undefined ? { cron: s.cron, timezone: s.timezone } : { every: s.every }),
       incremental: s.incremental,
-      repos: await scheduleStatus(ctx.queues.queue('scan-history'), s),
+      // A repository URL in the schedule file may carry credentials: never shown.
+      repos: (await scheduleStatus(ctx.queues.queue('scan-history'), s)).map((r) => ({
+        ...r,
+        repo: redactUrl(r.repo),
+        ...(r.lastRun?.failedReason !== undefined
+          ? { lastRun: { ...r.lastRun, failedReason: redactUrl(r.lastRun.failedReason) } }
+          : {}),
+      })),
     };
   });
 }
