@@ -1,5 +1,5 @@
 // keywarden's import directions (docs/architecture.md), checked by test/architecture.test.ts and by
-//   npx depcruise --config .dependency-cruiser.cjs errors config rules model scanner workers api http intake cli logging pino bench rotation
+//   npx depcruise --config .dependency-cruiser.cjs errors config rules model access scanner workers api http intake cli logging pino bench rotation
 // (add providers action runtime dashboard once they exist). A wrong import or a cycle fails the build.
 
 /** Every top-level part of keywarden (paths are relative to the repository root). */
@@ -8,6 +8,7 @@ const PARTS = [
   'config',
   'rules',
   'model',
+  'access',
   'scanner',
   'workers',
   'http',
@@ -69,6 +70,14 @@ module.exports = {
       to: { path: `${under(...except('model', 'errors', 'rules'))}|^rules/(?!schema\\.ts$)` },
     },
     {
+      name: 'access-is-policy',
+      comment:
+        'access/ (where workers may read and fetch, where credentials may go) is pure policy: errors/, config/ and model/ only; scanner/, workers/ and api/ call it.',
+      severity: 'error',
+      from: { path: under('access') },
+      to: { path: under(...except('access', 'errors', 'config', 'model')) },
+    },
+    {
       name: 'engine-is-pure',
       severity: 'error',
       comment: 'scanner/engine/ takes bytes and a compiled pack: rules/, model/ and errors/ only, no other part of the scanner.',
@@ -95,9 +104,10 @@ module.exports = {
     {
       name: 'scanner-is-below-the-service',
       severity: 'error',
-      comment: 'scanner/ never imports workers/, the HTTP layers, the CLI, providers/, rotation/ or the new rooms.',
+      comment:
+        'scanner/ never imports workers/, the HTTP layers, the CLI, providers/, rotation/ or the new rooms (access/ policy for the git adapter only).',
       from: { path: under('scanner') },
-      to: { path: under(...except('scanner', 'rules', 'model', 'errors', 'config')) },
+      to: { path: under(...except('scanner', 'rules', 'model', 'errors', 'config', 'access')) },
     },
     {
       name: 'logging-is-below-the-edges',

@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { z } from 'zod';
+import { type AccessPolicy, defaultAccessPolicy } from '../access/policy.js';
 import { DEFAULT_REDIS_REQUEST_TIMEOUT_MS } from '../config/sections/redis.js';
 import { DEFAULT_RATE_LIMIT, DEFAULT_RATE_LIMIT_WINDOW_MS, type HashedToken, type Scope } from '../config/sections/tokens.js';
 import { KeywardenError } from '../errors/error.js';
@@ -103,6 +104,11 @@ export interface ApiServerOptions {
   logBatches?: Redactor;
   /** KEYWARDEN_SECRET_KEY: log-batch secrets are queued sealed under it, for the loop's vault. @defaultValue none */
   sealKey?: Buffer;
+  /**
+   * What submitted jobs may name (config/sections/access.ts): POST /v1/scans refuses the rest with 4xx
+   * before enqueueing. @defaultValue the section's defaults (no dump roots, public https/ssh hosts)
+   */
+  access?: AccessPolicy;
 }
 
 export interface ApiServer {
@@ -206,6 +212,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     metrics,
     schedule: opts.schedule ?? null,
     readyTimeoutMs: opts.readyTimeoutMs ?? 1000,
+    access: opts.access ?? defaultAccessPolicy(),
   };
 
   const app: FastifyInstance = Fastify({

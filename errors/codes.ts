@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'KW_GIT_COMMAND'
   | 'KW_GIT_OBJECT'
   | 'KW_GIT_AUTH'
+  | 'KW_GIT_TIMEOUT'
   | 'KW_INTERNAL'
   // Service: jobs, store, lifecycle
   | 'KW_JOB_INVALID'
@@ -105,6 +106,15 @@ export const CODES = {
     exit: EXIT_ERROR,
     retryable: false,
     summary: 'the remote refused the credentials (or hides the repository from them)',
+  },
+  // A remote that accepted the connection and then sent nothing for the whole idle timeout is broken or
+  // hostile (a tarpit): five more attempts would hold a worker five times as long for the same silence.
+  KW_GIT_TIMEOUT: {
+    status: 504,
+    exit: EXIT_ERROR,
+    retryable: false,
+    summary:
+      'a clone or fetch sent nothing for KEYWARDEN_GIT_IDLE_TIMEOUT (or could not connect in KEYWARDEN_GIT_CONNECT_TIMEOUT)',
   },
   // Unknown failures might be transient; the job keeps its attempts.
   KW_INTERNAL: {

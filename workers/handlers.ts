@@ -2,8 +2,8 @@
 // The scan kinds share one path (scan, then record the findings' occurrences, then count); the kinds
 // that act on one finding (rotate, confirm-revocation) are the rotation loop's (workers/processors/). No BullMQ here
 // (worker.ts wires it), so tests and the bench can call these directly.
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import type { AccessPolicy } from '../access/policy.js';
+import { checkDumpPath, checkRepo } from '../access/repo.js';
 import type { Environment } from '../config/section.js';
 import { isKeywardenError, KeywardenError } from '../errors/error.js';
 import type { Finding } from '../model/finding.js';
@@ -13,7 +13,7 @@ import { type CompiledPack, compilePack, type GlobalAllowlist } from '../scanner
 import type { Redactor } from '../scanner/redact-spans.js';
 import { scanDumpFile } from '../scanner/scan-dump.js';
 import { type GitScanOptions, type GitScanResult, scanDiff, scanHistory } from '../scanner/scan-git.js';
-import { isRemoteUrl, openRemote } from '../scanner/sources/git/remote.js';
+import { openRemote } from '../scanner/sources/git/remote.js';
 import { existingCommits, type GitRepo, openRepo } from '../scanner/sources/git/repo.js';
 import { targetOf } from '../scanner/target.js';
 import type { JobData, JobKind, JobResult, ScanKind } from './jobs.js';
@@ -39,6 +39,11 @@ export interface ScanSettings {
   env: Environment;
   /** Bytes a dump job reads (after gunzip) before it stops with KW_LIMIT_EXCEEDED (KEYWARDEN_DUMP_MAX_BYTES). @defaultValue no limit */
   dumpMaxBytes?: number;
+  /**
+   * What jobs may read and fetch, and where git credentials may go (config/sections/access.ts);
+   * checked again here before every open, whatever the API checked (DNS may have changed).
+   */
+  access: AccessPolicy;
 }
 
 /** What a processor is given besides its job's data. */
@@ -94,9 +99,10 @@ export async function defaultScanSettings(
   fingerprintKey: Buffer,
   cacheDir: string,
   env: Environment,
+  access: AccessPolicy,
 ): Promise<ScanSettings> {
   const rules = await resolveRules(config);
-  return { rules, globalAllow: config.allowlist, fingerprintKey, maxFileSize: config.maxFileSize, cacheDir, env };
+  return { rules, globalAllow: config.allowlist, fingerprintKey, maxFileSize: config.maxFileSize, cacheDir, env, access };
 }
 
 const packs = new WeakMap<ScanSettings, CompiledPack>();
@@ -174,15 +180,21 @@ function authRefused(err: unknown): unknown {
 }
 
 async function openTarget(repoArg: string, s: ScanSettings, signal?: AbortSignal): Promise<OpenedRepo> {
-  if (isRemoteUrl(repoArg)) {
-    const r = await openRemote(repoArg, { env: s.env, cacheDir: s.cacheDir, ...(signal ? { signal } : {}) }).catch(
-      (err: unknown) => {
-        throw authRefused(err);
-      },
-    );
+  const allowed = await checkRepo(repoArg, s.access, { realPaths: true });
+  if (allowed.kind !== 'local') {
+    const service = { addresses: allowed.kind === 'remote' ? allowed.addresses : [] };
+    const r = await openRemote(repoArg, {
+      env: s.env,
+      cacheDir: s.cacheDir,
+      access: s.access,
+      service,
+      ...(signal ? { signal } : {}),
+    }).catch((err: unknown) => {
+      throw authRefused(err);
+    });
     return { repo: r.repo, target: targetOf(repoArg) };
   }
-  const repo = await openRepo(resolve(repoArg), s.env, [], {}, signal);
+  const repo = await openRepo(allowed.path, s.env, [], {}, signal);
   // Named by what git says the repository is, not by the directory given (a subdirectory, a link).
   return { repo, target: targetOf(repo.workTree ?? repo.gitDir) };
 }
@@ -241,13 +253,8 @@ async function scanDiffJob(d: JobData<'scan-diff'>, ctx: ProcessorContext): Prom
 
 async function scanDumpJob(d: JobData<'scan-dump'>, ctx: ProcessorContext): Promise<Scanned> {
   const s = ctx.scan;
-  const path = resolve(d.path);
-  if (!existsSync(path)) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`);
-  // A directory (EISDIR) never reads as a dump: fail at once rather than retry five times. A FIFO or
-  // socket would block the worker on open until a writer appears: no time limit could interrupt that.
-  const st = statSync(path);
-  if (st.isDirectory()) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} is a directory, not a file`);
-  if (st.isFIFO() || st.isSocket()) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} is a pipe or socket, not a file`);
+  // Under KEYWARDEN_DUMP_ROOTS after resolving symlinks, a regular file: else one answer for "not allowed or not there".
+  const path = await checkDumpPath(d.path, s.access, { realPaths: true });
   // String extraction, gzip and offsets are scanner/scan-dump.ts's; the dump is named as `findings list --dump` names it.
   // The byte limit stops /dev/zero and gzip bombs; the signal stops a dump past its time limit.
   const r = await scanDumpFile(packOf(s), path, targetOf(path), {

@@ -2,9 +2,13 @@
 // GET /v1/schedules (the nightly scans: next run and last outcome per repository).
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AccessPolicy } from '../../access/policy.js';
+import { redactUrl } from '../../access/redact-url.js';
+import { checkDumpPath, checkRepo, credentialsInUrlProblem } from '../../access/repo.js';
 import { KeywardenError } from '../../errors/error.js';
 import { type Caller, canRead } from '../../http/auth.js';
 import { errorResponses, json } from '../../http/schemas.js';
+import { invalid } from '../../http/validate.js';
 import { JOB_KINDS, type JobKind, jobIdFor } from '../../workers/jobs.js';
 import type { JobView } from '../../workers/queue.js';
 import { scheduleStatus } from '../../workers/scheduler.js';
@@ -15,18 +19,41 @@ import { BODY_ERRORS, EnqueueBody, EnqueuedSchema, GUARDED_ERRORS, JobParams, Jo
  * The job as the API shows it. A log batch is queued without its lines (processors/log-batch.ts); its
  * findings are shown as a count: fingerprints and previews are the findings routes' to show, to the
  * tokens allowed to read findings. A raw batch queued by an older submitter shows its line count only.
+ * Repository URLs and the failure reason are shown without credentials (a job enqueued before they
+ * were refused at submission may still hold some).
  */
 export function publicJob(v: JobView): JobView {
-  if (v.kind !== 'scan-log-batch' || typeof v.data !== 'object' || v.data === null) return v;
-  const { lines, findings, ...rest } = v.data as { lines?: unknown; findings?: unknown };
-  return {
-    ...v,
-    data: {
-      ...rest,
-      lines: typeof lines === 'number' ? lines : Array.isArray(lines) ? lines.length : 0,
-      ...(Array.isArray(findings) ? { findings: findings.length } : {}),
-    },
-  };
+  const shown: JobView = { ...v, ...(v.failedReason !== undefined ? { failedReason: redactUrl(v.failedReason) } : {}) };
+  if (typeof v.data !== 'object' || v.data === null) return shown;
+  if (v.kind === 'scan-log-batch') {
+    const { lines, findings, ...rest } = v.data as { lines?: unknown; findings?: unknown };
+    return {
+      ...shown,
+      data: {
+        ...rest,
+        lines: typeof lines === 'number' ? lines : Array.isArray(lines) ? lines.length : 0,
+        ...(Array.isArray(findings) ? { findings: findings.length } : {}),
+      },
+    };
+  }
+  const { repo } = v.data as { repo?: unknown };
+  return typeof repo === 'string' ? { ...shown, data: { ...v.data, repo: redactUrl(repo) } } : shown;
+}
+
+/**
+ * The early answer to a job that names what no worker may touch: a credential in the URL is a bad
+ * field (400); a refused scheme, host or path is 403 (KW_HOST_NOT_ALLOWED, KW_PATH_NOT_ALLOWED).
+ * Paths are judged as given (the worker resolves symlinks); DNS is asked now and again by the worker.
+ */
+async function admit(kind: JobKind, data: unknown, access: AccessPolicy): Promise<void> {
+  if (kind === 'scan-history' || kind === 'scan-diff') {
+    const { repo } = data as { repo: string };
+    const problem = credentialsInUrlProblem(repo);
+    if (problem !== null) throw invalid([{ path: 'body.data.repo', message: problem }]);
+    await checkRepo(repo, access, { realPaths: false });
+  } else if (kind === 'scan-dump') {
+    await checkDumpPath((data as { path: string }).path, access, { realPaths: false });
+  }
 }
 
 /**
@@ -82,13 +109,20 @@ export function registerJobRoutes(server: FastifyInstance, ctx: ApiContext): voi
           ...errorResponses({
             ...GUARDED_ERRORS,
             ...BODY_ERRORS,
-            KW_REQUEST_INVALID: 'a field fails its schema (`details` lists each field path, e.g. `body.data.repo`).',
+            KW_REQUEST_INVALID:
+              'a field fails its schema (`details` lists each field path, e.g. `body.data.repo`), or a repository URL carries credentials.',
+            KW_HOST_NOT_ALLOWED:
+              'the repository’s scheme or host is not allowed (https and ssh only; KEYWARDEN_GIT_HOSTS; loopback, link-local and private addresses only when listed).',
+            KW_PATH_NOT_ALLOWED:
+              'the dump path (or local repository) is not under KEYWARDEN_DUMP_ROOTS (KEYWARDEN_REPO_ROOTS), or is not there: one answer for both.',
+            KW_SOURCE_READ: 'the repository’s host name could not be resolved now (retry later; the worker checks again).',
           }),
         },
       },
     },
     async (req, reply) => {
       const body = req.body;
+      await admit(body.kind, body.data, ctx.access);
       const queued = await ctx.queues.enqueue(body.kind, body.data, {
         force: body.force === true,
         ...(PER_TOKEN_KINDS.has(body.kind) && req.caller ? { namespace: req.caller.namespace } : {}),
@@ -153,7 +187,16 @@ export function registerJobRoutes(server: FastifyInstance, ctx: ApiContext): voi
         configured: true,
         ...(s.cron !== undefined ? { cron: s.cron, timezone: s.timezone } : { every: s.every }),
         incremental: s.incremental,
-        repos: await ctx.queues.bounded(scheduleStatus(ctx.queues.queue('scan-history'), s), 'reading the schedule'),
+        // A repository URL in the schedule file may carry credentials: never shown.
+        repos: (await ctx.queues.bounded(scheduleStatus(ctx.queues.queue('scan-history'), s), 'reading the schedule')).map(
+          (r) => ({
+            ...r,
+            repo: redactUrl(r.repo),
+            ...(r.lastRun?.failedReason !== undefined
+              ? { lastRun: { ...r.lastRun, failedReason: redactUrl(r.lastRun.failedReason) } }
+              : {}),
+          }),
+        ),
       };
     },
   );

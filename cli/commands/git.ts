@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { accessPolicyFromEnv } from '../../access/from-env.js';
 import { keywardenPaths } from '../../config/paths.js';
 import type { Environment } from '../../config/section.js';
 import { VERSION } from '../../config/version.js';
@@ -60,7 +61,8 @@ interface Opened {
 async function open(target: string, flags: CommonFlags, env: Environment): Promise<Opened> {
   if (isRemoteUrl(target)) {
     const cacheDir = flags.cacheDir ?? join(keywardenPaths(env).cacheDir, 'repos');
-    const r = await openRemote(target, { env, cacheDir });
+    // Tokens of the environment only to their own hosts (access/credentials.ts), even on the CLI.
+    const r = await openRemote(target, { env, cacheDir, access: accessPolicyFromEnv(env) });
     return { repo: r.repo, key: targetOf(target) };
   }
   const repo = await openRepo(resolve(target), env);

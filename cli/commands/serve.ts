@@ -174,6 +174,7 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
         schedule,
         logBatches: redactor,
         ...(cfg.rotation.rawSecrets.kept ? { sealKey: cfg.rotation.rawSecrets.key.reveal() } : {}),
+        access: cfg.access,
         // Secrets censored by path (Authorization and friends); requests logged without query strings.
         loggerInstance: createLogger({ name: 'api', level: cfg.log.level }),
         ...(intake ? { intake } : {}),

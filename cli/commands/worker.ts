@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { Redis, RedisOptions } from 'ioredis';
+import { credentialsInUrlProblem } from '../../access/repo.js';
 import { publicJob } from '../../api/routes/jobs.js';
 import type { ConfigDocument } from '../../config/file.js';
 import { FINGERPRINT_KEY_ENV } from '../../config/fingerprint.js';
@@ -213,6 +214,7 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
           fk.key,
           join(cfg.paths.cacheDir, 'repos'),
           cfg.childEnv,
+          cfg.access,
         );
         // The rotation loop: what start-up says about it (raw secrets off, a loopback public URL).
         for (const w of rotationStartupWarnings(cfg, scan.rules)) logger.warn({ event: 'rotation-settings' }, w);
@@ -314,6 +316,10 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
         ...(keeping.kept ? { sealKey: keeping.key.reveal() } : {}),
       });
       try {
+        // A token in a repository URL would be kept in Redis with the job: refused, as the API refuses it.
+        const repo = (data as { repo?: unknown } | null)?.repo;
+        const problem = typeof repo === 'string' ? credentialsInUrlProblem(repo) : null;
+        if (problem !== null) throw new KeywardenError('KW_USAGE', `--repo ${problem}`);
         // Reached first with our own client, so an absent Redis is one line naming it (in ~1 s), not
         // BullMQ's connection errors, one per retry.
         await redis.ping().catch(failure);

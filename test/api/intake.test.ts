@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { defaultAccessPolicy } from '../../access/policy.js';
 import { INTAKE_METRIC_NAMES } from '../../api/metrics.js';
 import { type ApiIntakeOptions, type ApiServer, createApiServer } from '../../api/server.js';
 import { intakeSettings, type ServeFlags } from '../../cli/commands/serve.js';
@@ -161,6 +162,7 @@ describe('the intake mounted in the API server', () => {
       maxFileSize: 1 << 20,
       cacheDir: dir,
       env: {},
+      access: defaultAccessPolicy(),
     };
     const result = await processJob(
       'scan-log-batch',

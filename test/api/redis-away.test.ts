@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultAccessPolicy } from '../../access/policy.js';
 import { type ApiServer, createApiServer } from '../../api/server.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
 
@@ -34,6 +35,7 @@ beforeAll(async () => {
     prefix: `away${process.pid}`,
     token: TOKEN,
     processMetrics: false,
+    access: { ...defaultAccessPolicy(), dumpRoots: ['/var/crash'] },
   });
   base = await api.listen('127.0.0.1', 0);
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultAccessPolicy } from '../../access/policy.js';
 import { METRIC_NAMES } from '../../api/metrics.js';
 import { type ApiServer, createApiServer } from '../../api/server.js';
 import { CODES } from '../../errors/codes.js';
@@ -75,12 +76,15 @@ describe('HTTP API on a real Redis', () => {
 
   beforeAll(async () => {
     redis = await startRedis({ aof: false });
+    // Dumps may be named under /var/crash (the job view tests'); everything else as the defaults say.
+    const access = { ...defaultAccessPolicy(), dumpRoots: ['/var/crash'] };
     server = await createApiServer({
       redisUrl: redis.url,
       prefix: PREFIX,
       token: TOKEN,
       processMetrics: false,
       logBatches: logBatches(),
+      access,
     });
     base = await server.listen('127.0.0.1', 0);
     await server.ctx.store.record(

@@ -2,13 +2,15 @@
 // including a real `git commit` blocked by the pre-commit hook, incremental runs and URL clones.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
 import { Report } from '../../scanner/report.js';
+import { makeCertificate } from '../helpers/git-peers.js';
 import { lines, secret, TestRepo } from '../scanner/git/fixture.js';
 
 // KEYWARDEN_TEST_BIN lets a branch that has not wired the commands into cli/main.ts yet run this file.
@@ -216,7 +218,7 @@ describe('keywarden history URL', () => {
     expect(first.stdout + first.stderr + second.stdout + second.stderr).not.toContain(token);
   });
 
-  it('sends the token as an HTTP header scoped to the origin, and redacts it from errors', async () => {
+  it('sends a token only to its https origin, never to a host KEYWARDEN_GIT_CREDENTIAL_HOSTS does not name, and redacts it', async () => {
     const r = newRepo();
     r.write('a.txt', `${secret()}\n`);
     r.commit('one');
@@ -225,8 +227,9 @@ describe('keywarden history URL', () => {
     spawnSync('git', ['update-server-info'], { cwd: bare });
     const token = 'kwtoken-http-0123456789abcdef';
     const seen: string[] = [];
-    // A dumb-HTTP git server: static files from the bare repo, 401 without the right header.
-    const server: Server = createServer((req, res) => {
+    const tls = makeCertificate();
+    // A dumb-HTTP git server over TLS: static files from the bare repo, 401 without the right header.
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       seen.push(req.headers.authorization ?? '');
       const want = `Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
       if (req.headers.authorization !== want) {
@@ -236,38 +239,52 @@ describe('keywarden history URL', () => {
       const file = join(bare, decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\/repo\.git\//, '')));
       if (!file.startsWith(bare) || !existsSync(file)) return void res.writeHead(404).end();
       res.writeHead(200).end(readFileSync(file));
-    });
+    };
+    const server = createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     const port = (server.address() as { port: number }).port;
-    const url = `http://127.0.0.1:${port}/repo.git`;
+    const url = `https://127.0.0.1:${port}/repo.git`;
     const runAsync = (args: string[], env: Record<string, string>) =>
       new Promise<{ code: number | null; out: string }>((ok) => {
         const p = spawn(process.execPath, [BIN, ...args], {
-          env: { ...process.env, KEYWARDEN_FINGERPRINT_KEY: 'k'.repeat(32), ...env },
+          env: { ...process.env, KEYWARDEN_FINGERPRINT_KEY: 'k'.repeat(32), GIT_SSL_CAINFO: tls.certFile, ...env },
         });
         let out = '';
         p.stdout.on('data', (d) => (out += d));
         p.stderr.on('data', (d) => (out += d));
         p.on('close', (code) => ok({ code, out }));
       });
-    const denied = await runAsync(
-      [
-        'history',
-        url.replace('http://', `http://user:${token}x@`),
-        '--cache-dir',
-        tmp('kw-c1-'),
-        '--config',
-        configFile(),
-        '--format',
-        'json',
-      ],
-      {},
-    );
+    const history = (target: string) => [
+      'history',
+      target,
+      '--cache-dir',
+      tmp('kw-c-'),
+      '--config',
+      configFile(),
+      '--format',
+      'json',
+    ];
+
+    // The URL's own (wrong) credentials go to that origin only, and never show.
+    const denied = await runAsync(history(url.replace('https://', `https://user:${token}x@`)), {});
     expect(denied.code).toBe(2);
     expect(denied.out).not.toContain(`${token}x`);
-    const ok = await runAsync(['history', url, '--cache-dir', tmp('kw-c2-'), '--config', configFile(), '--format', 'json'], {
-      GIT_TOKEN: token,
-    });
+
+    // GIT_TOKEN alone names no host: nothing is sent, the clone is refused by the server.
+    const before = seen.length;
+    const unnamed = await runAsync(history(url), { GIT_TOKEN: token, GITHUB_TOKEN: token });
+    expect(unnamed.code).toBe(2);
+    expect(seen.slice(before).some((h) => h !== '')).toBe(false);
+
+    // Credentials over plain http are refused before any request.
+    const plainCount = seen.length;
+    const plain = await runAsync(history(`http://user:${token}@127.0.0.1:${port}/repo.git`), {});
+    expect(plain.code).toBe(2);
+    expect(plain.out).toContain('refusing to send credentials over plain http');
+    expect(plain.out).not.toContain(token);
+    expect(seen.length).toBe(plainCount);
+
+    const ok = await runAsync(history(url), { GIT_TOKEN: token, KEYWARDEN_GIT_CREDENTIAL_HOSTS: `127.0.0.1:${port}` });
     server.close();
     expect(ok.out).not.toContain(token);
     expect(ok.code).toBe(1);

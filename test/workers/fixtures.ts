@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type AccessPolicy, defaultAccessPolicy } from '../../access/policy.js';
 import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
 import type { Redactor } from '../../scanner/redact-spans.js';
@@ -17,8 +18,14 @@ export function githubToken(seed: number): string {
 
 const BUILTIN = await builtinRules();
 
-export function scanSettings(): ScanSettings {
+/** The defaults, but dumps may be read under the system's tmp directory (where tests write them). */
+export function testAccess(overrides: Partial<AccessPolicy> = {}): AccessPolicy {
+  return { ...defaultAccessPolicy(), dumpRoots: [tmpdir()], ...overrides };
+}
+
+export function scanSettings(access: Partial<AccessPolicy> = {}): ScanSettings {
   return {
+    access: testAccess(access),
     rules: BUILTIN,
     globalAllow: {},
     fingerprintKey: Buffer.from(TEST_FINGERPRINT_KEY, 'utf8'),

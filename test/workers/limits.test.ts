@@ -1,8 +1,8 @@
 // Job limits with real processes (issue #10): a real redis-server, workers spawned as
 // `node bin/keywarden.js worker` (dist/ built by the vitest globalSetup) with the limits in their
-// environment. /dev/zero and a hung ssh transport are the inputs that used to run forever.
+// environment. /dev/zero (here a sparse 64 GiB dump, as devices are refused) and a hung ssh transport used to run forever.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ function env(prefix: string, extra: Record<string, string>): NodeJS.ProcessEnv {
     KEYWARDEN_PREFIX: prefix,
     KEYWARDEN_FINGERPRINT_KEY: TEST_FINGERPRINT_KEY,
     // Dump roots and git hosts (another #10 change) must let these inputs through to the limits.
-    KEYWARDEN_DUMP_ROOTS: `/dev:${home}`,
+    KEYWARDEN_DUMP_ROOTS: home,
     KEYWARDEN_GIT_HOSTS: '127.0.0.1',
     XDG_CONFIG_HOME: join(home, 'config'),
     XDG_CACHE_HOME: join(home, 'cache'),
@@ -93,11 +93,23 @@ function setup() {
   return { prefix, queues: new JobQueues(conn, prefix), store: new FindingStore(conn, prefix) };
 }
 
+/**
+ * A dump that reads as zeros for far longer than any test waits: a sparse 64 GiB file (dumps must be
+ * regular files under the roots, so /dev/zero itself is refused before it is opened).
+ */
+function endlessDump(): string {
+  const path = join(home, 'endless.core');
+  const fd = openSync(path, 'w');
+  ftruncateSync(fd, 64 * 1024 ** 3);
+  closeSync(fd);
+  return path;
+}
+
 describe('job limits', () => {
-  it('stops a scan-dump of /dev/zero at the byte limit, failing at once with KW_LIMIT_EXCEEDED', async () => {
+  it('stops a scan-dump of an endless dump at the byte limit, failing at once with KW_LIMIT_EXCEEDED', async () => {
     const { prefix, queues } = setup();
     await spawnWorker(prefix, 'scan-dump', { KEYWARDEN_DUMP_MAX_BYTES: '8MiB' });
-    const job = await queues.enqueue('scan-dump', { path: '/dev/zero' });
+    const job = await queues.enqueue('scan-dump', { path: endlessDump() });
     const view = await queues.waitFor('scan-dump', job.id, 30_000);
     expect(view).toMatchObject({ state: 'failed', attemptsMade: 1 });
     expect(view.failedReason).toMatch(/^KW_LIMIT_EXCEEDED: .*8388608 bytes/);
@@ -120,10 +132,10 @@ describe('job limits', () => {
     await queues.close();
   });
 
-  it('stops a scan-dump of /dev/zero at its time limit with KW_JOB_TIMEOUT, not retried', async () => {
+  it('stops a scan-dump of an endless dump at its time limit with KW_JOB_TIMEOUT, not retried', async () => {
     const { prefix, queues } = setup();
     const w = await spawnWorker(prefix, 'scan-dump', { KEYWARDEN_JOB_TIMEOUT_SCAN_DUMP: '1s' });
-    const job = await queues.enqueue('scan-dump', { path: '/dev/zero' });
+    const job = await queues.enqueue('scan-dump', { path: endlessDump() });
     const view = await queues.waitFor('scan-dump', job.id, 30_000);
     expect(view).toMatchObject({ state: 'failed', attemptsMade: 1 });
     expect(view.failedReason).toMatch(/^KW_JOB_TIMEOUT: scan-dump job ran past its time limit of 1000 ms/);
@@ -199,13 +211,13 @@ describe('job limits', () => {
 describe('SIGTERM', () => {
   it('stops a worker stuck on a job within the grace period and hands the job back for another worker', async () => {
     const { prefix, queues } = setup();
-    // A: no byte or time limit that /dev/zero would reach; 1 s of grace.
+    // A: no byte or time limit that the endless dump would reach; 1 s of grace.
     const a = await spawnWorker(prefix, 'scan-dump', {
       KEYWARDEN_SHUTDOWN_GRACE: '1s',
       KEYWARDEN_DUMP_MAX_BYTES: String(2 ** 40),
       KEYWARDEN_JOB_TIMEOUT: '1h',
     });
-    const job = await queues.enqueue('scan-dump', { path: '/dev/zero' });
+    const job = await queues.enqueue('scan-dump', { path: endlessDump() });
     await until(
       async () => (await queues.get('scan-dump', job.id))?.state === 'active',
       15_000,

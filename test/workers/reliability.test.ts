@@ -50,7 +50,7 @@ function env(prefix: string): NodeJS.ProcessEnv {
     REDIS_URL: redis.url,
     KEYWARDEN_PREFIX: prefix,
     KEYWARDEN_FINGERPRINT_KEY: TEST_FINGERPRINT_KEY,
-    // Dump roots (another #10 change) must let the test's dumps through.
+    // Dumps may be read under the test's home only (the default refuses every dump).
     KEYWARDEN_DUMP_ROOTS: home,
     XDG_CONFIG_HOME: join(home, 'config'),
     XDG_CACHE_HOME: join(home, 'cache'),

@@ -1,7 +1,7 @@
 // Runs git as a child process for the streaming paths (log, diff, cat-file) and wraps simple-git for
 // repository operations. Every git process gets the same environment: no prompts, no optional locks,
 // and the caller's auth config (see remote.ts), which lives in env vars so it never shows in argv.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { type SimpleGit, simpleGit } from 'simple-git';
 import { KeywardenError } from '../../../errors/error.js';
 
@@ -58,6 +58,15 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** Kills a detached child's whole process group (git and the ssh or https helper it spawned). */
+function killProcessGroup(child: ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, sig);
+  } catch {
+    child.kill(sig); // not a group leader (not detached), or already gone
+  }
+}
+
 /** Runs `git args` to completion and returns stdout as bytes (paths and content need not be UTF-8). */
 export function runGit(args: readonly string[], opts: RunOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -65,13 +74,7 @@ export function runGit(args: readonly string[], opts: RunOptions): Promise<Buffe
     // Its own group, so an abort also ends the transport git spawned (killing git alone leaves a hung
     // ssh behind). Only with a signal: a CLI user's Ctrl-C must still reach git through the terminal.
     const child = spawn('git', args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], detached: !!signal });
-    const killGroup = () => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    };
+    const killGroup = () => killProcessGroup(child, 'SIGTERM');
     if (signal?.aborted) killGroup();
     else signal?.addEventListener('abort', killGroup, { once: true });
     child.on('close', () => signal?.removeEventListener('abort', killGroup));
@@ -114,4 +117,84 @@ export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const s of secrets) if (s.length > 0) out = out.split(s).join('***');
   return out.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
+}
+
+/** What `--progress` prints: counters and the "Cloning into" line, never the reason for a failure. */
+const PROGRESS =
+  /^(remote: )?([A-Z][a-z]+( [a-z]+)*: +\d+%|(Enumerating|Counting|Compressing|Receiving|Resolving) |Cloning into )/;
+
+export interface WatchedRunOptions extends RunOptions {
+  /** Milliseconds without a byte on stdout or stderr after which git (and its transport helper) is killed. */
+  idleMs: number;
+  /** Names the operation in the timeout's message (`clone https://host/r`), already redacted. */
+  what: string;
+}
+
+/**
+ * Runs a network git command (clone, fetch) with a watchdog: git prints `--progress` on stderr while
+ * it transfers, so silence for `idleMs` means a server that accepted and went quiet (git's own
+ * http.lowSpeedTime does not cover a stalled TLS handshake or ssh banner). The child runs in its own
+ * process group so the kill reaches git-remote-https or ssh too.
+ */
+export function runGitWatched(args: readonly string[], opts: WatchedRunOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        killProcessGroup(child, 'SIGKILL');
+      }, opts.idleMs);
+    };
+    arm();
+    // A job's time limit or the worker's shutdown: the same kill as the watchdog's, reported as the abort.
+    const { signal } = opts;
+    const onAbort = () => {
+      clearTimeout(timer);
+      killProcessGroup(child, 'SIGKILL');
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('close', () => signal?.removeEventListener('abort', onAbort));
+    child.stdout.on('data', (c: Buffer) => {
+      out.push(c);
+      arm();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      // Progress lines are rewritten in place with \r; keep the last few KiB for the message only.
+      err.push(c);
+      if (err.length > 64) err.splice(0, err.length - 64);
+      arm();
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new KeywardenError('KW_SOURCE_READ', `cannot run git: ${e.message}`, [], { cause: e }));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (signal?.aborted) {
+        reject(signal.reason instanceof Error ? signal.reason : new KeywardenError('KW_JOB_TIMEOUT', `git ${opts.what} aborted`));
+      } else if (timedOut) {
+        reject(
+          new KeywardenError(
+            'KW_GIT_TIMEOUT',
+            `git ${opts.what} stopped: the remote sent nothing for ${Math.round(opts.idleMs / 1000)} s`,
+            ['KEYWARDEN_GIT_IDLE_TIMEOUT sets how long a clone or fetch may stay silent'],
+          ),
+        );
+      } else if (code === 0) resolve(Buffer.concat(out));
+      else {
+        const text = Buffer.concat(err)
+          .toString('utf8')
+          .split(/[\r\n]/)
+          .filter((l) => !PROGRESS.test(l))
+          .join('\n');
+        reject(new GitCommandError(args[0] ?? 'git', code ?? -1, redact(text, opts.redact)));
+      }
+    });
+  });
 }
