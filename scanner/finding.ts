@@ -1,6 +1,7 @@
 // The one `Finding` type (one occurrence of a secret identity), its `Provenance`, and the JSON report
 // envelope. Every reporter, the future Redis store, job payloads and the HTTP API import these.
 import { z } from 'zod';
+import { FINDING_CONTEXTS } from './context.js';
 import { SKIP_REASONS } from './skip-reasons.js';
 
 /** Where the content came from: a discriminated union on `kind` (switch with a `never` check). */
@@ -39,7 +40,10 @@ export const Finding = z
     fingerprint: z.string(),
     /** Redacted preview; never the secret. */
     redacted: z.string(),
-    confidence: z.enum(['high', 'medium', 'low']),
+    /** `info`: not a usable credential as found (a password hash, a key public by design). */
+    confidence: z.enum(['high', 'medium', 'low', 'info']),
+    /** What kind of file holds it, judged by path (scanner/context.ts); absent for dumps and logs. */
+    context: z.enum(FINDING_CONTEXTS).optional(),
     /** Shannon entropy of the secret, bits per character. */
     entropy: z.number(),
     /** Set when the secret was found inside decoded text; line/column point at the encoded text. */

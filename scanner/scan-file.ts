@@ -1,7 +1,7 @@
 // One file's bytes → findings or a skip reason. Shared by the inline path and the worker threads so
 // both behave identically.
 import type { CompiledPack } from './engine/compile.js';
-import { scanBuffer } from './engine/engine.js';
+import { scanBuffer, scanPathRules } from './engine/engine.js';
 import type { Finding, SkipReason } from './finding.js';
 import { toFindings } from './findings.js';
 import { scanBinaryBytes } from './scan-dump.js';
@@ -19,16 +19,17 @@ export type FileScanResult =
   | { status: 'skipped'; path: string; reason: SkipReason; code?: string; message?: string };
 
 export function scanFileBytes(pack: CompiledPack, buf: Buffer, path: string, opts: FileScanOptions): FileScanResult {
+  const ctx = { path, source: { kind: 'file' } as const, fingerprintKey: opts.fingerprintKey, showSecrets: opts.showSecrets };
+  // Files that are credentials by their path (keystores): reported without reading their content,
+  // binary or not, even under --skip-binary.
+  const byPath = scanPathRules(pack, buf, { path });
   if (looksBinary(buf.subarray(0, 8000))) {
-    if (opts.skipBinary) return { status: 'skipped', path, reason: 'binary' };
-    return { status: 'scanned', path, bytes: buf.length, findings: scanBinaryBytes(pack, buf, path, opts) };
+    if (opts.skipBinary && byPath.length === 0) return { status: 'skipped', path, reason: 'binary' };
+    const findings = opts.skipBinary ? [] : scanBinaryBytes(pack, buf, path, opts);
+    findings.unshift(...toFindings(pack, buf, byPath, ctx));
+    return { status: 'scanned', path, bytes: buf.length, findings };
   }
   const matches = scanBuffer(pack, buf, { path });
-  const findings = toFindings(pack, buf, matches, {
-    path,
-    source: { kind: 'file' },
-    fingerprintKey: opts.fingerprintKey,
-    showSecrets: opts.showSecrets,
-  });
+  const findings = toFindings(pack, buf, byPath.length > 0 ? [...byPath, ...matches] : matches, ctx);
   return { status: 'scanned', path, bytes: buf.length, findings };
 }

@@ -48,6 +48,7 @@ function orderedFinding(f: Finding): Finding {
     fingerprint: f.fingerprint,
     redacted: f.redacted,
     confidence: f.confidence,
+    ...(f.context !== undefined ? { context: f.context } : {}),
     entropy: f.entropy,
     source: orderedSource(f.source),
   };
