@@ -300,7 +300,8 @@ function pairMatch(pack: CompiledPack, r: CompiledRule, buf: Buffer, s: number, 
   const b = r.boundary;
   if (b !== null && ((s > 0 && b[buf[s - 1]!] === 1) || (e < buf.length && b[buf[e]!] === 1))) return null;
   const anchor = buf.toString('utf8', s, e);
-  if (TEMPLATE_TEXT.test(anchor) || hasInlineAllow(buf, s, e)) return null;
+  // A documented example id (AKIAIOSFODNN7EXAMPLE) pairs with nothing: the rule's allowlist judges both halves.
+  if (TEMPLATE_TEXT.test(anchor) || hasInlineAllow(buf, s, e) || isAllowlisted(anchor, r.allowRegexes, r.stopwords)) return null;
   const [lo, hi] = linesAround(buf, s, e, pair.lines);
   const window = buf.subarray(lo, hi);
   const re = pair.re;
