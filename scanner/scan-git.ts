@@ -104,7 +104,8 @@ async function walkHistory(
     stats.bytes += data.length;
     // Scanned without a path: path allowlists are applied per occurrence below, since one blob may
     // appear at an allowed and at a reported path.
-    const matches = scanBuffer(pack, data);
+    // The first path opens path-gated rules (credential files: a .pgpass committed and deleted).
+    const matches = scanBuffer(pack, data, { gatePath: path });
     if (matches.length === 0) return;
     // Secrets are kept until the end (the range scan checks them against the base); stripped by `reveal`.
     const found = toFindings(pack, data, matches, {
@@ -363,7 +364,7 @@ async function scanChanges(
     if (looksBinary(ev.data.subarray(0, 8000))) return countSkip(stats, 'binary', first);
     stats.files++;
     stats.bytes += ev.data.length;
-    const matches = scanBuffer(pack, ev.data);
+    const matches = scanBuffer(pack, ev.data, { gatePath: first });
     if (matches.length === 0) return;
     const found = toFindings(pack, ev.data, matches, {
       path: first,

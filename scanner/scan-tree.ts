@@ -34,6 +34,8 @@ export interface ScanProgress {
 export interface TreeScanResult {
   findings: Finding[];
   stats: ScanStats;
+  /** Files and directories a `.gitignore` dropped without a skip record (for the zero-files notice). */
+  gitignored?: number;
 }
 
 /** Files per batch and bytes per batch: per-file messages cost more than the scan of a small file. */
@@ -65,7 +67,9 @@ export async function scanTree(opts: TreeScanOptions): Promise<TreeScanResult> {
   const findings: Finding[] = [];
   const threads = opts.threads ?? availableParallelism();
   const progress = () => opts.onProgress?.({ files: stats.files, bytes: stats.bytes, findings: findings.length });
+  const counts = { gitignored: 0 };
   const events = walkTree(opts.root, {
+    counts,
     excludes: opts.excludes,
     maxFileSize: opts.maxFileSize,
     noIgnore: opts.noIgnore === true,
@@ -126,5 +130,24 @@ export async function scanTree(opts: TreeScanOptions): Promise<TreeScanResult> {
   findings.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.line - b.line || a.column - b.column));
   stats.errors.sort((a, b) => (a.path < b.path ? -1 : 1));
   stats.durationMs = Math.round(performance.now() - started);
-  return { findings, stats };
+  return { findings, stats, gitignored: counts.gitignored };
+}
+
+/**
+ * Why a scan read no file, for stderr (a silent zero looks like a clean tree): what the walk
+ * ignored or skipped, with the flag that changes it. Null when files were read.
+ */
+export function zeroFilesNotice(result: TreeScanResult, root: string): string | null {
+  if (result.stats.files > 0) return null;
+  const why: string[] = [];
+  const n = (count: number, what: string) => `${count} ${what}${count === 1 ? '' : 's'}`;
+  if (result.gitignored) why.push(`${n(result.gitignored, 'path')} ignored by .gitignore (--no-ignore scans them)`);
+  const s = result.stats.skipped;
+  if (s.excluded) why.push(`${n(s.excluded, 'path')} matched the config's excludes`);
+  if (s.binary) why.push(`${n(s.binary, 'binary file')} skipped (--skip-binary)`);
+  if (s.tooLarge) why.push(`${n(s.tooLarge, 'file')} over the size limit (--max-file-size)`);
+  if (s.symlink) why.push(`${n(s.symlink, 'symlink')} not followed`);
+  if (s.unreadable) why.push(`${n(s.unreadable, 'path')} unreadable`);
+  if (why.length === 0) why.push('it holds no regular file');
+  return `scanned 0 files in ${root}: ${why.join('; ')}`;
 }

@@ -12,7 +12,15 @@ import { isRemoteUrl, openRemote } from '../../scanner/sources/git/remote.js';
 import { existingCommits, type GitRepo, openRepo } from '../../scanner/sources/git/repo.js';
 import { loadState, previousTips, saveState } from '../../scanner/sources/git/state.js';
 import { isSuppressed, loadIgnoreFile } from '../../scanner/suppress.js';
-import { fingerprintKeyFromEnv, pickFormat, type ReportFlags, xdgDir } from '../report-options.js';
+import {
+  contextFilter,
+  EXCLUDE_CONTEXT_HELP,
+  exitCodeFor,
+  fingerprintKeyFromEnv,
+  pickFormat,
+  type ReportFlags,
+  xdgDir,
+} from '../report-options.js';
 import { VERSION } from '../version.js';
 import { parseSize } from './scan.js';
 
@@ -44,6 +52,7 @@ function commonOptions(cmd: Command): Command {
       .option('--show-secrets', 'include the full secret in text and JSON reports (never in SARIF)')
       .option('--max-file-size <size>', 'skip (and count) blobs larger than this, e.g. 10MB')
       .option('--cache-dir <dir>', 'where URL repositories are cloned (default: $XDG_CACHE_HOME/keywarden/repos)')
+      .option('--exclude-context <contexts>', EXCLUDE_CONTEXT_HELP)
       // Same flags as `scan` (hooks and CI pass it everywhere); git scans print no progress line anyway.
       .option('--no-progress', 'no progress line on stderr (accepted for parity with scan)')
   );
@@ -66,6 +75,8 @@ async function open(target: string, flags: CommonFlags): Promise<Opened> {
 }
 
 async function prepare(repo: GitRepo, flags: CommonFlags) {
+  // A bad --exclude-context should fail now, not after an hour of history.
+  contextFilter(flags.excludeContext);
   const root = repo.workTree ?? process.cwd();
   const config = await loadConfig(root, flags.config);
   const rules = mergeRules(config.extends === 'none' ? [] : await builtinRules(), config);
@@ -93,12 +104,14 @@ function emit(
   for (const w of result.warnings) process.stderr.write(`keywarden: warning: ${w}\n`);
   const format = pickFormat(flags.format, flags.output);
   const ignore = ctx.ignoreRoot ? loadIgnoreFile(ctx.ignoreRoot) : new Set<string>();
-  const findings: Finding[] = result.findings.filter((f) => !isSuppressed(f, ignore, ctx.baseline));
+  const findings: Finding[] = contextFilter(flags.excludeContext)(result.findings).filter(
+    (f) => !isSuppressed(f, ignore, ctx.baseline),
+  );
   const report: Report = { version: 1, tool: { name: 'keywarden', version: VERSION }, findings, stats: result.stats };
   const text = render(format, report, { rules: ctx.rules, color: !flags.output && process.stdout.isTTY === true });
   if (flags.output) writeFileSync(flags.output, text);
   else process.stdout.write(text);
-  setExit(findings.length > 0 ? 1 : 0);
+  setExit(exitCodeFor(findings));
   return findings.length;
 }
 

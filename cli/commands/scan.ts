@@ -8,9 +8,16 @@ import { KeywardenError } from '../../scanner/errors.js';
 import type { Finding, Report } from '../../scanner/finding.js';
 import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
 import { scanStream } from '../../scanner/scan-stream.js';
-import { type ScanProgress, scanTree } from '../../scanner/scan-tree.js';
+import { type ScanProgress, scanTree, zeroFilesNotice } from '../../scanner/scan-tree.js';
 import { isSuppressed, loadIgnoreFile } from '../../scanner/suppress.js';
-import { fingerprintKeyFromEnv, pickFormat, type ReportFlags } from '../report-options.js';
+import {
+  contextFilter,
+  EXCLUDE_CONTEXT_HELP,
+  exitCodeFor,
+  fingerprintKeyFromEnv,
+  pickFormat,
+  type ReportFlags,
+} from '../report-options.js';
 import { VERSION } from '../version.js';
 
 const FORMATS = REPORT_FORMATS;
@@ -55,6 +62,7 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
     .option('--no-progress', 'no progress line on stderr even on a TTY')
     .option('--no-ignore', 'do not honour .gitignore files (config excludes still apply)')
     .option('--skip-binary', 'skip binary files instead of scanning their strings as dumps')
+    .option('--exclude-context <contexts>', EXCLUDE_CONTEXT_HELP)
     .action(async (path: string, flags: ScanFlags) => {
       const fromStdin = path === '-';
       const root = resolve(fromStdin ? '.' : path);
@@ -66,6 +74,7 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
       if (threads !== undefined && !(threads >= 0 && threads <= 64)) {
         throw new KeywardenError('KW_USAGE', `--threads must be 0..64; got ${JSON.stringify(flags.threads)}`);
       }
+      const byContext = contextFilter(flags.excludeContext);
       const key = fingerprintKeyFromEnv();
       const showSecrets = flags.showSecrets === true;
       const onProgress = progressPrinter(flags.progress !== false && process.stderr.isTTY === true);
@@ -84,14 +93,16 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
             ...(onProgress ? { onProgress } : {}),
           });
       if (onProgress) process.stderr.write('\r\x1b[K');
+      const zero = fromStdin ? null : zeroFilesNotice(result, path);
+      if (zero) process.stderr.write(`keywarden: warning: ${zero}\n`);
 
       const ignore = fromStdin ? new Set<string>() : loadIgnoreFile(root);
       const baseline = flags.baseline ? (await import('../../scanner/baseline.js')).loadBaseline(flags.baseline) : null;
-      const findings: Finding[] = result.findings.filter((f) => !isSuppressed(f, ignore, baseline));
+      const findings: Finding[] = byContext(result.findings).filter((f) => !isSuppressed(f, ignore, baseline));
       const report: Report = { version: 1, tool: { name: 'keywarden', version: VERSION }, findings, stats: result.stats };
       const text = render(format, report, { rules, color: !flags.output && process.stdout.isTTY === true });
       if (flags.output) writeFileSync(flags.output, text);
       else process.stdout.write(text);
-      setExit(findings.length > 0 ? 1 : 0);
+      setExit(exitCodeFor(findings));
     });
 }
