@@ -15,6 +15,10 @@ export const CHECKSUM_NAMES = [
 ] as const;
 export type ChecksumName = (typeof CHECKSUM_NAMES)[number];
 
+/** Names of keyword-hit prefilters; implementations live in `scanner/engine/prefilters.ts`. */
+export const PREFILTER_NAMES = ['userinfo', 'assignment', 'env-name', 'cli-flag', 'key-value-attribute'] as const;
+export type PrefilterName = (typeof PREFILTER_NAMES)[number];
+
 export const Confidence = z.enum(['high', 'medium', 'low']);
 export type Confidence = z.infer<typeof Confidence>;
 
@@ -154,6 +158,11 @@ export const RuleSpec = z
     /** Minimum Shannon entropy (bits per character) of the secret. */
     entropy: z.number().min(0).max(8).optional(),
     checksum: z.enum(CHECKSUM_NAMES).optional(),
+    /**
+     * A named check on each keyword hit before the rule's window is queued (scanner/engine/prefilters.ts):
+     * cheap byte tests that keep weak-keyword rules under 1% of the scan (`npm run bench:rules`).
+     */
+    prefilter: z.enum(PREFILTER_NAMES).optional(),
     confidence: Confidence.default('high'),
     kind: RuleKind.default('credential'),
     /**

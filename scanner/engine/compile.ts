@@ -4,6 +4,7 @@ import { checksums } from '../../rules/checksums.js';
 import type { FormatParser, Rule, RuleKind } from '../../rules/schema.js';
 import { KeywardenError } from '../errors.js';
 import { type Automaton, buildAutomaton } from './aho.js';
+import { type Prefilter, prefilters } from './prefilters.js';
 import { compileRe2, type RE2Instance } from './re2.js';
 
 /** Allowlist applied to every rule (from the user's config). */
@@ -42,6 +43,8 @@ export interface CompiledRule {
   readonly after: number;
   readonly multiline: boolean;
   readonly kind: RuleKind;
+  /** Checked on each keyword hit before the window is queued (`prefilter` in the rule). */
+  readonly prefilter: Prefilter | null;
   /** `paths`: the rule runs only on files whose relative path matches one; null = every file. */
   readonly gate: readonly RE2Instance[] | null;
   /** Gated and without keywords: the pattern (or parser) runs over the whole of each selected file. */
@@ -167,6 +170,7 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
       after: rule.window?.after ?? 512,
       multiline: rule.window?.multiline ?? false,
       kind: rule.kind ?? 'credential',
+      prefilter: rule.prefilter ? prefilters[rule.prefilter] : null,
       gate: rule.paths?.length ? rule.paths.map((p, i) => compileAt(p, '', `rule ${rule.id} > paths[${i}]`)) : null,
       wholeFile: (rule.paths?.length ?? 0) > 0 && (rule.keywords.length === 0 || rule.format !== undefined),
       format: rule.format?.parser ?? null,

@@ -156,9 +156,12 @@ function dropGenericOverlaps(pack: CompiledPack, matches: RawMatch[]): RawMatch[
   return matches.filter((m) => {
     const r = rule(m);
     return !matches.some((p) => {
-      if (p === m || !(p.start < m.end && m.start < p.end)) return false;
+      if (p === m) return false;
       const q = rule(p);
-      return q.rank > r.rank || q.supersedes.includes(m.ruleIndex);
+      if (p.start < m.end && m.start < p.end) return q.rank > r.rank || q.supersedes.includes(m.ruleIndex);
+      // A pair's report stands for both halves: the id's own rule yields to it if it supersedes it.
+      const w = p.pairedWith;
+      return w !== undefined && w.start < m.end && m.start < w.end && q.supersedes.includes(m.ruleIndex);
     });
   });
 }
@@ -180,18 +183,21 @@ function runWindows(pack: CompiledPack, buf: Buffer, hits: HitList, disabled: Ui
     const end = hits.ends[h]!;
     const start = end - kwLen[kid]!;
     const ruleIdx = pack.keywordRules[kid]!;
-    if (!(start >= lineStart && end <= lineEnd)) {
-      const lo = Math.max(0, start - LINE_SEARCH);
-      const back = buf.subarray(lo, start).lastIndexOf(NL);
-      lineStart = back === -1 ? lo : lo + back + 1;
-      const hi = Math.min(n, end + LINE_SEARCH);
-      const fwd = buf.subarray(end, hi).indexOf(NL);
-      lineEnd = fwd === -1 ? hi : end + fwd;
-    }
     for (let k = 0; k < ruleIdx.length; k++) {
       const ri = ruleIdx[k]!;
       if (disabled !== null && disabled[ri] === 1) continue;
       const r = pack.rules[ri]!;
+      if (r.prefilter !== null && !r.prefilter(buf, start, end)) continue;
+      // Line bounds only for a hit some rule takes (weak keywords' rejected hits cost no search),
+      // reused while hits stay on one line.
+      if (!r.multiline && !(start >= lineStart && end <= lineEnd)) {
+        const lo = Math.max(0, start - LINE_SEARCH);
+        const back = start > 0 ? buf.lastIndexOf(NL, start - 1) : -1;
+        lineStart = back < lo ? lo : back + 1;
+        const hi = Math.min(n, end + LINE_SEARCH);
+        const fwd = buf.indexOf(NL, end);
+        lineEnd = fwd === -1 || fwd > hi ? hi : fwd;
+      }
       let ws = start - r.before;
       let we = end + r.after;
       if (r.multiline) {
@@ -320,7 +326,7 @@ function pairMatch(pack: CompiledPack, r: CompiledRule, buf: Buffer, s: number, 
     if (distance >= bestDistance) continue;
     const secret = checkSecret(pack, r, buf, ps, pe);
     if (secret === null) continue;
-    best = { ...secret, parts: { [pair.parts[0]]: anchor, [pair.parts[1]]: secret.secret } };
+    best = { ...secret, parts: { [pair.parts[0]]: anchor, [pair.parts[1]]: secret.secret }, pairedWith: { start: s, end: e } };
     bestDistance = distance;
   }
   return best;

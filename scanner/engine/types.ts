@@ -17,6 +17,8 @@ export interface RawMatch {
    * and reports show at most a redacted form.
    */
   parts?: Readonly<Record<string, string>>;
+  /** For a pair: byte range of the other half (the id), which the pair's `supersedes` also covers. */
+  pairedWith?: { start: number; end: number };
 }
 
 export interface ScanContext {

@@ -1,0 +1,164 @@
+// Named checks on a keyword hit, run before a rule's window is queued (a rule's `prefilter`,
+// rules/schema.ts PREFILTER_NAMES). Weak keywords (`https://`, `token`, `password`) occur thousands of
+// times per MB, and an RE2 call costs ~0.5 us however short the window: a few byte comparisons that
+// reject the hits the pattern could never match keep such rules under 1% of the scan (measured by
+// `npm run bench:rules`, docs/benchmarks.md). Each must be sound: it may only reject hits around
+// which the rule's pattern cannot match. Pure; byte offsets in, boolean out.
+import type { PrefilterName } from '../../rules/schema.js';
+
+/** `hit` is the keyword's byte range [start, end) in `buf`. */
+export type Prefilter = (buf: Uint8Array, start: number, end: number) => boolean;
+
+const SPACE = 0x20;
+const TAB = 0x09;
+
+/** 1 for bytes of a name: letters, digits, `_`, `.`, `-` (`DB_PASSWORD`, `api.key`, `x-api-key`). */
+const NAME = new Uint8Array(256);
+for (let b = 0; b < 256; b++) {
+  const c = String.fromCharCode(b);
+  if (/[A-Za-z0-9_.-]/.test(c)) NAME[b] = 1;
+}
+
+/** Bytes that end a URL's userinfo before an `@` could (RFC 3986 §3.2.1, as the URI rules draw it). */
+const USERINFO_STOP = new Uint8Array(256);
+for (const c of '/?#[]{}|\\^`"\'<> \t\r\n') USERINFO_STOP[c.charCodeAt(0)] = 1;
+
+/**
+ * URI rules (`postgres://user:pw@host`, `https://user:pw@host`): after the `://` (within 40 bytes of
+ * the keyword, for `postgresql+psycopg2://`), an `@` must come before anything that ends userinfo.
+ */
+function userinfo(buf: Uint8Array, start: number, _end: number): boolean {
+  const n = buf.length;
+  let i = start;
+  const limit = Math.min(n - 2, start + 40);
+  while (i < limit && !(buf[i] === 0x3a && buf[i + 1] === 0x2f && buf[i + 2] === 0x2f)) i++;
+  if (i >= limit) return false;
+  const stop = Math.min(n, i + 3 + 520);
+  for (let j = i + 3; j < stop; j++) {
+    const b = buf[j]!;
+    if (b === 0x40) return true;
+    if (USERINFO_STOP[b] === 1) return false;
+  }
+  return false;
+}
+
+/** Bytes that end a generic rule's value: `\\ " ' \` blank , ; ) } ] < &` and line ends. */
+const VALUE_END = new Uint8Array(256);
+for (const c of '\\"\'`\t\r\n ,;)}]<&') VALUE_END[c.charCodeAt(0)] = 1;
+/** The shortest value any generic rule accepts (generic-password: 8 characters). */
+const MIN_VALUE = 8;
+
+function skipBlanks(buf: Uint8Array, i: number): number {
+  while (i < buf.length && (buf[i] === SPACE || buf[i] === TAB)) i++;
+  return i;
+}
+
+/** True when a value of MIN_VALUE+ bytes starts at `i` (after an optional b/r/u/@ prefix and quote). */
+function valueAt(buf: Uint8Array, i: number): boolean {
+  const n = buf.length;
+  i = skipBlanks(buf, i);
+  const b = buf[i];
+  if ((b === 0x62 || b === 0x72 || b === 0x75 || b === 0x40) && (buf[i + 1] === 0x22 || buf[i + 1] === 0x27)) i++;
+  if (buf[i] === 0x5c) i++;
+  if (buf[i] === 0x22 || buf[i] === 0x27 || buf[i] === 0x60) i++;
+  const end = Math.min(n, i + MIN_VALUE);
+  let j = i;
+  while (j < end && VALUE_END[buf[j]!] !== 1) j++;
+  return j - i >= MIN_VALUE;
+}
+
+/**
+ * `name = value` rules: after the keyword, the rest of the name (up to 64 name bytes), optional
+ * quotes, `\` and `]`, blanks, then an operator (`=`, `:=`, `=>`, `?=`, `:`, `: type =`, `>` of
+ * `<password>`, `,` after a quote as in `define('X', '…')`) and a value of 8+ bytes: what every
+ * generic rule's pattern needs before it can match.
+ */
+function assignment(buf: Uint8Array, _start: number, end: number): boolean {
+  const n = buf.length;
+  let i = end;
+  const nameEnd = Math.min(n, end + 64);
+  while (i < nameEnd && NAME[buf[i]!] === 1) i++;
+  const closeStart = i;
+  const closeEnd = Math.min(n, i + 4);
+  while (i < closeEnd && (buf[i] === 0x22 || buf[i] === 0x27 || buf[i] === 0x60 || buf[i] === 0x5c || buf[i] === 0x5d)) i++;
+  const quoted = i > closeStart && buf[i - 1] !== 0x5d;
+  i = skipBlanks(buf, i);
+  const op = buf[i];
+  if (op === 0x2c) return quoted && valueAt(buf, i + 1);
+  if (op === 0x3f) return buf[i + 1] === 0x3d && valueAt(buf, i + 2);
+  if (op === 0x3e) return valueAt(buf, i + 1);
+  if (op === 0x3d) return valueAt(buf, buf[i + 1] === 0x3e ? i + 2 : i + 1);
+  if (op !== 0x3a) return false;
+  if (buf[i + 1] === 0x3d) return valueAt(buf, i + 2);
+  if (valueAt(buf, i + 1)) return true;
+  // `password: str = "…"`: a type annotation, then `=`.
+  let j = skipBlanks(buf, i + 1);
+  const typeEnd = Math.min(n, j + 31);
+  while (j < typeEnd && (NAME[buf[j]!] === 1 || buf[j] === 0x5b || buf[j] === 0x5d)) j++;
+  j = skipBlanks(buf, j);
+  return buf[j] === 0x3d && buf[j + 1] !== 0x3d && valueAt(buf, buf[j + 1] === 0x3e ? j + 2 : j + 1);
+}
+
+/**
+ * `name: DB_PASSWORD` + `value: ...` entries: before the keyword, the rest of the variable's name,
+ * an optional quote, `:` or `=`, blanks, an optional quote, and the word `name`.
+ */
+function envName(buf: Uint8Array, start: number, _end: number): boolean {
+  let i = start;
+  const floor = Math.max(0, start - 48);
+  while (i > floor && NAME[buf[i - 1]!] === 1) i--;
+  while (i > floor && (buf[i - 1] === 0x22 || buf[i - 1] === 0x27 || buf[i - 1] === 0x5c)) i--;
+  while (i > floor && (buf[i - 1] === SPACE || buf[i - 1] === TAB)) i--;
+  if (i === 0 || (buf[i - 1] !== 0x3a && buf[i - 1] !== 0x3d)) return false;
+  i--;
+  while (i > floor && (buf[i - 1] === SPACE || buf[i - 1] === TAB)) i--;
+  while (i > floor && (buf[i - 1] === 0x22 || buf[i - 1] === 0x27 || buf[i - 1] === 0x5c)) i--;
+  if (i < 4) return false;
+  return (
+    (buf[i - 4]! | 0x20) === 0x6e &&
+    (buf[i - 3]! | 0x20) === 0x61 &&
+    (buf[i - 2]! | 0x20) === 0x6d &&
+    (buf[i - 1]! | 0x20) === 0x65
+  );
+}
+
+/** `--db-password VALUE`: the flag's name runs back to `--`, and a blank follows the keyword. */
+function cliFlag(buf: Uint8Array, start: number, end: number): boolean {
+  if (buf[end] !== SPACE && buf[end] !== TAB) return false;
+  let i = start;
+  const floor = Math.max(0, start - 48);
+  while (i > floor && NAME[buf[i - 1]!] === 1 && buf[i - 1] !== 0x2e && buf[i - 1] !== 0x5f) i--;
+  return buf[i] === 0x2d && buf[i + 1] === 0x2d;
+}
+
+/**
+ * `<add key="Smtp:Password" value="…"/>`: the key attribute ends at the keyword (after an optional
+ * `key` suffix), then its quote, blanks and ` value=`.
+ */
+function keyValueAttribute(buf: Uint8Array, _start: number, end: number): boolean {
+  const n = buf.length;
+  let i = end;
+  if (buf[i] === 0x5f || buf[i] === 0x2e || buf[i] === 0x2d) i++;
+  if (i + 3 <= n && (buf[i]! | 0x20) === 0x6b && (buf[i + 1]! | 0x20) === 0x65 && (buf[i + 2]! | 0x20) === 0x79) i += 3;
+  if (buf[i] === 0x5c) i++;
+  if (buf[i] !== 0x22 && buf[i] !== 0x27) return false;
+  i++;
+  while (i < n && (buf[i] === SPACE || buf[i] === TAB)) i++;
+  return (
+    i + 6 <= n &&
+    (buf[i]! | 0x20) === 0x76 &&
+    (buf[i + 1]! | 0x20) === 0x61 &&
+    (buf[i + 2]! | 0x20) === 0x6c &&
+    (buf[i + 3]! | 0x20) === 0x75 &&
+    (buf[i + 4]! | 0x20) === 0x65 &&
+    buf[i + 5] === 0x3d
+  );
+}
+
+export const prefilters: Record<PrefilterName, Prefilter> = {
+  userinfo,
+  assignment,
+  'env-name': envName,
+  'cli-flag': cliFlag,
+  'key-value-attribute': keyValueAttribute,
+};
