@@ -16,7 +16,17 @@ export const CHECKSUM_NAMES = [
 export type ChecksumName = (typeof CHECKSUM_NAMES)[number];
 
 /** Names of keyword-hit prefilters; implementations live in `scanner/engine/prefilters.ts`. */
-export const PREFILTER_NAMES = ['userinfo', 'assignment', 'env-name', 'cli-flag', 'key-value-attribute'] as const;
+export const PREFILTER_NAMES = [
+  'userinfo',
+  'assignment-password',
+  'assignment-secret',
+  'assignment-token',
+  'assignment-api-key',
+  'assignment-aws-secret',
+  'env-name',
+  'cli-flag',
+  'key-value-attribute',
+] as const;
 export type PrefilterName = (typeof PREFILTER_NAMES)[number];
 
 export const Confidence = z.enum(['high', 'medium', 'low']);
@@ -183,6 +193,11 @@ export const RuleSpec = z
           .max(1 << 20)
           .default(512),
         multiline: z.boolean().default(false),
+        /**
+         * Every match starts at a keyword hit (the pattern begins with the keyword): the engine then
+         * tries the pattern once, anchored, at each hit instead of searching merged windows.
+         */
+        anchored: z.boolean().optional(),
       })
       .strict()
       .optional(),

@@ -198,6 +198,12 @@ function runWindows(pack: CompiledPack, buf: Buffer, hits: HitList, disabled: Ui
         const fwd = buf.indexOf(NL, end);
         lineEnd = fwd === -1 || fwd > hi ? hi : fwd;
       }
+      if (r.anchored) {
+        let we = end + r.after;
+        if (we > (r.multiline ? n : lineEnd)) we = r.multiline ? n : lineEnd;
+        runAnchored(pack, r, buf, start, we, seen, out);
+        continue;
+      }
       let ws = start - r.before;
       let we = end + r.after;
       if (r.multiline) {
@@ -234,6 +240,8 @@ function runRule(
   out: RawMatch[],
 ): void {
   const window = buf.subarray(ws, we);
+  // Most windows hold no match: the capture-free DFA says so for a tenth of an exec's cost.
+  if (!r.testRe.test(window)) return;
   // Touched only now: a thread compiles only the rules its files trigger.
   const re = r.re;
   re.lastIndex = 0;
@@ -262,6 +270,38 @@ function runRule(
     if (r.near !== null && !nearby(buf, s, e, r.near.re, r.near.lines)) continue;
     out.push(match);
   }
+}
+
+/**
+ * One anchored attempt at a keyword hit (`window.anchored`): a rule whose matches all start at
+ * their keyword fails in a few bytes where a window search would scan hundreds (a weak keyword's
+ * windows merge into kilobytes in minified code: generic-token spent ~6 us per hit, docs/benchmarks.md).
+ */
+function runAnchored(
+  pack: CompiledPack,
+  r: CompiledRule,
+  buf: Buffer,
+  start: number,
+  we: number,
+  seen: Set<string>,
+  out: RawMatch[],
+): void {
+  const window = buf.subarray(start, we);
+  const test = r.stickyTestRe;
+  test.lastIndex = 0;
+  if (!test.test(window)) return;
+  const re = r.stickyRe;
+  re.lastIndex = 0;
+  const m = re.exec(window);
+  const span = m?.indices?.[r.secretGroup];
+  if (!span || span[1] <= span[0]) return;
+  const s = start + span[0];
+  const e = start + span[1];
+  const key = `${r.index}:${s}:${e}`;
+  if (seen.has(key)) return;
+  seen.add(key);
+  const match = checkMatch(pack, r, buf, s, e);
+  if (match !== null && (r.near === null || nearby(buf, s, e, r.near.re, r.near.lines))) out.push(match);
 }
 
 /** Start of the line `lines` lines above `s`, and end of the line `lines` lines below `e`. */

@@ -42,62 +42,108 @@ function userinfo(buf: Uint8Array, start: number, _end: number): boolean {
   return false;
 }
 
-/** Bytes that end a generic rule's value: `\\ " ' \` blank , ; ) } ] < &` and line ends. */
-const VALUE_END = new Uint8Array(256);
-for (const c of '\\"\'`\t\r\n ,;)}]<&') VALUE_END[c.charCodeAt(0)] = 1;
 /** The shortest value any generic rule accepts (generic-password: 8 characters). */
 const MIN_VALUE = 8;
+
+/** Bytes that may end a generic rule's value: `\\ " ' \` blank , ; ) } ] < &` and line ends. */
+const VALUE_END = new Uint8Array(256);
+for (const c of '\\"\'`\t\r\n ,;)}]<&') VALUE_END[c.charCodeAt(0)] = 1;
+/** Bytes no generic value holds, which end its run: the terminators and `( { [ > |`. */
+const VALUE_STOP = new Uint8Array(256);
+for (let b = 0; b < 256; b++) VALUE_STOP[b] = VALUE_END[b]!;
+for (const c of '({[>|') VALUE_STOP[c.charCodeAt(0)] = 1;
+/** The token alphabet of generic-token / generic-api-key values: `[A-Za-z0-9+/_.~=:-]`. */
+const TOKEN_CHAR = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_.~=:-') TOKEN_CHAR[c.charCodeAt(0)] = 1;
+
+/** A few bytes as a string, without a Buffer object per call. */
+function latin1(buf: Uint8Array, s: number, e: number): string {
+  let out = '';
+  for (let i = s; i < e; i++) out += String.fromCharCode(buf[i]!);
+  return out;
+}
 
 function skipBlanks(buf: Uint8Array, i: number): number {
   while (i < buf.length && (buf[i] === SPACE || buf[i] === TAB)) i++;
   return i;
 }
 
-/** True when a value of MIN_VALUE+ bytes starts at `i` (after an optional b/r/u/@ prefix and quote). */
-function valueAt(buf: Uint8Array, i: number): boolean {
+/**
+ * True when a value that the generic patterns could accept starts at `i` (after blanks, an optional
+ * b/r/u/@ prefix and quote): at least `min` bytes of its alphabet, ended by a terminator or the end
+ * of the text (a call's `(`, an object's `{` end nothing a pattern accepts).
+ */
+function valueAt(buf: Uint8Array, i: number, min: number, token: boolean): boolean {
   const n = buf.length;
   i = skipBlanks(buf, i);
   const b = buf[i];
   if ((b === 0x62 || b === 0x72 || b === 0x75 || b === 0x40) && (buf[i + 1] === 0x22 || buf[i + 1] === 0x27)) i++;
   if (buf[i] === 0x5c) i++;
   if (buf[i] === 0x22 || buf[i] === 0x27 || buf[i] === 0x60) i++;
-  const end = Math.min(n, i + MIN_VALUE);
+  const limit = Math.min(n, i + 300);
   let j = i;
-  while (j < end && VALUE_END[buf[j]!] !== 1) j++;
-  return j - i >= MIN_VALUE;
+  if (token) while (j < limit && TOKEN_CHAR[buf[j]!] === 1) j++;
+  else while (j < limit && VALUE_STOP[buf[j]!] !== 1) j++;
+  return j - i >= min && (j === n || j === limit || VALUE_END[buf[j]!] === 1);
 }
 
 /**
  * `name = value` rules: after the keyword, the rest of the name (up to 64 name bytes), optional
  * quotes, `\` and `]`, blanks, then an operator (`=`, `:=`, `=>`, `?=`, `:`, `: type =`, `>` of
- * `<password>`, `,` after a quote as in `define('X', '…')`) and a value of 8+ bytes: what every
- * generic rule's pattern needs before it can match.
+ * `<password>`, `,` after a quote as in `define('X', '…')`) and a value the pattern could take:
+ * 8+ bytes for passwords, 10+ for secrets, 16+ of the token alphabet for tokens and API keys,
+ * 40 for an AWS secret; and a name suffix from the pattern's list.
  */
-function assignment(buf: Uint8Array, _start: number, end: number): boolean {
+interface AssignmentShape {
+  /** What may follow the keyword in the name (the pattern's closed suffix list); null: any name. */
+  suffix: RegExp | null;
+  /** Shortest value, and whether it is drawn from the token alphabet. */
+  min: number;
+  token: boolean;
+}
+
+function assignmentOf(buf: Uint8Array, end: number, shape: AssignmentShape): boolean {
+  const { min, token } = shape;
   const n = buf.length;
   let i = end;
   const nameEnd = Math.min(n, end + 64);
   while (i < nameEnd && NAME[buf[i]!] === 1) i++;
+  // The suffix is tested as text (a few bytes, a simple expression): `passwordConfirm`,
+  // `tokenizer` and `secretName` end here.
+  if (shape.suffix !== null && i > end && (i - end > 16 || !shape.suffix.test(latin1(buf, end, i)))) return false;
   const closeStart = i;
   const closeEnd = Math.min(n, i + 4);
   while (i < closeEnd && (buf[i] === 0x22 || buf[i] === 0x27 || buf[i] === 0x60 || buf[i] === 0x5c || buf[i] === 0x5d)) i++;
   const quoted = i > closeStart && buf[i - 1] !== 0x5d;
   i = skipBlanks(buf, i);
   const op = buf[i];
-  if (op === 0x2c) return quoted && valueAt(buf, i + 1);
-  if (op === 0x3f) return buf[i + 1] === 0x3d && valueAt(buf, i + 2);
-  if (op === 0x3e) return valueAt(buf, i + 1);
-  if (op === 0x3d) return valueAt(buf, buf[i + 1] === 0x3e ? i + 2 : i + 1);
+  if (op === 0x2c) return quoted && valueAt(buf, i + 1, min, token);
+  if (op === 0x3f) return buf[i + 1] === 0x3d && valueAt(buf, i + 2, min, token);
+  if (op === 0x3e) return valueAt(buf, i + 1, min, token);
+  if (op === 0x3d) return valueAt(buf, buf[i + 1] === 0x3e ? i + 2 : i + 1, min, token);
   if (op !== 0x3a) return false;
-  if (buf[i + 1] === 0x3d) return valueAt(buf, i + 2);
-  if (valueAt(buf, i + 1)) return true;
+  if (buf[i + 1] === 0x3d) return valueAt(buf, i + 2, min, token);
+  if (valueAt(buf, i + 1, min, token)) return true;
   // `password: str = "…"`: a type annotation, then `=`.
   let j = skipBlanks(buf, i + 1);
   const typeEnd = Math.min(n, j + 31);
   while (j < typeEnd && (NAME[buf[j]!] === 1 || buf[j] === 0x5b || buf[j] === 0x5d)) j++;
   j = skipBlanks(buf, j);
-  return buf[j] === 0x3d && buf[j + 1] !== 0x3d && valueAt(buf, buf[j + 1] === 0x3e ? j + 2 : j + 1);
+  return buf[j] === 0x3d && buf[j + 1] !== 0x3d && valueAt(buf, buf[j + 1] === 0x3e ? j + 2 : j + 1, min, token);
 }
+
+// The shapes of the generic rules in rules/builtin/generic.yaml and of aws-secret-access-key; each
+// suffix list is the pattern's own (`password_2`, `secret_key_base`, `token_value`, `api_key_secret`).
+const PASSWORD: AssignmentShape = { suffix: /^(?:[_.-]?[0-9]{1,2})?$/, min: MIN_VALUE, token: false };
+const SECRET: AssignmentShape = { suffix: /^(?:[_.-]?(?:key|key[_.-]?base|value|string|[0-9]{1,2}))?$/i, min: 10, token: false };
+const TOKEN: AssignmentShape = { suffix: /^(?:[_.-]?(?:key|value|[0-9]{1,2}))?$/i, min: 16, token: true };
+const API_KEY: AssignmentShape = { suffix: /^(?:[_.-]?(?:value|secret|[0-9]{1,2}))?$/i, min: 16, token: true };
+const AWS_SECRET: AssignmentShape = { suffix: null, min: 40, token: true };
+
+const assignment =
+  (shape: AssignmentShape): Prefilter =>
+  (buf, _start, end) =>
+    assignmentOf(buf, end, shape);
 
 /**
  * `name: DB_PASSWORD` + `value: ...` entries: before the keyword, the rest of the variable's name,
@@ -157,7 +203,11 @@ function keyValueAttribute(buf: Uint8Array, _start: number, end: number): boolea
 
 export const prefilters: Record<PrefilterName, Prefilter> = {
   userinfo,
-  assignment,
+  'assignment-password': assignment(PASSWORD),
+  'assignment-secret': assignment(SECRET),
+  'assignment-token': assignment(TOKEN),
+  'assignment-api-key': assignment(API_KEY),
+  'assignment-aws-secret': assignment(AWS_SECRET),
   'env-name': envName,
   'cli-flag': cliFlag,
   'key-value-attribute': keyValueAttribute,
