@@ -385,7 +385,7 @@ export function openApiDocument(opts: { intake?: boolean } = {}): Json {
             ruleId: { type: 'string' },
             description: { type: 'string' },
             redacted: { type: 'string', description: 'Redacted preview; never the secret.' },
-            confidence: { enum: ['high', 'medium', 'low'] },
+            confidence: { enum: ['high', 'medium', 'low', 'info'] },
             state: ref('FindingState'),
             firstSeen: { type: 'string', format: 'date-time' },
             lastSeen: { type: 'string', format: 'date-time' },
