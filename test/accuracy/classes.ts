@@ -910,6 +910,22 @@ function contextAndFpClasses(g: Gen): ClassCorpus {
       [],
     ),
   );
+  f.push(
+    file(
+      'operator/internal/manifests/rules_config.go',
+      'prose that says "identified by" (grafana/loki)',
+      '\t// If configmap size exceeds 1MB, split it into shards, identified by "prefix+index"\n\tshards := shardedCM.Shard(opts)\n',
+      [],
+    ),
+  );
+  f.push(
+    file(
+      'config/testdata/conf.good.yml',
+      'a key id paired with a placeholder UUID (prometheus Scaleway config)',
+      `scaleway_sd_configs:\n  - role: instance\n    project_id: 11111111-1111-1111-1111-111111111112\n    access_key: SCWXXXXXXXXXXXXXXXXX\n    secret_key: 11111111-1111-1111-1111-111111111111\n`,
+      [],
+    ),
+  );
   {
     const hash = `md5$seasalt$${g.hex(32)}`;
     f.push(
