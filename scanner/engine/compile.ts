@@ -45,13 +45,6 @@ export interface CompiledRule {
   /** `window.anchored`: the pattern is tried once per keyword hit, anchored there (`stickyRe`). */
   readonly anchored: boolean;
   readonly stickyRe: RE2Instance;
-  /**
-   * The pattern without captures (`testRe` unanchored, `stickyTestRe` anchored): RE2 answers
-   * "is there a match" with its DFA alone, ~0.4 us on a cold cache, where a capturing exec costs
-   * ~5-6 us (measured on generic-secret's windows in the bench corpus). Exec runs only after a yes.
-   */
-  readonly testRe: RE2Instance;
-  readonly stickyTestRe: RE2Instance;
   readonly kind: RuleKind;
   /** Checked on each keyword hit before the window is queued (`prefilter` in the rule). */
   readonly prefilter: Prefilter | null;
@@ -152,8 +145,6 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
     let re: RE2Instance | undefined;
     let valueRe: RE2Instance | undefined;
     let stickyRe: RE2Instance | undefined;
-    let testRe: RE2Instance | undefined;
-    let stickyTestRe: RE2Instance | undefined;
     let near: CompiledRule['near'] | undefined;
     let pair: CompiledRule['pair'] | undefined;
     const nearSpec = rule.near;
@@ -186,15 +177,6 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
       get stickyRe() {
         if (stickyRe === undefined) stickyRe = compileAt(relaxRepetitions(rule.pattern), 'yd', `rule ${rule.id} > pattern`);
         return stickyRe;
-      },
-      get testRe() {
-        if (testRe === undefined) testRe = compileAt(relaxRepetitions(rule.pattern), '', `rule ${rule.id} > pattern`);
-        return testRe;
-      },
-      get stickyTestRe() {
-        if (stickyTestRe === undefined)
-          stickyTestRe = compileAt(relaxRepetitions(rule.pattern), 'y', `rule ${rule.id} > pattern`);
-        return stickyTestRe;
       },
       kind: rule.kind ?? 'credential',
       prefilter: rule.prefilter ? prefilters[rule.prefilter] : null,
