@@ -62,7 +62,11 @@ function openGates(pack: CompiledPack, path: string | undefined): number[] | nul
   memo.open = open;
   return open;
 }
-const memo: { pack: CompiledPack | null; path: string | undefined; open: number[] | null } = { pack: null, path: undefined, open: null };
+const memo: { pack: CompiledPack | null; path: string | undefined; open: number[] | null } = {
+  pack: null,
+  path: undefined,
+  open: null,
+};
 
 function scanAtDepth(pack: CompiledPack, buf: Buffer, ctx: ScanContext, depth: number): RawMatch[] {
   const path = ctx.path;

@@ -1,7 +1,7 @@
 // `keywarden scan` on the questions issue #14 raised: a path the user names is scanned even when an
 // enclosing .gitignore ignores it, a scan that reads nothing says why, every finding carries its
 // context (and `--exclude-context` drops by it), and findings at `info` fail no scan.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,5 +91,42 @@ describe('public-by-design keys', () => {
     const [f] = report(r.stdout).findings;
     expect(f).toMatchObject({ ruleId: 'stripe-publishable-key', confidence: 'info' });
     expect(r.code).toBe(0);
+  });
+});
+
+describe('keywarden history', () => {
+  it('finds a credential file committed and deleted, judged by its path, and filters by context', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kw-ctx-git-'));
+    try {
+      const git = (...args: string[]) =>
+        execFileSync('git', args, {
+          cwd: dir,
+          env: {
+            ...process.env,
+            GIT_AUTHOR_NAME: 'A',
+            GIT_AUTHOR_EMAIL: 'a@example.org',
+            GIT_COMMITTER_NAME: 'A',
+            GIT_COMMITTER_EMAIL: 'a@example.org',
+          },
+        });
+      git('init', '-q');
+      const pw = expandTemplate('«{base62:20}»', { rng }).secret!;
+      mkdirSync(join(dir, 'test'));
+      writeFileSync(join(dir, '.pgpass'), `db.internal:5432:app:app:${pw}\n`);
+      writeFileSync(join(dir, 'test/app_test.go'), `const token = "${ghp}"\n`);
+      git('add', '.');
+      git('commit', '-qm', 'add');
+      git('rm', '-q', '.pgpass');
+      git('commit', '-qm', 'remove');
+      const all = report(run(['history', '.', '--format', 'json'], dir).stdout).findings;
+      expect(all.map((f) => `${f.ruleId} ${f.path} ${f.context}`).sort()).toEqual([
+        'github-pat test/app_test.go test',
+        'pgpass-password .pgpass code',
+      ]);
+      const kept = report(run(['history', '.', '--format', 'json', '--exclude-context', 'test'], dir).stdout).findings;
+      expect(kept.map((f) => f.ruleId)).toEqual(['pgpass-password']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
