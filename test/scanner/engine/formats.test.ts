@@ -9,7 +9,7 @@ type Parser = Exclude<FormatParser, 'path'>;
 const cases: Record<string, [Parser, string, Array<[string, string]>]> = {
   'netrc: entries over lines, quoted password, macdef skipped': [
     'netrc',
-    'machine a.example\n  login u1\n  password p1\nmacdef init\npassword inmacro\n\nmachine b login u2 password "p 2"\n',
+    'machine a.example\n  login u1\n  password p1\nmacdef init\npassword inmacro\n\nmachine b login u2 password "p 2"\n', // keywarden:allow (a made-up entry)
     [
       ['login', 'u1'],
       ['password', 'p1'],

@@ -37,7 +37,7 @@ const cases: Record<PrefilterName, Array<[string, boolean]>> = {
     ['[api_key]_id: 1234', false],
   ],
   'assignment-aws-secret': [
-    ['export [AWS]_SECRET_ACCESS_KEY=abcdefghijklmnopqrstuvwxyz0123456789ABCD', true],
+    [`export [AWS]_SECRET_ACCESS_KEY=${'a'.repeat(40)}`, true],
     ['import [aws] from "aws-sdk"', false],
   ],
   'env-name': [
