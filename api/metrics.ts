@@ -8,11 +8,13 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { IntakeBatchEvent, IntakeOutcome } from '../intake/server.js';
 import { JOB_KINDS, type JobKind } from '../workers/jobs.js';
 import { FindingState } from '../workers/lifecycle.js';
-import type { JobQueues } from '../workers/queue.js';
+import { JOB_STATES, type JobQueues, type JobStatus } from '../workers/queue.js';
 import type { FindingStore } from '../workers/store.js';
 
 /** Job states reported as queue depth: everything that is not finished, plus failed (kept for people). */
-export const DEPTH_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'waiting-children', 'failed'] as const;
+export const DEPTH_STATES = JOB_STATES.filter(
+  (s): s is Exclude<JobStatus, 'completed' | 'unknown'> => s !== 'completed' && s !== 'unknown',
+);
 
 /** Seconds. Small log batches take milliseconds; a large repository's full history, tens of minutes. */
 const JOB_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];

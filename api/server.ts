@@ -2,24 +2,29 @@
 // log-shipper intake at /v1/intake recording into that store. An entry point like the CLI: it alone
 // sees workers/, the store and the metrics. Every route but the probes and the OpenAPI document needs
 // the API token (the intake's routes, the intake's own); every error is `{error:{code,message}}`.
+// Routes declare their zod schemas (api/schemas.ts): requests are validated, responses serialized and
+// the OpenAPI document generated from them (api/document.ts).
 import { hostname } from 'node:os';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { z } from 'zod';
+import { KeywardenError } from '../errors/error.js';
+import { bearerTokenCheck } from '../http/auth.js';
+import { classify, sendError } from '../http/errors.js';
+import { errorResponses, json } from '../http/schemas.js';
+import { serializerCompiler, validatorCompiler } from '../http/validate.js';
 import { type FindingsSink, type IntakeCommonOptions, type IntakeRoutes, registerIntakeRoutes } from '../intake/server.js';
-import { KeywardenError } from '../scanner/errors.js';
-import { ServiceError } from '../workers/errors.js';
-import { logBatchOccurrences } from '../workers/log-occurrences.js';
+import { logBatchFindings } from '../workers/log-occurrences.js';
 import { JobQueues } from '../workers/queue.js';
 import { createRedis } from '../workers/redis.js';
 import type { Schedule } from '../workers/scheduler.js';
 import { FindingStore } from '../workers/store.js';
-import { bearerTokenCheck } from './auth.js';
 import type { ApiContext } from './context.js';
-import { classify, sendError } from './errors.js';
+import { registerApiDocument } from './document.js';
 import { ServiceMetrics } from './metrics.js';
-import { openApiDocument } from './openapi.js';
 import { registerFindingRoutes } from './routes/findings.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { GUARDED_ERRORS, OpenApiDocumentSchema } from './schemas.js';
 
 /** @defaultValue 8 MiB: a log batch of 100,000 short lines fits. */
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
@@ -66,7 +71,7 @@ export interface ApiServerOptions {
 export interface ApiServer {
   app: FastifyInstance;
   ctx: ApiContext;
-  /** `METHOD path` of every route registered (the OpenAPI test compares them with the document). */
+  /** `METHOD path` of every route registered (as fastify names them: `:id`, `*`). */
   routes: string[];
   /** The mounted intake's spool and drain, or null without `intake`. */
   intake: IntakeRoutes | null;
@@ -88,22 +93,22 @@ function bounded(p: Promise<unknown>, ms: number): Promise<void> {
 }
 
 /**
- * The intake's findings into the store, through the same occurrence keys as `scan-log-batch` jobs
- * (target = stream, key on the batch digest): a shipper re-sending a batch adds nothing. Bounded:
+ * The intake's findings into the store, placed as `scan-log-batch` jobs place theirs (target = stream,
+ * occurrence keys on the batch digest): a shipper re-sending a batch adds nothing. Bounded:
  * the store's client waits through a Redis outage, but a shipper must get its 503 and retry.
  */
 function storeSink(store: FindingStore, actor: string, timeoutMs: number): FindingsSink {
   return async (findings, meta) => {
-    const occurrences = logBatchOccurrences(findings, { stream: meta.stream, body: meta.body, time: meta.receivedAt });
+    const placed = logBatchFindings(findings, { stream: meta.stream, body: meta.body, time: meta.receivedAt });
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new ServiceError('KW_REDIS', `recording the batch's findings took longer than ${timeoutMs} ms`)),
+        () => reject(new KeywardenError('KW_REDIS', `recording the batch's findings took longer than ${timeoutMs} ms`)),
         timeoutMs,
       );
     });
     try {
-      await Promise.race([store.record(occurrences, { actor }), late]);
+      await Promise.race([store.record(placed, { actor }), late]);
     } finally {
       clearTimeout(timer);
     }
@@ -149,10 +154,17 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     trustProxy: false,
   });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   const routes: string[] = [];
   app.addHook('onRoute', (r) => {
     for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push(`${m} ${r.url}`);
+    // The token check below answers 401 on every guarded route: each must say so in its schema.
+    const guarded = !r.config?.public && !r.config?.ownToken && r.method !== 'HEAD';
+    const response = (r.schema?.response ?? {}) as Record<string, unknown>;
+    if (guarded && !('401' in response)) throw new Error(`${r.method} ${r.url} is guarded but documents no 401`);
   });
+  await registerApiDocument(app, { intake: opts.intake !== undefined });
 
   app.addHook('onRequest', async (req, reply) => {
     // Unknown routes answer 404 either way: nothing is served there, so there is nothing to guard.
@@ -190,8 +202,24 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
         onBatch: (e) => metrics.observeIntakeBatch(e),
       })
     : null;
-  const doc = openApiDocument({ intake: intake !== null });
-  app.get('/v1/openapi.json', { config: { public: true } }, async () => doc);
+  app.get(
+    '/v1/openapi.json',
+    {
+      config: { public: true },
+      schema: {
+        operationId: 'openapi',
+        summary: 'This document',
+        response: {
+          200: json(
+            'The OpenAPI 3.1 description, generated from the schemas the routes validate and serialize with.',
+            OpenApiDocumentSchema,
+          ),
+          ...errorResponses({ KW_INTERNAL: GUARDED_ERRORS.KW_INTERNAL }),
+        },
+      },
+    },
+    async () => app.swagger() as z.output<typeof OpenApiDocumentSchema>,
+  );
 
   app.addHook('onClose', async () => {
     // Each step is bounded: with Redis away, a polite close would wait for a reconnection forever.

@@ -16,9 +16,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { KeywardenError } from '../errors/error.js';
 import { expandTemplate, seededRng } from '../rules/examples.js';
 import type { Rule } from '../rules/schema.js';
-import { KeywardenError } from '../scanner/errors.js';
 
 /** Bump when the layout or the planting changes, so old corpora are regenerated. */
 const CORPUS_FORMAT = 1;
@@ -41,7 +41,7 @@ const TEXT_EXTENSIONS = new Set([
   '.html',
   '.css',
 ]);
-/** Larger files are skipped: a real tree's source files are small (PERF-NOTES: ~5 KB average). */
+/** Larger files are skipped: a real tree's source files are small (~5.5 KB on average: docs/benchmarks.md, design measurements). */
 const MAX_SOURCE_FILE = 1_000_000;
 /** As git does: a NUL in the first 8,000 bytes makes a file binary. */
 const BINARY_SNIFF = 8000;

@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { loadBuiltinRules } from '../rules/load.js';
+import { builtinRules } from '../rules/builtin.js';
+import type { Rule } from '../rules/schema.js';
 import { compilePack } from '../scanner/engine/compile.js';
 import { scanBuffer } from '../scanner/engine/engine.js';
 import { walkFiles } from './corpus.js';
@@ -34,7 +35,7 @@ function median(values: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-function measure(job: EngineJob, log: (line: string) => void): EngineResult {
+function measure(job: EngineJob, rules: Rule[], log: (line: string) => void): EngineResult {
   const limit = job.engineMB * MB;
   const files: Array<{ path: string; buf: Buffer }> = [];
   let loaded = 0;
@@ -44,7 +45,7 @@ function measure(job: EngineJob, log: (line: string) => void): EngineResult {
     files.push({ path: f.rel, buf });
     loaded += buf.length;
   }
-  const pack = compilePack(loadBuiltinRules());
+  const pack = compilePack(rules);
   const pass = (): number => {
     let matches = 0;
     for (const f of files) matches += scanBuffer(pack, f.buf, { path: f.path }).length;
@@ -98,7 +99,8 @@ if (!isMainThread && parentPort) {
   const port = parentPort;
   const post = (m: EngineMessage) => port.postMessage(m);
   try {
-    post({ kind: 'done', result: measure(workerData as EngineJob, (line) => post({ kind: 'log', line })) });
+    const rules = await builtinRules();
+    post({ kind: 'done', result: measure(workerData as EngineJob, rules, (line) => post({ kind: 'log', line })) });
   } catch (err) {
     post({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
   }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBuiltinRules } from '../rules/load.js';
+import { builtinRules } from '../rules/builtin.js';
 import { type Rule, RuleSpec } from '../rules/schema.js';
 import { scanHistory } from '../scanner/scan-git.js';
 import { openRepo } from '../scanner/sources/git/repo.js';
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     examples: ['«kwtest_{base62:32}»'],
   });
   try {
-    rules = [...loadBuiltinRules(), plantedRule];
+    rules = [...(await builtinRules()), plantedRule];
   } catch {
     rules = [plantedRule];
   }
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     `                  ${(r.commits / scanS).toFixed(0)} commits/s, ${scanRate.toFixed(1)} MB/s, peak RSS ${peakRssMb.toFixed(0)} MB (this process)`,
   );
   console.log(
-    `findings          ${r.findings.length} (${new Set(r.findings.map((f) => f.fingerprint)).size} distinct), skipped ${JSON.stringify(r.stats.skipped)}`,
+    `findings          ${r.findings.reduce((n, f) => n + f.occurrences.length, 0)} occurrences (${r.findings.length} distinct), skipped ${JSON.stringify(r.stats.skipped)}`,
   );
   console.log(`ratio to floor    ${((100 * scanRate) / floorRate).toFixed(0)}% of cat-file MB/s (target >= 50%)`);
 }

@@ -12,9 +12,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startIntake } from '../intake/server.js';
+import { builtinRules } from '../rules/builtin.js';
 import { expandTemplate, seededRng } from '../rules/examples.js';
-import { loadBuiltinRules } from '../rules/load.js';
-import { createRedactor } from '../scanner/redact-stream.js';
+import { createRedactor } from '../scanner/redact-spans.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = join(ROOT, 'bin', 'keywarden.js');
@@ -125,7 +125,7 @@ async function benchIntake(blocks: Buffer[], totalBytes: number): Promise<{ mbPe
   const dir = mkdtempSync(join(tmpdir(), 'kw-bench-intake-'));
   const token = 'bench-intake-token-0123456789';
   const intake = await startIntake({
-    redactor: createRedactor({ rules: loadBuiltinRules(), fingerprintKey: Buffer.from('bench-fingerprint-key-0123456789') }),
+    redactor: createRedactor({ rules: await builtinRules(), fingerprintKey: Buffer.from('bench-fingerprint-key-0123456789') }),
     token,
     spoolDir: join(dir, 'spool'),
     downstreamUrl: `http://127.0.0.1:${(sink.address() as AddressInfo).port}/`,

@@ -10,12 +10,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadBuiltinRules } from '../rules/load.js';
+import { KeywardenError } from '../errors/error.js';
+import { builtinRules } from '../rules/builtin.js';
 import type { Rule } from '../rules/schema.js';
 import { findKeywords, HitList } from '../scanner/engine/aho.js';
 import { type CompiledPack, compilePack } from '../scanner/engine/compile.js';
 import { scanBuffer } from '../scanner/engine/engine.js';
-import { KeywardenError } from '../scanner/errors.js';
 import { ensureCorpus, walkFiles } from './corpus.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -125,7 +125,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const limit = num(values.limit, '--limit');
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
-  const rules = loadBuiltinRules();
+  const rules = await builtinRules();
   const corpus = ensureCorpus({
     dir: join(resolve(values.corpus ?? env.KEYWARDEN_BENCH_CORPUS ?? join(ROOT, 'bench', '.corpus')), `${sizeMB}MB`),
     sizeBytes: Math.round(sizeMB * MB),

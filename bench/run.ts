@@ -7,9 +7,9 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadBuiltinRules } from '../rules/load.js';
+import { KeywardenError } from '../errors/error.js';
+import { builtinRules } from '../rules/builtin.js';
 import type { Rule } from '../rules/schema.js';
-import { KeywardenError } from '../scanner/errors.js';
 import { type CorpusInfo, ensureCorpus, walkFiles } from './corpus.js';
 import { type EngineResult, measureEngine } from './engine.js';
 import { findRipgrep, median, runChild } from './measure.js';
@@ -229,7 +229,7 @@ async function exportPatterns(work: string, rules: readonly Rule[], timeoutMs: n
     writeFileSync(path, r.stdout);
     return { path, from: 'keywarden rules export --format rg' };
   }
-  // Each pattern wrapped as (?:...): ripgrep 13 joins -f lines with a bare | (PERF-NOTES).
+  // Each pattern wrapped as (?:...): ripgrep 13 joins -f lines with a bare | (docs/benchmarks.md, design measurements).
   // As `rules export` does: path-gated rules are not line patterns (cli/commands/rules.ts).
   writeFileSync(
     path,
@@ -482,7 +482,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   // Progress goes to stderr so that --json output stays clean on stdout.
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const rules = loadBuiltinRules();
+  const rules = await builtinRules();
   if (opts.rssCheck) {
     const r = await rssCheck(opts, rules, log);
     if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);

@@ -1,10 +1,15 @@
 // CLI entry point: the only place that sees every part (sources, engine, reporters, config).
-// Exit codes: 0 no findings, 1 findings, 2 error (usage, bad config or rules, I/O failure).
+// Exit codes: 0 no findings, 1 findings, else the error table's `exit` column (errors/codes.ts: 2).
 import { Command, CommanderError } from 'commander';
-import { isKeywardenError } from '../scanner/errors.js';
-import { VERSION } from './version.js';
+import type { Environment } from '../config/section.js';
+import { VERSION } from '../config/version.js';
+import { isKeywardenError, specOf } from '../errors/error.js';
 
-type Register = (program: Command, setExit: (code: number) => void) => void;
+/**
+ * A command module's registration. `env` is the environment as start-up read it, once: commands build
+ * their settings from it (cli/startup.ts) and nothing below them reads `process.env`.
+ */
+type Register = (program: Command, setExit: (code: number) => void, env: Environment) => void;
 
 /**
  * Command modules, loaded only when their command runs: the service commands pull in BullMQ,
@@ -18,6 +23,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   redact: async () => (await import('./commands/redact.js')).registerRedactCommand,
   queue: async () => (await import('./commands/worker.js')).registerQueueCommands,
   serve: async () => (await import('./commands/serve.js')).registerServeCommand,
+  action: async () => (await import('./commands/action.js')).registerActionCommand,
 };
 
 /** Which module defines each top-level command. */
@@ -34,6 +40,7 @@ const COMMAND_MODULE: Record<string, string> = {
   enqueue: 'queue',
   findings: 'queue',
   serve: 'serve',
+  action: 'action',
 };
 
 /**
@@ -64,7 +71,9 @@ async function prestartForScan(argv: readonly string[]): Promise<void> {
   prestartWorkers(availableParallelism());
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], env: Environment = process.env): Promise<number> {
+  // The one read of the environment: a frozen copy every command gets.
+  const startupEnv: Environment = Object.freeze({ ...env });
   let exitCode = 0;
   await prestartForScan(argv);
   const program = new Command()
@@ -79,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
   };
 
   try {
-    for (const name of modulesFor(argv)) (await MODULES[name]!())(program, setExit);
+    for (const name of modulesFor(argv)) (await MODULES[name]!())(program, setExit, startupEnv);
     await program.parseAsync(argv);
     return exitCode;
   } catch (err) {
@@ -94,6 +103,6 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`keywarden: ${err instanceof Error ? err.message : String(err)}\n`);
     }
     if (program.opts().debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-    return 2;
+    return specOf(err).exit;
   }
 }

@@ -1,10 +1,9 @@
-// What every report-writing command shares: picking the format, and where per-user state lives.
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { contextOf, FINDING_CONTEXTS, type FindingContext, parseContextList } from '../scanner/context.js';
-import { KeywardenError } from '../scanner/errors.js';
-import type { Finding } from '../scanner/finding.js';
-import { resolveFingerprintKey } from '../scanner/fingerprint.js';
+// What every report-writing command shares: picking the format from the flags, the context filter,
+// and the exit code a report gives.
+import { KeywardenError } from '../errors/error.js';
+import type { Finding } from '../model/finding.js';
+import { excludeContexts, FINDING_CONTEXTS, parseContextList } from '../scanner/context.js';
+import type { Report } from '../scanner/report.js';
 import { REPORT_FORMATS, type ReportFormat } from '../scanner/reporters/index.js';
 
 /** The flags every report-writing command takes (scan, history, diff, staged). */
@@ -15,7 +14,7 @@ export interface ReportFlags {
   baseline?: string;
   showSecrets?: boolean;
   maxFileSize?: string;
-  /** `--exclude-context test,docs`: drop findings whose file is of these kinds (scanner/context.ts). */
+  /** `--exclude-context test,docs`: drop occurrences in files of these kinds (scanner/context.ts). */
   excludeContext?: string;
 }
 
@@ -23,40 +22,24 @@ export interface ReportFlags {
 export const EXCLUDE_CONTEXT_HELP = `drop findings in files of these kinds, comma-separated: ${FINDING_CONTEXTS.filter((c) => c !== 'code').join(', ')}`;
 
 /**
- * `--exclude-context` as a filter: every finding gets its context from its final path (history
- * attributes a blob's findings to each path it appeared at), then the listed contexts are dropped.
+ * `--exclude-context` as a filter over findings: occurrences whose context is listed are dropped,
+ * and a finding left with none. Parsed at once, so a bad flag fails before an hour of history.
  */
-export function contextFilter(flag: string | undefined): (findings: Finding[]) => Finding[] {
-  let exclude = new Set<FindingContext>();
-  if (flag !== undefined) {
-    const { contexts, unknown } = parseContextList(flag);
-    if (unknown.length > 0 || contexts.size === 0) {
-      throw new KeywardenError(
-        'KW_USAGE',
-        `--exclude-context takes ${FINDING_CONTEXTS.join(', ')} (comma-separated); got ${JSON.stringify(flag)}`,
-      );
-    }
-    exclude = contexts;
+export function contextFilter(flag: string | undefined): (findings: readonly Finding[]) => Finding[] {
+  if (flag === undefined) return (findings) => [...findings];
+  const { contexts, unknown } = parseContextList(flag);
+  if (unknown.length > 0 || contexts.size === 0) {
+    throw new KeywardenError(
+      'KW_USAGE',
+      `--exclude-context takes ${FINDING_CONTEXTS.join(', ')} (comma-separated); got ${JSON.stringify(flag)}`,
+    );
   }
-  return (findings) => {
-    const out: Finding[] = [];
-    for (const f of findings) {
-      const withContext = f.context === undefined || f.source.kind === 'git' ? reContext(f) : f;
-      if (withContext.context === undefined || !exclude.has(withContext.context)) out.push(withContext);
-    }
-    return out;
-  };
+  return (findings) => excludeContexts(findings, contexts);
 }
 
-function reContext(f: Finding): Finding {
-  const k = f.source.kind;
-  if (k === 'log' || k === 'stdin' || f.path === '-') return f;
-  return { ...f, context: contextOf(f.path) };
-}
-
-/** Exit 1 when a finding is a credential; `info` findings (hashes, public keys) fail nothing. */
-export function exitCodeFor(findings: readonly Finding[]): number {
-  return findings.some((f) => f.confidence !== 'info') ? 1 : 0;
+/** Exit 1 when the report holds a credential; `info` entries (hashes, public keys) fail nothing. */
+export function exitCodeFor(report: Report): number {
+  return report.findings.some((f) => f.confidence !== 'info') ? 1 : 0;
 }
 
 /** `--format`, else from the `--output` extension; text for a person at a terminal, JSON for a program. */
@@ -71,14 +54,4 @@ export function pickFormat(flag: string | undefined, output: string | undefined)
   if (output?.endsWith('.jsonl')) return 'jsonl';
   if (output?.endsWith('.json')) return 'json';
   return !output && process.stdout.isTTY ? 'text' : 'json';
-}
-
-/** An XDG base directory (`XDG_CONFIG_HOME`, `XDG_CACHE_HOME`, ...) with keywarden's folder appended. */
-export function xdgDir(envName: string, fallback: string): string {
-  return join(process.env[envName] || join(homedir(), fallback), 'keywarden');
-}
-
-/** The fingerprint key: `KEYWARDEN_FINGERPRINT_KEY`, else this machine's key file (created once). */
-export function fingerprintKeyFromEnv(): Buffer {
-  return resolveFingerprintKey(process.env, { configDir: xdgDir('XDG_CONFIG_HOME', '.config') }).key;
 }

@@ -6,16 +6,26 @@
 import { appendFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { bearerTokenCheck } from '../api/auth.js';
-import { ApiError, classify, sendError } from '../api/errors.js';
+import { z } from 'zod';
+import { DEFAULT_INTAKE_BODY_LIMIT } from '../config/sections/intake.js';
+import type { ErrorCode } from '../errors/codes.js';
+import { KeywardenError } from '../errors/error.js';
+import { bearerTokenCheck } from '../http/auth.js';
+import { classify, sendError } from '../http/errors.js';
+import { errorResponses, json } from '../http/schemas.js';
+import { serializerCompiler, validatorCompiler } from '../http/validate.js';
 import type { Logger } from '../logging/logger.js';
-import type { Finding } from '../scanner/finding.js';
-import { type Redactor, redactLines } from '../scanner/redact-stream.js';
+import type { Finding } from '../model/finding.js';
+import { redactLines } from '../scanner/redact-lines.js';
+import type { Redactor } from '../scanner/redact-spans.js';
+import { reportEntries } from '../scanner/reporters/entries.js';
+import { renderJsonl } from '../scanner/reporters/json.js';
+import { IntakeAccepted, IntakeHealth, IntakeStreamParams, STREAM_NAME_MAX, StreamName } from './schemas.js';
 import { type BatchKind, Spool, type SpoolEntry } from './spool.js';
 
 /** What the sink learns about the batch a set of findings came from. */
 export interface IntakeBatchMeta {
-  /** The stream the findings name (`source.stream`). */
+  /** The stream the findings name (their log provenance's `stream`). */
   stream: string;
   /** The batch as received (after gzip): a sink can key on its digest, so a re-sent batch records nothing new. */
   body: Buffer;
@@ -120,9 +130,34 @@ const BINARY_TYPES = new Set([
 
 /** Downstream statuses that will not change on retry: the batch is set aside, not retried forever. */
 const PERMANENT = new Set([400, 401, 403, 404, 405, 410, 413, 415, 422]);
-/** Path segments a stream name may use: it becomes a store index key and a `?repo=` filter value. */
-const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9._-]+)*$/;
-const MAX_STREAM_NAME = 200;
+/** The intake's error codes, as its routes document them (the error table gives each its status). */
+function intakeErrors(tokenName: string, batch: boolean): Partial<Record<ErrorCode, string>> {
+  return {
+    KW_UNAUTHORIZED: `missing or wrong bearer token (\`Authorization: Bearer <${tokenName}>\`); no other token opens the intake.`,
+    ...(batch
+      ? {
+          KW_REQUEST_INVALID: 'an empty body, a body that is not valid gzip, or a bad stream name.',
+          KW_BODY_TOO_LARGE: 'the body is over the intake’s limit, after gzip decompression too.',
+          KW_MEDIA_TYPE: 'a binary encoding (msgpack, protobuf) or a Content-Encoding other than gzip.',
+          KW_REDIS: 'the findings could not be recorded: nothing was kept; send the batch again.',
+          KW_INTAKE_FULL: 'the spool is over its limit (downstream is behind): nothing was kept; send the batch again.',
+        }
+      : {}),
+    KW_INTERNAL: 'a bug; the message is generic and the cause is in the log.',
+  };
+}
+
+/** How the batch routes document their raw body (the scope's own parser reads it; the body decides the framing). */
+const BATCH_BODY = {
+  'application/x-ndjson': z
+    .string()
+    .describe('One JSON object per line (Fluent Bit `json_lines`, Vector `ndjson`); gzip accepted.'),
+  'application/json': z
+    .string()
+    .describe(
+      'A JSON array of records (Fluent Bit `json`, Vector `json`), or JSON lines (Fluent Bit before 3.0); gzip accepted.',
+    ),
+};
 
 /**
  * Fluent Bit `json` and Vector's array framing send one JSON array; `json_lines` and `ndjson` send
@@ -137,10 +172,10 @@ function kindOf(body: Buffer): BatchKind {
   return 'ndjson';
 }
 
-/** Appends findings as JSONL: the standalone intake's side channel (`--findings FILE`). */
+/** Appends findings as JSONL, one report entry per occurrence: the standalone intake's side channel (`--findings FILE`). */
 export function jsonlFindingsSink(path: string): FindingsSink {
   return async (findings) => {
-    await appendFile(path, findings.map((f) => `${JSON.stringify(f)}\n`).join(''));
+    await appendFile(path, renderJsonl(reportEntries(findings, 'finding')));
   };
 }
 
@@ -150,7 +185,7 @@ export function jsonlFindingsSink(path: string): FindingsSink {
  * serves. `GET <prefix>/health`; `POST <prefix>` and `POST <prefix>/*` take batches.
  */
 export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRouteOptions): Promise<IntakeRoutes> {
-  const bodyLimit = opts.bodyLimit ?? 10 << 20;
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_INTAKE_BODY_LIMIT;
   const maxSpoolBytes = opts.maxSpoolBytes ?? 1 << 30;
   const tokenName = opts.tokenName ?? 'KEYWARDEN_INTAKE_TOKEN';
   const authorized = bearerTokenCheck(opts.token, tokenName);
@@ -173,10 +208,10 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
     if (!opts.streamFromPath) return 'intake';
     const rest = ((req.params as Record<string, string | undefined>)['*'] ?? '').replace(/\/+$/, '');
     if (rest === '') return 'intake';
-    if (rest.length > MAX_STREAM_NAME || !STREAM_NAME.test(rest)) {
-      throw new ApiError(
+    if (!StreamName.safeParse(rest).success) {
+      throw new KeywardenError(
         'KW_REQUEST_INVALID',
-        `the path under ${prefix || '/'} names the stream: letters, digits, . _ - and /, at most ${MAX_STREAM_NAME} characters`,
+        `the path under ${prefix || '/'} names the stream: letters, digits, . _ - and /, at most ${STREAM_NAME_MAX} characters`,
       );
     }
     return rest;
@@ -184,7 +219,7 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
 
   const takeBatch = async (req: FastifyRequest, reply: FastifyReply) => {
     const body = req.body;
-    if (!Buffer.isBuffer(body) || body.length === 0) throw new ApiError('KW_REQUEST_INVALID', 'empty body');
+    if (!Buffer.isBuffer(body) || body.length === 0) throw new KeywardenError('KW_REQUEST_INVALID', 'empty body');
     const stream = streamOf(req);
     if (spool.bytes > maxSpoolBytes) {
       opts.onBatch?.({ outcome: 'spool_full', bytes: body.length, findings: 0 });
@@ -193,13 +228,16 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
     }
     const kind = kindOf(body);
     const receivedAt = new Date().toISOString();
-    const { out, findings } = redactLines(redactorFor(stream), body, true);
-    if (findings.length > 0 && opts.onFindings) {
+    const { out, findings: found } = redactLines(redactorFor(stream), body, true);
+    // Counted per occurrence, as the response and the metrics always have.
+    let findings = 0;
+    for (const f of found) findings += f.occurrences.length;
+    if (findings > 0 && opts.onFindings) {
       try {
-        await opts.onFindings(findings, { stream, body, kind, receivedAt });
+        await opts.onFindings(found, { stream, body, kind, receivedAt });
       } catch (err) {
         // Not acknowledged and not forwarded: the shipper sends the batch again.
-        opts.onBatch?.({ outcome: 'record_failed', bytes: body.length, findings: findings.length });
+        opts.onBatch?.({ outcome: 'record_failed', bytes: body.length, findings });
         log?.warn(
           { event: 'findings-not-recorded', code: (err as { code?: unknown }).code ?? 'KW_INTERNAL' },
           'findings not recorded; batch refused',
@@ -212,23 +250,23 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
     if (delivery.canSendDirect()) {
       const status = await delivery.send(out, kind);
       if (status >= 200 && status < 300) {
-        log?.info({ event: 'batch-forwarded', kind, bytes: out.length, findings: findings.length }, 'batch forwarded');
-        opts.onBatch?.({ outcome: 'forwarded', bytes: body.length, findings: findings.length });
-        return reply.code(200).send({ ok: true, findings: findings.length });
+        log?.info({ event: 'batch-forwarded', kind, bytes: out.length, findings }, 'batch forwarded');
+        opts.onBatch?.({ outcome: 'forwarded', bytes: body.length, findings });
+        return reply.code(200).send({ ok: true, findings });
       }
     }
     await spool.put(out, kind);
-    log?.info(
-      { event: 'batch-spooled', kind, bytes: out.length, findings: findings.length, spooled: spool.length },
-      'batch spooled',
-    );
-    opts.onBatch?.({ outcome: 'spooled', bytes: body.length, findings: findings.length });
+    log?.info({ event: 'batch-spooled', kind, bytes: out.length, findings, spooled: spool.length }, 'batch spooled');
+    opts.onBatch?.({ outcome: 'spooled', bytes: body.length, findings });
     delivery.kick();
-    return reply.code(200).send({ ok: true, findings: findings.length });
+    return reply.code(200).send({ ok: true, findings });
   };
 
   await app.register(
     async (scope) => {
+      // Standalone (`keywarden intake`) as inside `serve`: the routes' zod schemas are what is checked and written.
+      scope.setValidatorCompiler(validatorCompiler);
+      scope.setSerializerCompiler(serializerCompiler);
       // Shippers' bodies are taken as raw bytes whatever their Content-Type (see kindOf); in this
       // scope only, so the API beside it keeps its JSON parser.
       scope.removeAllContentTypeParsers();
@@ -240,14 +278,17 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
         const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
         if (BINARY_TYPES.has(type)) {
           return done(
-            new ApiError('KW_MEDIA_TYPE', `${type} bodies are not accepted: send json_lines, ndjson or json`),
+            new KeywardenError('KW_MEDIA_TYPE', `${type} bodies are not accepted: send json_lines, ndjson or json`),
             undefined,
           );
         }
         const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
         if (encoding === 'identity' || encoding === '') return done(null, buf);
         if (encoding !== 'gzip' && encoding !== 'x-gzip') {
-          return done(new ApiError('KW_MEDIA_TYPE', `Content-Encoding ${encoding} is not accepted: use gzip or none`), undefined);
+          return done(
+            new KeywardenError('KW_MEDIA_TYPE', `Content-Encoding ${encoding} is not accepted: use gzip or none`),
+            undefined,
+          );
         }
         try {
           done(null, gunzipSync(buf, { maxOutputLength: bodyLimit }));
@@ -255,8 +296,8 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
           const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
           done(
             tooLarge
-              ? new ApiError('KW_BODY_TOO_LARGE', `the gzip body inflates past the ${bodyLimit}-byte limit`)
-              : new ApiError('KW_REQUEST_INVALID', 'Content-Encoding is gzip but the body is not valid gzip'),
+              ? new KeywardenError('KW_BODY_TOO_LARGE', `the gzip body inflates past the ${bodyLimit}-byte limit`)
+              : new KeywardenError('KW_REQUEST_INVALID', 'Content-Encoding is gzip but the body is not valid gzip'),
             undefined,
           );
         }
@@ -276,11 +317,67 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
         return reply.code(c.status).type('application/json; charset=utf-8').send(c.body);
       });
 
-      const config = { ownToken: true };
-      scope.get('/health', { config }, async () => ({ ok: true, spooled: spool.length }));
+      const batchResponses = {
+        200: json('Recorded and forwarded, or durably spooled.', IntakeAccepted),
+        ...errorResponses(intakeErrors(tokenName, true)),
+      };
+      const batchDescription =
+        'Fluent Bit `http` output (`format json` or `json_lines`) or Vector `http` sink (ndjson, or json with array framing); `Content-Encoding: gzip` accepted. The body decides the framing, not Content-Type. The batch is redacted, its findings recorded (inside `keywarden serve`: in the finding store, source kind `log`, target = the stream, one `detected` audit event per new finding), then the redacted batch is forwarded downstream or spooled. 200 is sent only after the findings are recorded and the batch is downstream or fsynced in the spool; a re-sent batch adds no occurrence.';
+      scope.get(
+        '/health',
+        {
+          config: { ownToken: true },
+          schema: {
+            operationId: 'intakeHealth',
+            summary: 'The intake is mounted; batches waiting in its spool',
+            response: { 200: json('Mounted.', IntakeHealth), ...errorResponses(intakeErrors(tokenName, false)) },
+          },
+        },
+        async () => ({ ok: true as const, spooled: spool.length }),
+      );
       // The bare prefix too (Fluent Bit's `uri /v1/intake`); at the root, `/*` already matches `/`.
-      if (prefix !== '') scope.post('/', { config, bodyLimit, prefixTrailingSlash: 'no-slash' }, takeBatch);
-      scope.post('/*', { config, bodyLimit }, takeBatch);
+      if (prefix !== '') {
+        scope.post(
+          '/',
+          {
+            config: { ownToken: true, openapi: { body: BATCH_BODY } },
+            bodyLimit,
+            prefixTrailingSlash: 'no-slash',
+            schema: {
+              operationId: 'intakeBatch',
+              summary: `A log shipper batch (stream \`intake\`${opts.streamFromPath ? '' : ', whatever the path'})`,
+              description: batchDescription,
+              response: batchResponses,
+            },
+          },
+          takeBatch,
+        );
+      }
+      scope.post(
+        '/*',
+        {
+          // Documented as `{stream}`: fastify's wildcard is named `*`, and the name is checked by streamOf.
+          config: {
+            ownToken: true,
+            openapi: {
+              url: `${prefix}/{stream}`,
+              params: z.object({
+                stream: opts.streamFromPath ? StreamName : z.string().describe('Ignored: the stream is `intake`.'),
+              }),
+              body: BATCH_BODY,
+            },
+          },
+          bodyLimit,
+          schema: {
+            operationId: prefix === '' ? 'intakeBatch' : 'intakeStreamBatch',
+            summary: opts.streamFromPath ? 'A log shipper batch for a named stream' : 'A log shipper batch (stream `intake`)',
+            description: batchDescription,
+            params: IntakeStreamParams,
+            response: batchResponses,
+          },
+        },
+        takeBatch,
+      );
 
       // After in-flight requests: a batch accepted while closing is spooled, then delivery stops.
       scope.addHook('onClose', async () => {
@@ -296,7 +393,7 @@ export async function registerIntakeRoutes(app: FastifyInstance, opts: IntakeRou
 
 /** The intake on its own HTTP server (`keywarden intake`), findings to `findingsFile` if given. */
 export async function startIntake(opts: IntakeOptions): Promise<Intake> {
-  const bodyLimit = opts.bodyLimit ?? 10 << 20;
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_INTAKE_BODY_LIMIT;
   const app: FastifyInstance = Fastify({ bodyLimit, logger: false });
   const routes = await registerIntakeRoutes(app, {
     ...opts,

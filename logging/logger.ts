@@ -2,16 +2,10 @@
 // log intake). Built once at start-up by an entry point and handed down; nothing below the edges
 // creates one.
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
-import { KeywardenError } from '../scanner/errors.js';
+import { LOG_LEVELS } from '../config/log.js';
+import { KeywardenError } from '../errors/error.js';
 
 export type { Logger };
-
-/** pino's levels; `silent` turns logging off. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** Read by `createLogger` when no level is given. @defaultValue `info` */
-export const LOG_LEVEL_ENV = 'KEYWARDEN_LOG_LEVEL';
 
 /** What a redacted field is replaced by. */
 export const CENSOR = '[REDACTED]';
@@ -69,7 +63,7 @@ export function serializeRequest(req: { method?: string; url?: string; ip?: stri
 }
 
 export interface CreateLoggerOptions {
-  /** A pino level. @defaultValue `KEYWARDEN_LOG_LEVEL`, else `info` */
+  /** A pino level (the service configuration's `log.level`: KEYWARDEN_LOG_LEVEL). @defaultValue `info` */
   level?: string;
   /** Component name on every line (`worker`, `api`, `intake`). */
   name: string;
@@ -90,11 +84,11 @@ export interface CreateLoggerOptions {
  * Writes are synchronous: a worker's last lines before a crash or `process.exit` are not lost, and
  * nothing is logged per chunk or per match, so the cost does not show.
  *
- * Call once at start-up (it reads `KEYWARDEN_LOG_LEVEL` when `level` is not given).
+ * Call once at start-up, with the level from the service configuration.
  * @throws KeywardenError `KW_CONFIG_INVALID` for an unknown level.
  */
 export function createLogger(opts: CreateLoggerOptions): Logger {
-  const level = opts.level ?? process.env[LOG_LEVEL_ENV] ?? 'info';
+  const level = opts.level ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     throw new KeywardenError(
       'KW_CONFIG_INVALID',

@@ -1,14 +1,15 @@
 // `keywarden/pino`: a pino transport that redacts every log line before it is written. It runs in
 // pino's transport worker thread (pino.transport({ target: 'keywarden/pino' })), so rule compilation
-// and scanning never block the application's event loop.
+// and scanning never block the application's event loop. An entry point: it reads the environment
+// once, when pino starts it.
 import { once } from 'node:events';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import pino from 'pino';
 import build from 'pino-abstract-transport';
-import { loadBuiltinRules } from '../rules/load.js';
+import { keywardenPaths } from '../config/paths.js';
+import { builtinRules } from '../rules/builtin.js';
 import { resolveFingerprintKey } from '../scanner/fingerprint.js';
-import { createRedactor, redactLines } from '../scanner/redact-stream.js';
+import { redactLines } from '../scanner/redact-lines.js';
+import { createRedactor } from '../scanner/redact-spans.js';
 
 export interface KeywardenPinoOptions {
   /** A file descriptor or a file path. @defaultValue 1 (stdout) */
@@ -28,10 +29,8 @@ export interface KeywardenPinoOptions {
 export default async function keywardenTransport(opts: KeywardenPinoOptions = {}) {
   const key = opts.fingerprintKey
     ? Buffer.from(opts.fingerprintKey, 'utf8')
-    : resolveFingerprintKey(process.env, {
-        configDir: join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'keywarden'),
-      }).key;
-  const redactor = createRedactor({ rules: loadBuiltinRules(), fingerprintKey: key, stream: opts.stream ?? 'pino' });
+    : resolveFingerprintKey(process.env, { configDir: keywardenPaths(process.env).configDir }).key;
+  const redactor = createRedactor({ rules: await builtinRules(), fingerprintKey: key, stream: opts.stream ?? 'pino' });
   const dest = pino.destination({ dest: opts.destination ?? 1, sync: false, mkdir: opts.mkdir ?? false });
   await once(dest, 'ready');
 

@@ -1,11 +1,12 @@
-// Where the built-in pack lives, and its build-time cache (dist/rules/builtin.json, written by
-// `npm run build`). No YAML parser and no schema are imported here: with a fresh cache a scan never
-// loads either (zod and yaml cost `keywarden scan` ~250 ms of start-up before the first file).
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+// The built-in pack: where its YAML lives, its build-time cache (dist/rules/builtin.json, written by
+// `npm run build`) and the one loader every entry point uses (`builtinRules`). No YAML parser and no
+// schema are imported here: with a fresh cache a scan never loads either (zod and yaml cost
+// `keywarden scan` ~250 ms of start-up before the first file); the validating loader (load.ts) is
+// imported only when the cache is missing or stale, and load.ts imports nothing from here.
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-// See load.ts: errors.ts is a leaf module shared with scanner/.
-import { KeywardenError } from '../scanner/errors.js';
+import { KeywardenError } from '../errors/error.js';
 import type { Rule } from './schema.js';
 
 /**
@@ -63,7 +64,20 @@ export function readBuiltinCache(): Rule[] | null {
   }
 }
 
-/** The built-in pack for entry points: the cache when fresh, else the validating loader (load.ts). */
+/**
+ * The built-in pack. Parsing and validating 240 YAML rules costs ~500 ms, most of a small scan's run
+ * time, so `npm run build` writes the validated pack to `dist/rules/builtin.json` (`writeBuiltinCache`)
+ * and this reads that instead while every YAML file's size and mtime match; else the YAML, validated.
+ */
 export async function builtinRules(): Promise<Rule[]> {
-  return readBuiltinCache() ?? (await import('./load.js')).loadBuiltinRules();
+  return readBuiltinCache() ?? (await import('./load.js')).loadRulePack(builtinRuleFiles());
+}
+
+/** Validates the YAML pack and writes the cache beside the compiled module. Called by `npm run build`. */
+export async function writeBuiltinCache(): Promise<string> {
+  const files = builtinRuleFiles();
+  const rules = (await import('./load.js')).loadRulePack(files);
+  const target = builtinCachePath() ?? join(dirname(fileURLToPath(import.meta.url)), 'builtin.json');
+  writeFileSync(target, JSON.stringify({ stamp: builtinStamp(files), rules }));
+  return target;
 }

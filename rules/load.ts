@@ -1,16 +1,13 @@
 // Loads rule files (stage one of two): YAML → strict zod schema (schema.ts) → checks the schema cannot
 // express (patterns compile under RE2, secretGroup exists, ids unique across the pack). Every problem
 // is collected with its place and thrown at once as KW_RULES_INVALID; scanner/engine/compile.ts runs them.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, isAbsolute, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute, relative } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-// The one import from outside rules/: errors.ts is a leaf module (no imports) holding the single
-// typed-error class. TODO(#2): move errors.ts somewhere both rules/ and scanner/ may import.
-import { KeywardenError } from '../scanner/errors.js';
-import { builtinCachePath, builtinRuleFiles, builtinStamp, readBuiltinCache } from './builtin.js';
+// The one import from outside rules/: the errors leaf (docs/architecture.md).
+import { KeywardenError } from '../errors/error.js';
 import { type Rule, RuleSpec } from './schema.js';
 
 // rules/ may not import scanner/, so the loader reaches the re2 binding itself. It only validates
@@ -266,24 +263,4 @@ export function loadRulePack(paths: readonly string[]): Rule[] {
   }
   if (problems.length > 0) fail(problems);
   return rules;
-}
-
-export { builtinRuleFiles };
-
-/**
- * The built-in pack. Parsing and validating 240 YAML rules costs ~500 ms, most of a small scan's
- * run time, so `npm run build` writes the validated pack to `dist/rules/builtin.json` (see
- * `writeBuiltinCache`) and this reads that instead while every YAML file's size and mtime match.
- */
-export function loadBuiltinRules(): Rule[] {
-  return readBuiltinCache() ?? loadRulePack(builtinRuleFiles());
-}
-
-/** Validates the YAML pack and writes the cache beside the compiled loader. Called by `npm run build`. */
-export function writeBuiltinCache(): string {
-  const files = builtinRuleFiles();
-  const rules = loadRulePack(files);
-  const target = builtinCachePath() ?? join(dirname(fileURLToPath(import.meta.url)), 'builtin.json');
-  writeFileSync(target, JSON.stringify({ stamp: builtinStamp(files), rules }));
-  return target;
 }

@@ -59,28 +59,235 @@ export const FORMAT_PARSERS = [
 ] as const;
 export type FormatParser = (typeof FORMAT_PARSERS)[number];
 
-/**
- * Declarative liveness / revocation check, carried by a rule for the rotation issue (#later).
- * The scanner never calls it; it is validated for shape only so that rule files can carry it now.
+/*
+ * Declarative liveness checks ("does the provider still accept this key?") and self-revocation plans
+ * ("ask the provider to revoke it"), carried by rules and run by providers/ (plan -> HTTP -> judge).
+ * The scanner never runs them. Templates substitute `{{secret}}` (the rule's matched secret) and
+ * `{{parts.<name>}}` (a declared part the caller supplies: the other half of a pair, a shop domain);
+ * every other `{{...}}` is a load error. docs/providers.md explains each field.
  */
-export const LivenessCheck = z
+
+/** `{{secret}}` or `{{parts.<name>}}`, as templates write them. */
+const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+const PART_NAME = /^[a-zA-Z][a-zA-Z0-9]*$/;
+
+/** The placeholders a template uses, as written between the braces (`secret`, `parts.id`). */
+export function templatePlaceholders(template: string): string[] {
+  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '');
+}
+
+const Template = z.string();
+
+/** A value the caller supplies beside the secret (the other half of a pair, a tenant or shop name). */
+export const LivenessPart = z
   .object({
-    request: z
-      .object({
-        method: z.enum(['GET', 'POST', 'PUT', 'DELETE', 'HEAD']),
-        url: z.string().min(1),
-        headers: z.record(z.string(), z.string()).optional(),
-        body: z.string().optional(),
-      })
-      .strict(),
-    /** HTTP statuses meaning "the key still authenticates". */
-    live: z.array(z.number().int()).min(1),
-    /** HTTP statuses meaning "the key is revoked or invalid". */
-    revoked: z.array(z.number().int()).min(1),
-    note: z.string().optional(),
+    description: z.string().min(1),
+    /** Anchored JavaScript regular expression the supplied value must match (short values only). */
+    pattern: z.string().min(1).optional(),
+    /** Missing optional parts substitute as the empty string (and drop an empty header). */
+    optional: z.boolean().default(false),
+    /**
+     * A rule id whose liveness check must find this part `live` before a `revoked` verdict of this
+     * check is believed: a Datadog application key is only judged against an API key known to work.
+     */
+    confirmWith: z.string().min(1).optional(),
   })
   .strict();
+export type LivenessPart = z.infer<typeof LivenessPart>;
+
+/** One condition on the JSON body; `path` is dot-separated, array indices as numbers (`errors.0.code`). */
+export const JsonCondition = z
+  .object({
+    path: z.string().min(1),
+    equals: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional(),
+    in: z
+      .array(z.union([z.string(), z.number(), z.boolean()]))
+      .min(1)
+      .optional(),
+    /** true: the path must hold a value other than null; false: it must be absent or null. */
+    exists: z.boolean().optional(),
+  })
+  .strict()
+  .refine((c) => [c.equals, c.in, c.exists].filter((v) => v !== undefined).length === 1, {
+    message: 'a JSON condition takes exactly one of equals, in, exists',
+  });
+export type JsonCondition = z.infer<typeof JsonCondition>;
+
+/** What one kind of answer looks like: all given conditions must hold. */
+export const AnswerMatcher = z
+  .object({
+    status: z.array(z.number().int().min(100).max(599)).min(1),
+    /** Conditions on the JSON body; a body that is not JSON matches none. */
+    json: z.array(JsonCondition).min(1).optional(),
+    /** Substrings the raw body must contain (XML answers such as AWS's). */
+    bodyIncludes: z.array(z.string().min(1)).min(1).optional(),
+    /** The body must be JSON (when no field is worth naming). */
+    bodyIsJson: z.literal(true).optional(),
+  })
+  .strict();
+export type AnswerMatcher = z.infer<typeof AnswerMatcher>;
+
+const HttpMethod = z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
+
+/** The request body: JSON (string leaves are templates), an urlencoded form, or raw text. */
+export const RequestBody = z.union([
+  z.object({ json: z.unknown() }).strict(),
+  z.object({ form: z.record(z.string(), Template) }).strict(),
+  z.object({ text: Template, contentType: z.string().min(1) }).strict(),
+]);
+export type RequestBody = z.infer<typeof RequestBody>;
+
+/** A request template. `path` is under the provider's base URL (providers/base-urls.ts). */
+export const RequestTemplate = z
+  .object({
+    method: HttpMethod,
+    path: z.string().regex(/^\//, 'a path under the provider base URL, starting with /'),
+    query: z.record(z.string(), Template).optional(),
+    headers: z.record(z.string(), Template).optional(),
+    basicAuth: z.object({ username: Template, password: Template }).strict().optional(),
+    body: RequestBody.optional(),
+  })
+  .strict();
+export type RequestTemplate = z.infer<typeof RequestTemplate>;
+
+/** Which secrets (or supplied parts) a check applies to, when a rule's formats need different calls. */
+export const AppliesTo = z
+  .object({
+    secretPrefixes: z.array(z.string().min(1)).min(1).optional(),
+    partPrefixes: z.record(z.string(), z.array(z.string().min(1)).min(1)).optional(),
+  })
+  .strict();
+export type AppliesTo = z.infer<typeof AppliesTo>;
+
+const checkFields = {
+  parts: z.record(z.string().regex(PART_NAME, 'part names are identifiers'), LivenessPart).default({}),
+  appliesTo: AppliesTo.optional(),
+  request: RequestTemplate,
+  /**
+   * Answers meaning the key authenticates. A 2xx matcher must also say what the body holds (json,
+   * bodyIncludes or bodyIsJson): a captive portal or a proxy's login page answers 200 too.
+   */
+  live: z
+    .array(
+      AnswerMatcher.refine((m) => !m.status.some((s) => s >= 200 && s < 300) || m.json || m.bodyIncludes || m.bodyIsJson, {
+        message: 'a 2xx live answer must name what its body holds (json, bodyIncludes or bodyIsJson)',
+      }),
+    )
+    .min(1),
+  /** Answers meaning the key no longer authenticates. Never matched on 5xx, 429 or a redirect. */
+  revoked: z.array(AnswerMatcher).min(1),
+  /** Answers that say nothing either way (checked first: rate limits in disguise, SSO walls). */
+  unknown: z.array(AnswerMatcher).default([]),
+  /**
+   * `after-live`: a `revoked` answer cannot tell a dead key from a mismatched pair (Twilio answers
+   * 401 to a wrong SID as to a revoked token), so the caller believes it only for a pair it has seen
+   * `live` before. @defaultValue `always`
+   */
+  revokedTrust: z.enum(['always', 'after-live']).default('always'),
+  note: z.string().optional(),
+};
+
+export const HttpLivenessCheck = z.object({ type: z.literal('http'), ...checkFields }).strict();
+
+/** An AWS query-API call signed with SigV4 (providers/sign.ts, @smithy/signature-v4). */
+export const AwsSigV4LivenessCheck = z
+  .object({
+    type: z.literal('aws-sigv4'),
+    ...checkFields,
+    service: z.string().min(1),
+    region: z.string().min(1),
+    credentials: z.object({ accessKeyId: Template, secretAccessKey: Template, sessionToken: Template.optional() }).strict(),
+  })
+  .strict();
+
+function templatesOfBody(body: RequestBody | undefined, out: string[]): void {
+  if (!body) return;
+  if ('form' in body) out.push(...Object.values(body.form));
+  else if ('text' in body) out.push(body.text);
+  else {
+    const walk = (v: unknown): void => {
+      if (typeof v === 'string') out.push(v);
+      else if (Array.isArray(v)) v.forEach(walk);
+      else if (typeof v === 'object' && v !== null) Object.values(v).forEach(walk);
+    };
+    walk(body.json);
+  }
+}
+
+/** Every template string of a request (path, query, headers, basic auth, body). */
+export function requestTemplates(req: RequestTemplate): string[] {
+  const out = [req.path, ...Object.values(req.query ?? {}), ...Object.values(req.headers ?? {})];
+  if (req.basicAuth) out.push(req.basicAuth.username, req.basicAuth.password);
+  templatesOfBody(req.body, out);
+  return out;
+}
+
+/** Flags placeholders other than `secret` and declared `parts.<name>`. */
+function checkPlaceholders(
+  templates: readonly string[],
+  parts: Record<string, unknown>,
+  appliesTo: AppliesTo | undefined,
+  ctx: z.RefinementCtx,
+): void {
+  for (const t of templates) {
+    for (const name of templatePlaceholders(t)) {
+      if (name === 'secret') continue;
+      const m = /^parts\.(.+)$/.exec(name);
+      if (m && Object.hasOwn(parts, m[1]!)) continue;
+      ctx.addIssue({
+        code: 'custom',
+        message: m
+          ? `template ${JSON.stringify(t)} uses {{${name}}} but no part "${m[1]}" is declared under parts`
+          : `template ${JSON.stringify(t)} uses {{${name}}}; only {{secret}} and {{parts.<name>}} exist`,
+      });
+    }
+  }
+  for (const name of Object.keys(appliesTo?.partPrefixes ?? {})) {
+    if (!Object.hasOwn(parts, name)) ctx.addIssue({ code: 'custom', message: `appliesTo names undeclared part "${name}"` });
+  }
+}
+
+export const LivenessCheck = z
+  .discriminatedUnion('type', [HttpLivenessCheck, AwsSigV4LivenessCheck])
+  .superRefine((check, ctx) => {
+    const templates = requestTemplates(check.request);
+    if (check.type === 'aws-sigv4') {
+      const c = check.credentials;
+      templates.push(c.accessKeyId, c.secretAccessKey, ...(c.sessionToken ? [c.sessionToken] : []));
+    }
+    checkPlaceholders(templates, check.parts, check.appliesTo, ctx);
+  });
 export type LivenessCheck = z.infer<typeof LivenessCheck>;
+
+/**
+ * Revocation by keywarden itself (GitHub `POST /credentials/revoke`, Slack `auth.revoke`, GitLab
+ * `DELETE /personal_access_tokens/self`): the same request template; the answer is `accepted` (the
+ * provider took the revocation, or says the key is already dead), `rejected` (it refused), or unknown.
+ * A revocation is always confirmed afterwards with the rule's liveness check.
+ */
+export const RevocationPlan = z
+  .object({
+    type: z.literal('http'),
+    parts: checkFields.parts,
+    appliesTo: AppliesTo.optional(),
+    request: RequestTemplate,
+    accepted: z.array(AnswerMatcher).min(1),
+    rejected: z.array(AnswerMatcher).default([]),
+    unknown: z.array(AnswerMatcher).default([]),
+    note: z.string().optional(),
+  })
+  .strict()
+  .superRefine((plan, ctx) => checkPlaceholders(requestTemplates(plan.request), plan.parts, plan.appliesTo, ctx));
+export type RevocationPlan = z.infer<typeof RevocationPlan>;
+
+/** A single object in YAML reads as a one-item list, so consumers always get arrays. */
+const oneOrMany = (v: unknown): unknown => (v === undefined || Array.isArray(v) ? v : [v]);
+
+/** One check, or several told apart by `appliesTo` (Cloudflare's cfut_/cfat_/cfk_ in one rule). */
+export const Liveness = z.preprocess(oneOrMany, z.array(LivenessCheck).min(1));
+export type Liveness = z.infer<typeof Liveness>;
+export const Revocation = z.preprocess(oneOrMany, z.array(RevocationPlan).min(1));
+export type Revocation = z.infer<typeof Revocation>;
 
 export const Allowlist = z
   .object({
@@ -116,7 +323,7 @@ export const RuleSpec = z
       'framework',
       'generic',
     ]),
-    /** RE2 syntax. Should start at its literal anchor (see PERF-NOTES). */
+    /** RE2 syntax. Should start at its literal anchor (how a pattern starts decides its speed: docs/benchmarks.md, design measurements). */
     pattern: z.string().min(1),
     /** Capture group holding the secret; 0 = the whole match. */
     secretGroup: z.number().int().min(0).default(0),
@@ -124,7 +331,9 @@ export const RuleSpec = z
      * Literals (3+ chars, matched case-insensitively) of which one must occur near a match. Only a
      * rule with `paths` may have none: it then runs on the whole of every file its paths select.
      */
-    keywords: z.array(z.string().min(3, 'keywords need 3+ characters (PERF-NOTES)')).default([]),
+    keywords: z
+      .array(z.string().min(3, 'keywords need 3+ characters (shorter ones occur in most files: see docs/benchmarks.md)'))
+      .default([]),
     /**
      * RE2 patterns on the `/`-separated relative path: the rule runs only on files whose path matches
      * one (credential stores and config files are known by name: `.pgpass`, `wp-config.php`).
@@ -177,7 +386,7 @@ export const RuleSpec = z
     kind: RuleKind.default('credential'),
     /**
      * Characters that must not touch the secret on either side (checked in code, after the match,
-     * which keeps `\b` out of the pattern's front: PERF-NOTES). `word` = [A-Za-z0-9_].
+     * which keeps `\b` out of the pattern's front: docs/benchmarks.md, design measurements). `word` = [A-Za-z0-9_].
      */
     boundary: z.enum(['word', 'alnum', 'none']).default('word'),
     /** Reject placeholder-looking secrets (xxxx, <TOKEN>, ${VAR}, changeme...). Generic rules want it. */
@@ -207,7 +416,8 @@ export const RuleSpec = z
     /** Templates that must not produce a finding. */
     negatives: z.array(z.string().min(1)).default([]),
     references: z.array(z.string().url()).default([]),
-    liveness: LivenessCheck.optional(),
+    liveness: Liveness.optional(),
+    revocation: Revocation.optional(),
     /**
      * Rules whose matches on overlapping text this rule replaces: a Clerk key is also a well-formed
      * Stripe key, a service-account JSON's private key is also an escaped PEM. One secret, one report.

@@ -1,8 +1,8 @@
 // `--baseline FILE`: a previous JSON report, validated with the report schema. Its own module so
 // that a scan without a baseline never loads the schema library (entry points import it lazily).
 import { readFileSync } from 'node:fs';
-import { KeywardenError } from './errors.js';
-import { Report } from './finding.js';
+import { KeywardenError } from '../errors/error.js';
+import { Report } from './report.js';
 import { type Baseline, baselineKey } from './suppress.js';
 
 /** Reads a JSON report written by `keywarden scan --format json`. Throws KW_BASELINE_INVALID naming the file. */

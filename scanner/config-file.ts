@@ -1,12 +1,17 @@
-// Config file validation: YAML → strict zod schema, every problem reported together with its file
-// and field. Loaded by config.ts only when a config file exists.
-import { LineCounter, parseDocument } from 'yaml';
+// Validation of the config file's scan settings: the parsed YAML (config/yaml.ts) → strict zod
+// schema, every problem reported together with its file and field. Loaded by config.ts only when a
+// config file exists. The file's service sections and `schedule:` belong to their own readers.
 import { z } from 'zod';
+import { Size } from '../config/fields.js';
+import { deepFreeze } from '../config/freeze.js';
+import { configInvalid, describeIssue, fieldPath } from '../config/problems.js';
+import { SERVICE_FILE_KEYS } from '../config/service.js';
+import { parseYaml } from '../config/yaml.js';
+import { isKeywardenError } from '../errors/error.js';
 import { parseRules } from '../rules/load.js';
 import { Allowlist, Confidence, type Rule } from '../rules/schema.js';
-import { DEFAULT_MAX_FILE_SIZE, deepFreeze, invalid, type KeywardenConfig, parseSize } from './config.js';
+import { DEFAULT_MAX_FILE_SIZE, type KeywardenConfig, type RuleOverride } from './config-types.js';
 import { compileRe2 } from './engine/re2.js';
-import { isKeywardenError } from './errors.js';
 
 /** The rule schema's allowlist, with each pattern compiled here so a bad one is reported with its field. */
 const CheckedAllowlist = Allowlist.superRefine((a, ctx) => {
@@ -19,19 +24,6 @@ const CheckedAllowlist = Allowlist.superRefine((a, ctx) => {
       }
     });
   }
-});
-
-/** Bytes (a positive whole number) or a size such as `10MB`, `512KiB` (MB = 10^6, MiB = 2^20). */
-const Size = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const bytes = typeof v === 'number' ? v : parseSize(v);
-  if (bytes === null || !Number.isInteger(bytes) || bytes < 1) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected a positive whole number of bytes or a size like 10MB; got ${JSON.stringify(v)}`,
-    });
-    return z.NEVER;
-  }
-  return bytes;
 });
 
 /** No id twice in one list: the second entry would silently win. */
@@ -57,10 +49,12 @@ const Override = z
     /** Appended to the rule's own allowlist (it cannot remove entries a rule ships with). */
     allowlist: CheckedAllowlist.optional(),
   })
-  .strict();
-export type RuleOverride = z.infer<typeof Override>;
+  .strict() satisfies z.ZodType<RuleOverride>;
 
-/** What the file may say. Unknown keys are errors (a typo must not silently do nothing). */
+/**
+ * What the file may say about scans. Unknown keys are errors (a typo must not silently do nothing);
+ * the keys of the service sections and `schedule:` (SERVICE_FILE_KEYS) are validated by their owners.
+ */
 export const ConfigFile = z
   .object({
     /** `builtin`: start from the built-in pack; `none`: only the rules given here. @defaultValue builtin */
@@ -83,26 +77,18 @@ export const ConfigFile = z
       .array(Override)
       .superRefine(unique((o) => o.id, 'is already overridden above; merge the two entries'))
       .default([]),
-    /** Nightly scan schedule for `keywarden serve`; validated there (workers/scheduler.ts), not by the scanner. */
-    schedule: z.unknown().optional(),
   })
   .strict();
 
 /** Validates config text; `file` names it in messages. Pure: reads nothing else. */
 export function parseConfig(text: string, file: string): KeywardenConfig {
-  const problems: string[] = [];
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    // Line and column only: YAML's pretty errors quote the source line, which may hold a secret.
-    for (const e of doc.errors) {
-      const { line, col } = lineCounter.linePos(e.pos[0]);
-      problems.push(`${file}:${line}:${col}: YAML syntax error: ${firstLine(e.message)}`);
-    }
-    throw invalid(file, problems);
-  }
-  const raw: unknown = doc.toJS() ?? {};
+  return validateConfig(parseYaml(text, file), file);
+}
 
+/** Validates the scan settings of a parsed config file; `file` names it in messages. */
+export function validateConfig(data: unknown, file: string): KeywardenConfig {
+  const problems: string[] = [];
+  const raw = isRecord(data) ? withoutKeys(data, SERVICE_FILE_KEYS) : data;
   const parsed = ConfigFile.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${file} > ${fieldPath(issue.path)}: ${describeIssue(issue)}`);
@@ -118,7 +104,7 @@ export function parseConfig(text: string, file: string): KeywardenConfig {
       problems.push(...(err.details.length > 0 ? err.details : [`${file} > rules: ${err.message}`]));
     }
   }
-  if (!parsed.success || problems.length > 0) throw invalid(file, problems);
+  if (!parsed.success || problems.length > 0) throw configInvalid(file, problems);
 
   const cfg = parsed.data;
   return deepFreeze({
@@ -133,28 +119,12 @@ export function parseConfig(text: string, file: string): KeywardenConfig {
   });
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** ['rules', 0, 'pattern'] → `rules[0].pattern`. */
-function fieldPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(top level)';
-  let out = '';
-  for (const k of path) out += typeof k === 'number' ? `[${k}]` : out === '' ? String(k) : `.${String(k)}`;
+function withoutKeys(data: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) if (!keys.includes(k)) out[k] = v;
   return out;
 }
 
-/** Same wording as the rule loader (rules/load.ts), so both kinds of file read alike. */
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') {
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
-  }
-  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return 'required field is missing';
-  return issue.message;
-}
-
-function firstLine(s: string): string {
-  const i = s.indexOf('\n');
-  return i === -1 ? s : s.slice(0, i);
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -1,32 +1,15 @@
-// The user's config file (`.keywarden.yaml` at the scanned root, or `--config FILE`): found and read
-// here, validated by config-file.ts (loaded only when a file exists: its YAML parser and schema cost
-// ~250 ms of start-up), then frozen. `mergeRules` turns the built-in pack plus this config into the
-// rules a scan runs.
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, relative } from 'node:path';
+// The scan settings of the user's config file (`.keywarden.yaml` at the scanned root, or `--config
+// FILE`): the file is found and parsed by config/file.ts, its scan keys validated by config-file.ts
+// (loaded only when a file exists: its YAML parser and schema cost ~250 ms of start-up), then frozen.
+// `resolveRules` turns the built-in pack plus this config into the rules a scan runs.
+import { type ConfigDocument, loadConfigDocument } from '../config/file.js';
+import { deepFreeze } from '../config/freeze.js';
+import { configInvalid } from '../config/problems.js';
+import { builtinRules } from '../rules/builtin.js';
 import type { Rule } from '../rules/schema.js';
-import type { RuleOverride } from './config-file.js';
-import { KeywardenError } from './errors.js';
+import { DEFAULT_MAX_FILE_SIZE, type KeywardenConfig, type RuleOverride } from './config-types.js';
 
-/** File names looked for at the scanned root, first found wins. */
-export const CONFIG_FILE_NAMES = ['.keywarden.yaml', '.keywarden.yml'] as const;
-
-/** @defaultValue 10 MB (10,000,000 bytes). */
-export const DEFAULT_MAX_FILE_SIZE = 10_000_000;
-
-/** The validated, frozen config. Arrays are typed mutable for callers' convenience but frozen at runtime. */
-export interface KeywardenConfig {
-  /** The file it was read from (as shown in messages); null when no file was found (all defaults). */
-  readonly file: string | null;
-  readonly extends: 'builtin' | 'none';
-  readonly rules: Rule[];
-  readonly disable: string[];
-  readonly allowlist: { regexes: string[]; stopwords: string[]; paths: string[] };
-  readonly excludes: string[];
-  /** Bytes. */
-  readonly maxFileSize: number;
-  readonly overrides: RuleOverride[];
-}
+export { DEFAULT_MAX_FILE_SIZE, type KeywardenConfig, type RuleOverride } from './config-types.js';
 
 export function defaultConfig(): KeywardenConfig {
   return deepFreeze({
@@ -42,39 +25,25 @@ export function defaultConfig(): KeywardenConfig {
 }
 
 /**
- * Reads `explicitPath` (which must exist) or else the first of CONFIG_FILE_NAMES at `root`; with
- * neither, returns the defaults. Throws KW_CONFIG_INVALID listing every problem.
+ * Reads `explicitPath` (which must exist) or else the first of `.keywarden.yaml` / `.keywarden.yml` at
+ * `root`; with neither, returns the defaults. Throws KW_CONFIG_INVALID listing every problem.
  */
 export async function loadConfig(root: string, explicitPath?: string): Promise<KeywardenConfig> {
-  const found = await readConfigFile(root, explicitPath);
-  if (found === null) return defaultConfig();
-  const { parseConfig } = await import('./config-file.js');
-  return parseConfig(found.text, displayPath(found.path));
+  return configFromDocument(await loadConfigDocument(root, explicitPath));
 }
 
-/**
- * The config file's text: `explicitPath` (must exist) or the first of `.keywarden.yaml` /
- * `.keywarden.yml` at `root`; null when there is none. Shared with the scheduler, which reads the
- * `schedule:` section of the same file.
- */
-export async function readConfigFile(root: string, explicitPath?: string): Promise<{ path: string; text: string } | null> {
-  const candidates = explicitPath !== undefined ? [explicitPath] : CONFIG_FILE_NAMES.map((n) => join(root, n));
-  for (const path of candidates) {
-    try {
-      return { path, text: await readFile(path, 'utf8') };
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (explicitPath === undefined && code === 'ENOENT') continue;
-      const shown = displayPath(path);
-      throw new KeywardenError(
-        'KW_CONFIG_INVALID',
-        `cannot read config ${shown}: ${code ?? String(err)}`,
-        [`${shown}: ${code ?? String(err)}`],
-        { cause: err },
-      );
-    }
-  }
-  return null;
+/** The scan settings of a config file parsed at start-up (entry points that also read its other sections). */
+export async function configFromDocument(doc: ConfigDocument | null): Promise<KeywardenConfig> {
+  if (doc === null) return defaultConfig();
+  const { validateConfig } = await import('./config-file.js');
+  return validateConfig(doc.data, doc.file);
+}
+
+/** The rules a scan with `config` runs: the built-in pack (unless `extends: none`) merged with it (`mergeRules`). */
+export async function resolveRules(
+  config: Pick<KeywardenConfig, 'file' | 'extends' | 'rules' | 'disable' | 'overrides'>,
+): Promise<Rule[]> {
+  return mergeRules(config.extends === 'none' ? [] : await builtinRules(), config);
 }
 
 /**
@@ -100,7 +69,7 @@ export function mergeRules(
   config.overrides.forEach((o, i) => {
     if (!byId.has(o.id)) problems.push(`${file} > overrides[${i}].id: no rule ${JSON.stringify(o.id)}${hint(config.extends)}`);
   });
-  if (problems.length > 0) throw invalid(file, problems);
+  if (problems.length > 0) throw configInvalid(file, problems);
 
   for (const id of config.disable) byId.delete(id);
   for (const o of config.overrides) {
@@ -125,46 +94,6 @@ function applyOverride(rule: Rule, o: RuleOverride): Rule {
   return out;
 }
 
-const SIZE_UNITS: Record<string, number> = {
-  b: 1,
-  k: 1e3,
-  kb: 1e3,
-  m: 1e6,
-  mb: 1e6,
-  g: 1e9,
-  gb: 1e9,
-  kib: 1024,
-  mib: 1 << 20,
-  gib: 1 << 30,
-};
-
-/** `10MB` → 10,000,000 (MB = 10^6, MiB = 2^20); a bare number is bytes. Null if it is not a size. */
-export function parseSize(text: string): number | null {
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)?$/i.exec(text.trim());
-  if (!m) return null;
-  const unit = SIZE_UNITS[(m[2] ?? 'b').toLowerCase()];
-  return unit === undefined ? null : Math.round(Number(m[1]) * unit);
-}
-
 function hint(ext: 'builtin' | 'none'): string {
   return ext === 'none' ? ' (extends: none, so only the rules in this file exist)' : ' (see `keywarden rules list`)';
-}
-
-export function invalid(file: string, problems: string[]): KeywardenError {
-  const n = problems.length;
-  return new KeywardenError('KW_CONFIG_INVALID', `invalid config ${file} (${n} problem${n === 1 ? '' : 's'})`, problems);
-}
-
-/** Relative to the working directory when inside it (shorter messages), else absolute. */
-function displayPath(p: string): string {
-  const rel = relative(process.cwd(), p);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
-}
-
-export function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }

@@ -1,10 +1,13 @@
 // What kind of file a finding sits in, judged by its path and file kind alone: a test, a fixture,
 // documentation or an example. A key in a test can be live, so these findings are still reported;
-// the context lets a report rank them and `--exclude-context test,docs` drop them. Pure.
+// the context lets a report rank them and `--exclude-context test,docs` drop them. Pure. Set on each
+// occurrence where it is placed (scanner/pipeline.ts `placed`), so git history judges every path a
+// blob appeared at, not only the first.
 
-/** The contexts a finding may carry; `code` is everything else (the default). */
-export const FINDING_CONTEXTS = ['code', 'test', 'fixture', 'docs', 'example'] as const;
-export type FindingContext = (typeof FINDING_CONTEXTS)[number];
+import { FINDING_CONTEXTS, type FindingContext } from '../model/context.js';
+import type { Finding, Occurrence, Provenance } from '../model/finding.js';
+
+export { FINDING_CONTEXTS, type FindingContext } from '../model/context.js';
 
 /** Directory names, matched as whole path segments (lower-cased). */
 const FIXTURE_DIRS = new Set([
@@ -82,4 +85,36 @@ export function parseContextList(text: string): { contexts: Set<FindingContext>;
     else unknown.push(name);
   }
   return { contexts, unknown };
+}
+
+/** The context of content from `p`: by its path for files, blobs and named dumps; none for stdin and logs. */
+export function contextOfProvenance(p: Provenance): FindingContext | undefined {
+  switch (p.kind) {
+    case 'file':
+    case 'git':
+      return contextOf(p.path);
+    case 'dump':
+      return p.path === undefined || p.path === '-' ? undefined : contextOf(p.path);
+    case 'stdin':
+    case 'log':
+      return undefined;
+    default: {
+      const never: never = p;
+      return never;
+    }
+  }
+}
+
+/**
+ * Findings without the occurrences whose context is in `exclude`; a finding left with none is
+ * dropped. The inputs are not modified.
+ */
+export function excludeContexts(findings: readonly Finding[], exclude: ReadonlySet<FindingContext>): Finding[] {
+  const out: Finding[] = [];
+  for (const f of findings) {
+    const kept = f.occurrences.filter((o: Occurrence) => o.context === undefined || !exclude.has(o.context));
+    if (kept.length === f.occurrences.length) out.push(f);
+    else if (kept.length > 0) out.push({ ...f, occurrences: kept });
+  }
+  return out;
 }

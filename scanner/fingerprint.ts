@@ -1,16 +1,16 @@
 // A finding's identity: a keyed hash of (rule id, secret), so reports, baselines and the store can
-// compare findings across scans without ever holding the secret. Used by `findings.ts`; the key is
-// resolved once at start-up by the entry point (`resolveFingerprintKey`).
+// compare findings across scans without ever holding the secret. Used by `pipeline.ts` and the
+// redaction markers (`redact-spans.ts`); the key is resolved once at start-up by the entry point
+// (`resolveFingerprintKey`).
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeywardenError } from './errors.js';
+import { FINGERPRINT_KEY_ENV, MIN_FINGERPRINT_KEY_CHARS } from '../config/fingerprint.js';
+import type { Environment } from '../config/section.js';
+import { KeywardenError } from '../errors/error.js';
 
-/** Environment variable holding a shared fingerprint key (UTF-8, at least 16 characters). */
-export const FINGERPRINT_KEY_ENV = 'KEYWARDEN_FINGERPRINT_KEY';
 /** File name of the per-machine key inside the config directory. */
 export const FINGERPRINT_KEY_FILE = 'fingerprint.key';
-const MIN_KEY_CHARS = 16;
 
 /**
  * `kw1:` + the first 32 hex digits (128 bits) of HMAC-SHA256(key, ruleId + NUL + secret).
@@ -37,15 +37,15 @@ export interface FingerprintKey {
  * 2. Otherwise the key file `<configDir>/fingerprint.key`, created on first use from 32 random bytes
  *    (written as 64 hex digits, mode 0600, directories created with mode 0700).
  *
- * @defaultValue `opts.configDir` is computed by the caller: `$XDG_CONFIG_HOME/keywarden`, else
- * `~/.config/keywarden`. With that default, fingerprints are stable **on this machine only**: two
+ * @defaultValue `opts.configDir` is computed by the caller (config/paths.ts): `$XDG_CONFIG_HOME/keywarden`,
+ * else `~/.config/keywarden`. With that default, fingerprints are stable **on this machine only**: two
  * machines (a laptop and CI, or two CI runners) produce different fingerprints for the same secret,
  * so baselines and ignore files do not carry over. To share fingerprints across machines and CI, set
  * `KEYWARDEN_FINGERPRINT_KEY` to the same value everywhere. The key is the file's text (not the bytes
  * it encodes), so `KEYWARDEN_FINGERPRINT_KEY=$(cat ~/.config/keywarden/fingerprint.key)` elsewhere
  * reproduces this machine's fingerprints exactly.
  */
-export function resolveFingerprintKey(env: NodeJS.ProcessEnv, opts: { configDir: string }): FingerprintKey {
+export function resolveFingerprintKey(env: Environment, opts: { configDir: string }): FingerprintKey {
   const fromEnv = env[FINGERPRINT_KEY_ENV];
   if (fromEnv !== undefined) return { key: checkedKey(fromEnv, `${FINGERPRINT_KEY_ENV} is`), origin: 'env' };
 
@@ -87,10 +87,10 @@ function readKeyFile(file: string): string | null {
 /** The message names where the key came from and its length, never the key itself. */
 function checkedKey(text: string, what: string): Buffer {
   const chars = Array.from(text).length;
-  if (chars < MIN_KEY_CHARS) {
+  if (chars < MIN_FINGERPRINT_KEY_CHARS) {
     throw new KeywardenError(
       'KW_CONFIG_INVALID',
-      `${what} ${chars} characters long; a fingerprint key needs at least ${MIN_KEY_CHARS}`,
+      `${what} ${chars} characters long; a fingerprint key needs at least ${MIN_FINGERPRINT_KEY_CHARS}`,
     );
   }
   return Buffer.from(text, 'utf8');

@@ -1,5 +1,5 @@
 // The redacted preview every report shows in place of a secret: enough of its ends to recognise a
-// key in a provider's console, never enough to use or brute-force it. Called by `findings.ts`.
+// key in a provider's console, never enough to use or brute-force it. Called by `pipeline.ts`.
 
 /** The most of a secret (in code points) a preview may reveal. */
 export const MAX_REVEALED_FRACTION = 0.4;

@@ -1,17 +1,18 @@
 // Git scans: full history (each unique blob scanned once, findings attributed to the earliest commit
 // that introduced the blob, later ones kept as occurrences under the same fingerprint), a PR range
 // (head-side added lines of merge-base..head) and the index (staged changes, for a pre-commit hook).
+import type { Finding, Occurrence } from '../model/finding.js';
+import type { GitProvenance } from '../model/provenance.js';
 import type { Rule } from '../rules/schema.js';
 import { type CompiledPack, compilePack, type GlobalAllowlist } from './engine/compile.js';
-import { scanBuffer } from './engine/engine.js';
-import type { Finding, Provenance, ScanStats } from './finding.js';
-import { toFindings } from './findings.js';
-import { countSkip, emptyStats } from './scan-tree.js';
-import { looksBinary } from './sources/files.js';
-import { type BlobEvent, openBlobReader } from './sources/git/cat-file.js';
+import { type PipelineOptions, placed, type ScanResult, scanEvent } from './pipeline.js';
+import type { ScanStats } from './report.js';
+import { openBlobSource } from './sources/git/cat-file.js';
 import { type AddedLines, addedLines, addedLinesInCommit, changedFiles, touchesAdded } from './sources/git/diff.js';
-import { type CommitMeta, commitMetas, walkLog } from './sources/git/log.js';
+import { HistorySource, place } from './sources/git/history.js';
+import { commitMetas } from './sources/git/log.js';
 import { blameLine, type GitRepo, mergeBase, refTips, resolveCommit, secretsPresentAt, shallowInfo } from './sources/git/repo.js';
+import { addStats, emptyStats } from './stats.js';
 
 export interface GitScanOptions {
   rules: Rule[];
@@ -29,10 +30,12 @@ export interface HistoryScanOptions extends GitScanOptions {
   exclude?: readonly string[];
 }
 
-export interface GitScanResult {
-  /** Grouped by fingerprint, the introducing occurrence first, groups in order of introduction. */
+export interface GitScanResult extends ScanResult {
+  /**
+   * In order of introduction; each finding's occurrences introducer first (then by path, line,
+   * column), every occurrence with git provenance.
+   */
   findings: Finding[];
-  stats: ScanStats;
   /** Commits walked. */
   commits: number;
   /** Ref tips the scan started from (`refname → sha`): what an incremental state records. */
@@ -44,10 +47,19 @@ export interface GitScanResult {
 /** Provenance of content that is staged but not committed yet. */
 export const STAGED_COMMIT = '0000000000000000000000000000000000000000';
 
+/** One occurrence placed in history: the finding it belongs to and its commit's log position (higher: older). */
 interface Located {
   finding: Finding;
-  /** Log position of the commit: higher is older. */
+  occurrence: Occurrence;
   order: number;
+}
+
+/**
+ * Blobs are scanned without their path (path allowlists apply per place they were seen, below) and
+ * with their secrets (a range scan checks them against the base; `reveal` strips them).
+ */
+function blobPipeline(opts: GitScanOptions): PipelineOptions {
+  return { fingerprintKey: opts.fingerprintKey, showSecrets: true, binary: 'skip', pathAllowlists: false };
 }
 
 export async function scanHistory(repo: GitRepo, opts: HistoryScanOptions): Promise<GitScanResult> {
@@ -68,11 +80,7 @@ interface Walk {
   commits: number;
 }
 
-/**
- * The Nosey Parker shape: `git log --raw` names the blob each commit introduced at each path; each
- * unique blob is read once from `git cat-file --batch` (started while the log still runs) and scanned
- * once; then every (commit, path) that introduced a blob with findings becomes an occurrence.
- */
+/** The history source (scanner/sources/git/history.ts): each blob scanned once, its findings placed at every (commit, path) that introduced it. */
 async function walkHistory(
   repo: GitRepo,
   pack: CompiledPack,
@@ -81,108 +89,21 @@ async function walkHistory(
   exclude: string[],
 ): Promise<Walk> {
   const stats = emptyStats();
-  const commits: CommitMeta[] = [];
-  const blobIds = new Map<string, number>();
-  const blobPath: number[] = []; // path id a blob was first seen at (for skip and error records)
-  const paths: string[] = [];
-  const pathIds = new Map<string, number>();
-  // Appearances as flat triples (blob, commit, path): ~12 bytes each, the only per-change state kept.
-  let app = new Int32Array(3 << 16);
-  let appN = 0;
-  const blobFindings = new Map<number, Finding[]>();
-  const placeholder: Provenance = { kind: 'file' };
-
-  const onBlob = (ev: BlobEvent) => {
-    const id = blobIds.get(ev.sha);
-    if (id === undefined) return;
-    const path = paths[blobPath[id]!]!;
-    if (ev.kind === 'tooLarge') return countSkip(stats, 'tooLarge', path);
-    if (ev.kind === 'missing') return countSkip(stats, 'unreadable', path, 'KW_GIT_OBJECT', `blob ${ev.sha}: ${ev.reason}`);
-    const data = ev.data;
-    if (looksBinary(data.subarray(0, 8000))) return countSkip(stats, 'binary', path);
-    stats.files++;
-    stats.bytes += data.length;
-    // Scanned without a path: path allowlists are applied per occurrence below, since one blob may
-    // appear at an allowed and at a reported path.
-    // The first path opens path-gated rules (credential files: a .pgpass committed and deleted).
-    const matches = scanBuffer(pack, data, { gatePath: path });
-    if (matches.length === 0) return;
-    // Secrets are kept until the end (the range scan checks them against the base); stripped by `reveal`.
-    const found = toFindings(pack, data, matches, {
-      path,
-      source: placeholder,
-      fingerprintKey: opts.fingerprintKey,
-      showSecrets: true,
-    });
-    blobFindings.set(id, found);
-  };
-  const reader = openBlobReader(repo, opts.maxFileSize, onBlob);
-  let commitIdx = -1;
-  let walked: number;
-  try {
-    walked = await walkLog(
-      repo,
-      { include, exclude },
-      {
-        commit(meta) {
-          commits.push(meta);
-          commitIdx++;
-        },
-        blob(sha, path) {
-          let pid = pathIds.get(path);
-          if (pid === undefined) {
-            pid = paths.length;
-            paths.push(path);
-            pathIds.set(path, pid);
-          }
-          let id = blobIds.get(sha);
-          if (id === undefined) {
-            id = blobPath.length;
-            blobIds.set(sha, id);
-            blobPath.push(pid);
-            reader.request(sha);
-          }
-          if (appN * 3 + 3 > app.length) {
-            const grown = new Int32Array(app.length * 2);
-            grown.set(app);
-            app = grown;
-          }
-          app[appN * 3] = id;
-          app[appN * 3 + 1] = commitIdx;
-          app[appN * 3 + 2] = pid;
-          appN++;
-        },
-      },
-    );
-  } catch (err) {
-    reader.finish().catch(() => {}); // the log's error is the one to report
-    throw err;
+  const source = new HistorySource(repo, { include, exclude }, { maxFileSize: opts.maxFileSize });
+  const pipe = blobPipeline(opts);
+  const blobFindings = new Map<string, Finding[]>();
+  for await (const ev of source) {
+    const found = scanEvent(pack, ev, pipe, stats);
+    if (found.length > 0 && ev.kind === 'chunk') blobFindings.set(ev.chunk.id!, found);
   }
-  await reader.finish();
-
   const located: Located[] = [];
-  if (blobFindings.size > 0) {
-    for (let a = 0; a < appN; a++) {
-      const found = blobFindings.get(app[a * 3]!);
-      if (!found) continue;
-      const order = app[a * 3 + 1]!;
-      const meta = commits[order]!;
-      const path = paths[app[a * 3 + 2]!]!;
-      const source: Provenance = {
-        kind: 'git',
-        commit: meta.sha,
-        author: meta.author,
-        email: meta.email,
-        date: meta.date,
-        message: meta.message,
-      };
-      for (const f of found) {
-        if (pathAllowed(pack, f.ruleId, path)) continue;
-        located.push({ finding: { ...f, path, source }, order });
-      }
+  for (const a of source.appearances(new Set(blobFindings.keys()))) {
+    for (const f of blobFindings.get(a.id)!) {
+      if (pathAllowed(pack, f.ruleId, a.provenance.path)) continue;
+      for (const occ of f.occurrences) located.push({ finding: f, occurrence: placed(occ, a.provenance), order: a.order });
     }
   }
-  return { located, stats, commits: walked };
+  return { located, stats, commits: source.commits };
 }
 
 /** True when a global or the rule's own path allowlist excludes this path. */
@@ -192,7 +113,7 @@ function pathAllowed(pack: CompiledPack, ruleId: string, path: string): boolean 
   return rule?.pathAllow.some((re) => re.test(path)) === true;
 }
 
-/** One group per fingerprint: oldest occurrence (the introducer) first; groups oldest first. */
+/** One finding per fingerprint: oldest occurrence (the introducer) first; findings oldest first. */
 function groupByFingerprint(located: Located[]): Finding[] {
   const groups = new Map<string, Located[]>();
   for (const l of located) {
@@ -200,19 +121,21 @@ function groupByFingerprint(located: Located[]): Finding[] {
     if (g) g.push(l);
     else groups.set(l.finding.fingerprint, [l]);
   }
+  const pathOfL = (l: Located) => (l.occurrence.provenance as GitProvenance).path;
   const ordered = [...groups.values()].map((g) =>
     g.sort(
       (a, b) =>
         b.order - a.order ||
-        cmp(a.finding.path, b.finding.path) ||
-        a.finding.line - b.finding.line ||
-        a.finding.column - b.finding.column,
+        cmp(pathOfL(a), pathOfL(b)) ||
+        a.occurrence.span.line - b.occurrence.span.line ||
+        a.occurrence.span.column - b.occurrence.span.column,
     ),
   );
   ordered.sort(
-    (a, b) => b[0]!.order - a[0]!.order || cmp(a[0]!.finding.path, b[0]!.finding.path) || a[0]!.finding.line - b[0]!.finding.line,
+    (a, b) =>
+      b[0]!.order - a[0]!.order || cmp(pathOfL(a[0]!), pathOfL(b[0]!)) || a[0]!.occurrence.span.line - b[0]!.occurrence.span.line,
   );
-  return ordered.flat().map((l) => l.finding);
+  return ordered.map((g) => ({ ...g[0]!.finding, occurrences: g.map((l) => l.occurrence) }));
 }
 
 function cmp(a: string, b: string): number {
@@ -249,40 +172,38 @@ export async function scanDiff(repo: GitRepo, opts: DiffScanOptions): Promise<Gi
   if (mb === null) warnings.push(`${opts.base} and ${opts.head} share no history: scanning all of ${opts.head}`);
   const pack = compilePack(opts.rules, opts.globalAllow);
   const diffArgs = mb === null ? [EMPTY_TREE, head] : [mb, head];
-  const { findings: headSide, stats } = await scanChanges(repo, pack, opts, diffArgs);
+  const { changes: headSide, stats } = await scanChanges(repo, pack, opts, diffArgs);
 
   // Attribute each head-side line to the commit in the range that wrote it.
   const range = mb === null ? head : `${mb}..${head}`;
-  const blamed = await Promise.all(headSide.map((f) => blameLine(repo, range, f.path, f.line)));
+  const blamed = await Promise.all(headSide.map((c) => blameLine(repo, range, c.path, c.occurrence.span.line)));
   const metas = await commitMetas(repo, [head, ...blamed.filter((s): s is string => s !== null)]);
-  const located: Located[] = [];
-  for (const [i, f] of headSide.entries()) {
+  const located: Located[] = headSide.map((c, i) => {
     const meta = metas.get(blamed[i] ?? head) ?? metas.get(head)!;
-    located.push({ finding: { ...f, source: gitSource(meta) }, order: Number.MAX_SAFE_INTEGER - i });
-  }
+    return {
+      finding: c.finding,
+      occurrence: placed(c.occurrence, place(meta, c.path)),
+      order: Number.MAX_SAFE_INTEGER - i,
+    };
+  });
 
   // Commits of the range, for secrets that no longer reach head.
   const walk = await walkHistory(repo, pack, opts, [head], mb === null ? [] : [mb]);
-  const seen = new Set(headSide.map((f) => f.fingerprint));
+  const seen = new Set(headSide.map((c) => c.finding.fingerprint));
   const lineCache = new Map<string, AddedLines>();
   let commits = walk.commits;
   for (const l of walk.located) {
-    if (seen.has(l.finding.fingerprint) || l.finding.source.kind !== 'git') continue;
-    const commit = l.finding.source.commit;
-    let added = lineCache.get(commit);
+    const p = l.occurrence.provenance;
+    if (seen.has(l.finding.fingerprint) || p.kind !== 'git') continue;
+    let added = lineCache.get(p.commit);
     if (!added) {
-      added = await addedLinesInCommit(repo, commit);
-      lineCache.set(commit, added);
+      added = await addedLinesInCommit(repo, p.commit);
+      lineCache.set(p.commit, added);
     }
-    const ranges = added.get(l.finding.path);
-    if (touchesAdded(ranges, l.finding.line, l.finding.endLine)) located.push(l);
+    if (touchesAdded(added.get(p.path), l.occurrence.span.line, l.occurrence.span.endLine)) located.push(l);
   }
   if (commits === 0 && headSide.length > 0) commits = 1;
-  stats.files += walk.stats.files;
-  stats.bytes += walk.stats.bytes;
-  for (const [reason, n] of Object.entries(walk.stats.skipped))
-    stats.skipped[reason as keyof ScanStats['skipped']] = (stats.skipped[reason as keyof ScanStats['skipped']] ?? 0) + n;
-  stats.errors.push(...walk.stats.errors);
+  addStats(stats, walk.stats);
   stats.durationMs = Math.round(performance.now() - started);
   // Rename detection can miss a moved and edited file, whose old lines then look added: drop any
   // secret the merge base already held anywhere.
@@ -322,16 +243,19 @@ export async function scanStaged(repo: GitRepo, opts: StagedScanOptions): Promis
     hasHead = false;
   }
   const diffArgs = hasHead ? ['--cached', 'HEAD'] : ['--cached', EMPTY_TREE];
-  const { findings, stats } = await scanChanges(repo, pack, opts, diffArgs);
-  const source: Provenance = {
-    kind: 'git',
-    commit: STAGED_COMMIT,
+  const { changes, stats } = await scanChanges(repo, pack, opts, diffArgs);
+  const staged = {
+    sha: STAGED_COMMIT,
     author: opts.author?.name ?? '',
     email: opts.author?.email ?? '',
     date: opts.now,
     message: '(staged)',
   };
-  const located = findings.map((f, i) => ({ finding: { ...f, source }, order: Number.MAX_SAFE_INTEGER - i }));
+  const located = changes.map((c, i) => ({
+    finding: c.finding,
+    occurrence: placed(c.occurrence, place(staged, c.path)),
+    order: Number.MAX_SAFE_INTEGER - i,
+  }));
   stats.durationMs = Math.round(performance.now() - started);
   return { findings: reveal(groupByFingerprint(located), opts.showSecrets), stats, commits: 0, tips: new Map(), warnings: [] };
 }
@@ -339,13 +263,21 @@ export async function scanStaged(repo: GitRepo, opts: StagedScanOptions): Promis
 /** git's well-known empty tree: the "before" side of a repository's first commit. */
 const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 
-/** Scans the head-side blobs of a diff and keeps findings on added lines. */
+/** An occurrence on an added head-side line, before it is attributed to a commit. */
+interface Change {
+  finding: Finding;
+  occurrence: Occurrence;
+  /** Head-side path. */
+  path: string;
+}
+
+/** Scans the head-side blobs of a diff (each once, through the blob source) and keeps findings on added lines. */
 async function scanChanges(
   repo: GitRepo,
   pack: CompiledPack,
   opts: GitScanOptions,
   diffArgs: string[],
-): Promise<{ findings: Finding[]; stats: ScanStats }> {
+): Promise<{ changes: Change[]; stats: ScanStats }> {
   const stats = emptyStats();
   const [files, added] = await Promise.all([changedFiles(repo, diffArgs), addedLines(repo, diffArgs)]);
   const pathsOf = new Map<string, string[]>();
@@ -354,43 +286,30 @@ async function scanChanges(
     if (list) list.push(f.path);
     else pathsOf.set(f.sha, [f.path]);
   }
-  const findings: Finding[] = [];
-  const placeholder: Provenance = { kind: 'file' };
-  const reader = openBlobReader(repo, opts.maxFileSize, (ev) => {
-    const paths = pathsOf.get(ev.sha) ?? [];
-    const first = paths[0] ?? ev.sha;
-    if (ev.kind === 'tooLarge') return countSkip(stats, 'tooLarge', first);
-    if (ev.kind === 'missing') return countSkip(stats, 'unreadable', first, 'KW_GIT_OBJECT', `blob ${ev.sha}: ${ev.reason}`);
-    if (looksBinary(ev.data.subarray(0, 8000))) return countSkip(stats, 'binary', first);
-    stats.files++;
-    stats.bytes += ev.data.length;
-    const matches = scanBuffer(pack, ev.data, { gatePath: first });
-    if (matches.length === 0) return;
-    const found = toFindings(pack, ev.data, matches, {
-      path: first,
-      source: placeholder,
-      fingerprintKey: opts.fingerprintKey,
-      showSecrets: true,
-    });
-    for (const path of paths) {
+  const blobs = openBlobSource(repo, opts.maxFileSize);
+  // Until attributed, a head-side blob is named by its first path (what skips and errors report).
+  for (const [sha, paths] of pathsOf) blobs.request(sha, { kind: 'file', path: paths[0]! });
+  blobs.finish();
+  const pipe = blobPipeline(opts);
+  const changes: Change[] = [];
+  for await (const ev of blobs) {
+    const found = scanEvent(pack, ev, pipe, stats);
+    if (found.length === 0 || ev.kind !== 'chunk') continue;
+    for (const path of pathsOf.get(ev.chunk.id!) ?? []) {
       const lines = added.get(path);
       for (const f of found) {
-        if (pathAllowed(pack, f.ruleId, path) || !touchesAdded(lines, f.line, f.endLine)) continue;
-        findings.push({ ...f, path });
+        if (pathAllowed(pack, f.ruleId, path)) continue;
+        for (const occurrence of f.occurrences) {
+          if (touchesAdded(lines, occurrence.span.line, occurrence.span.endLine)) changes.push({ finding: f, occurrence, path });
+        }
       }
     }
-  });
-  for (const sha of pathsOf.keys()) reader.request(sha);
-  await reader.finish();
-  return { findings, stats };
+  }
+  return { changes, stats };
 }
 
 /** Drops the secret from findings unless the user asked for it (`--show-secrets`). */
 function reveal(findings: Finding[], show: boolean): Finding[] {
   if (show) return findings;
   return findings.map(({ secret: _secret, ...rest }) => rest);
-}
-
-function gitSource(meta: CommitMeta): Provenance {
-  return { kind: 'git', commit: meta.sha, author: meta.author, email: meta.email, date: meta.date, message: meta.message };
 }

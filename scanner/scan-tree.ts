@@ -1,13 +1,14 @@
 // Coordinates a directory scan: the walker feeds batches of files to worker threads (or scans inline
 // when threads are unavailable), results are folded into findings and counted stats.
 import { availableParallelism } from 'node:os';
+import type { Finding } from '../model/finding.js';
 import type { Rule } from '../rules/schema.js';
 import { compilePack, type GlobalAllowlist } from './engine/compile.js';
-import type { Finding, ScanStats, SkipReason } from './finding.js';
-import type { FileScanResult } from './scan-file.js';
-import { walkTree } from './sources/files.js';
+import { countResult, mergeFindings, type ScanResult, scanEvent, sortByLocation } from './pipeline.js';
+import { treeChunks, walkTree } from './sources/files.js';
+import { countSkip, emptyStats, sortErrors } from './stats.js';
 import { ScanPool, workersAvailable } from './threads/pool.js';
-import { readAndScan } from './threads/read-and-scan.js';
+import { type FileScanOptions, treeBinaryPolicy } from './threads/read-and-scan.js';
 
 export interface TreeScanOptions {
   root: string;
@@ -28,12 +29,11 @@ export interface TreeScanOptions {
 export interface ScanProgress {
   files: number;
   bytes: number;
+  /** Occurrences found so far. */
   findings: number;
 }
 
-export interface TreeScanResult {
-  findings: Finding[];
-  stats: ScanStats;
+export interface TreeScanResult extends ScanResult {
   /** Files and directories a `.gitignore` dropped without a skip record (for the zero-files notice). */
   gitignored?: number;
 }
@@ -42,46 +42,32 @@ export interface TreeScanResult {
 const BATCH_FILES = 256;
 const BATCH_BYTES = 2 << 20;
 
-export function emptyStats(): ScanStats {
-  return { files: 0, bytes: 0, skipped: {} as Record<SkipReason, number>, durationMs: 0, errors: [] };
-}
-
-export function countResult(stats: ScanStats, findings: Finding[], r: FileScanResult): void {
-  if (r.status === 'scanned') {
-    stats.files++;
-    stats.bytes += r.bytes;
-    for (const f of r.findings) findings.push(f);
-  } else {
-    countSkip(stats, r.reason, r.path, r.code, r.message);
-  }
-}
-
-export function countSkip(stats: ScanStats, reason: SkipReason, path: string, code?: string, message?: string): void {
-  stats.skipped[reason] = (stats.skipped[reason] ?? 0) + 1;
-  if (reason === 'unreadable') stats.errors.push({ path, code: code ?? 'EIO', message: message ?? 'unreadable' });
-}
-
 export async function scanTree(opts: TreeScanOptions): Promise<TreeScanResult> {
   const started = performance.now();
   const stats = emptyStats();
-  const findings: Finding[] = [];
+  const found: Finding[] = [];
+  let occurrences = 0;
   const threads = opts.threads ?? availableParallelism();
-  const progress = () => opts.onProgress?.({ files: stats.files, bytes: stats.bytes, findings: findings.length });
-  const counts = { gitignored: 0 };
-  const events = walkTree(opts.root, {
-    counts,
-    excludes: opts.excludes,
+  const progress = () => opts.onProgress?.({ files: stats.files, bytes: stats.bytes, findings: occurrences });
+  const keep = (fs: Finding[]) => {
+    for (const f of fs) {
+      found.push(f);
+      occurrences += f.occurrences.length;
+    }
+  };
+  const fileOpts: FileScanOptions = {
+    fingerprintKey: opts.fingerprintKey,
+    showSecrets: opts.showSecrets,
+    binary: treeBinaryPolicy(opts.skipBinary),
     maxFileSize: opts.maxFileSize,
-    noIgnore: opts.noIgnore === true,
-    // The reader checks sizes on the open file; the walking thread is spared a syscall per file.
-    statFiles: false,
-  });
+  };
+  const counts = { gitignored: 0 };
+  const walkOpts = { counts, excludes: opts.excludes, maxFileSize: opts.maxFileSize, noIgnore: opts.noIgnore === true };
 
   if (threads === 0 || !workersAvailable()) {
     const pack = compilePack(opts.rules, opts.globalAllow);
-    for await (const ev of events) {
-      if (ev.kind === 'skip') countSkip(stats, ev.reason, ev.path, ev.code, ev.message);
-      else countResult(stats, findings, readAndScan(pack, ev.entry, opts));
+    for await (const ev of treeChunks(opts.root, walkOpts)) {
+      keep(scanEvent(pack, ev, fileOpts, stats));
       progress();
     }
   } else {
@@ -105,15 +91,17 @@ export async function scanTree(opts: TreeScanOptions): Promise<TreeScanResult> {
         done.then((outcome) => {
           stats.files += outcome.cleanFiles;
           stats.bytes += outcome.cleanBytes;
-          for (const r of outcome.results) countResult(stats, findings, r);
+          for (const r of outcome.results) keep(countResult(stats, r));
           progress();
         }),
       );
     };
     try {
-      for await (const ev of events) {
+      // The walk on this thread, reading and scanning in the workers (read-and-scan.ts): the reader
+      // checks sizes on the open file, so the walking thread is spared a syscall per file.
+      for await (const ev of walkTree(opts.root, { ...walkOpts, statFiles: false })) {
         if (ev.kind === 'skip') {
-          countSkip(stats, ev.reason, ev.path, ev.code, ev.message);
+          countSkip(stats, ev);
           continue;
         }
         batch.push({ path: ev.entry.path, absPath: ev.entry.absPath });
@@ -127,10 +115,9 @@ export async function scanTree(opts: TreeScanOptions): Promise<TreeScanResult> {
     }
   }
 
-  findings.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.line - b.line || a.column - b.column));
-  stats.errors.sort((a, b) => (a.path < b.path ? -1 : 1));
+  sortErrors(stats);
   stats.durationMs = Math.round(performance.now() - started);
-  return { findings, stats, gitignored: counts.gitignored };
+  return { findings: sortByLocation(mergeFindings(found)), stats, gitignored: counts.gitignored };
 }
 
 /**

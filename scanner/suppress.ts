@@ -3,12 +3,13 @@
 // `keywarden:allow` comments are the engine's business, not this module's.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeywardenError } from './errors.js';
-import type { Finding } from './finding.js';
+import { KeywardenError } from '../errors/error.js';
+import type { Finding } from '../model/finding.js';
+import { pathOf } from '../model/occurrence.js';
 
 export const IGNORE_FILE_NAME = '.keywardenignore';
 
-/** `kw1:` + 32 hex (scanner/finding.ts); any `kwN:` version is accepted so old files keep loading. */
+/** `kw1:` + 32 hex (model/finding.ts); any `kwN:` version is accepted so old files keep loading. */
 const FINGERPRINT = /^kw\d+:[0-9a-f]{16,}$/;
 /** A line copied from a JSON report: `"fingerprint": "kw1:…",` (quotes and comma optional). */
 const REPORT_LINE = /^"?fingerprint"?\s*:\s*"([^"]*)"\s*,?$/;
@@ -65,16 +66,35 @@ export function parseIgnoreFile(text: string, file: string): IgnoreSet {
  */
 export type Baseline = ReadonlySet<string>;
 
-export function baselineKey(f: Pick<Finding, 'fingerprint' | 'path'>): string {
+/** A report entry's (or an occurrence's) fingerprint and path. */
+export interface Placed {
+  fingerprint: string;
+  path: string;
+}
+
+export function baselineKey(f: Placed): string {
   // NUL cannot occur in a path or a fingerprint, so the key is unambiguous.
   return `${f.fingerprint}\0${f.path}`;
 }
 
-/** True when the finding's fingerprint is in the ignore file, or it (fingerprint and path) is in the baseline. */
-export function isSuppressed(
-  finding: Pick<Finding, 'fingerprint' | 'path'>,
-  ignore: IgnoreSet,
-  baseline: Baseline | null,
-): boolean {
-  return ignore.has(finding.fingerprint) || baseline?.has(baselineKey(finding)) === true;
+/** True when the fingerprint is in the ignore file, or it (fingerprint and path) is in the baseline. */
+export function isSuppressed(placed: Placed, ignore: IgnoreSet, baseline: Baseline | null): boolean {
+  return ignore.has(placed.fingerprint) || baseline?.has(baselineKey(placed)) === true;
+}
+
+/**
+ * The findings left after suppression: an ignored fingerprint drops the finding, a baselined
+ * (fingerprint, path) drops the occurrences there; a finding with no occurrence left is dropped.
+ */
+export function suppress(findings: readonly Finding[], ignore: IgnoreSet, baseline: Baseline | null): Finding[] {
+  if (ignore.size === 0 && baseline === null) return [...findings];
+  const out: Finding[] = [];
+  for (const f of findings) {
+    const occurrences = f.occurrences.filter(
+      (o) => !isSuppressed({ fingerprint: f.fingerprint, path: pathOf(o.provenance) }, ignore, baseline),
+    );
+    if (occurrences.length === f.occurrences.length) out.push(f);
+    else if (occurrences.length > 0) out.push({ ...f, occurrences });
+  }
+  return out;
 }

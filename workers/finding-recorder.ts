@@ -2,7 +2,8 @@
 // background: the filter never waits on Redis; occurrences are flushed every `intervalMs`; a failed
 // flush keeps its batch and is tried again; `close()` reports what could not be recorded, so nothing
 // is dropped silently.
-import type { FindingStore, Occurrence } from './store.js';
+import type { Finding } from '../model/finding.js';
+import type { FindingStore } from './store.js';
 
 export interface RecorderOptions {
   /** Who the audit trail names, e.g. `redact:<host>:<pid>`. */
@@ -21,7 +22,8 @@ export interface RecorderSummary {
 }
 
 export class FindingRecorder {
-  private pending: Occurrence[] = [];
+  /** One occurrence each, so that `maxPending` and the counts are in occurrences. */
+  private pending: Finding[] = [];
   private inFlight: Promise<void> | null = null;
   private recorded = 0;
   private overflowed = 0;
@@ -38,8 +40,8 @@ export class FindingRecorder {
     this.timer.unref();
   }
 
-  add(occurrences: readonly Occurrence[]): void {
-    this.pending.push(...occurrences);
+  add(findings: readonly Finding[]): void {
+    for (const f of findings) for (const o of f.occurrences) this.pending.push({ ...f, occurrences: [o] });
     const over = this.pending.length - this.maxPending;
     if (over > 0) {
       this.pending.splice(0, over);

@@ -1,21 +1,25 @@
-// One function per job kind: run the scan the job names and turn its findings into store occurrences
-// with stable keys. No BullMQ here (worker.ts wires it), so tests and the bench can call these directly.
-import { existsSync, realpathSync } from 'node:fs';
+// One processor per job kind (`processors`): typed job data and a context in, a typed result out.
+// The scan kinds share one path (scan, then record the findings' occurrences, then count); the kinds
+// that act on one finding (rotate, confirm-revocation) are the rotation issue's. No BullMQ here
+// (worker.ts wires it), so tests and the bench can call these directly.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadBuiltinRules } from '../rules/load.js';
+import type { Environment } from '../config/section.js';
+import { KeywardenError } from '../errors/error.js';
+import type { Finding } from '../model/finding.js';
 import type { Rule } from '../rules/schema.js';
-import { loadConfig, mergeRules } from '../scanner/config.js';
+import { type KeywardenConfig, loadConfig, resolveRules } from '../scanner/config.js';
 import { type CompiledPack, compilePack, type GlobalAllowlist } from '../scanner/engine/compile.js';
-import type { KeywardenError } from '../scanner/errors.js';
-import { type Redactor, redactLines } from '../scanner/redact-stream.js';
+import { redactLines } from '../scanner/redact-lines.js';
+import type { Redactor } from '../scanner/redact-spans.js';
 import { scanDumpFile } from '../scanner/scan-dump.js';
 import { type GitScanOptions, type GitScanResult, scanDiff, scanHistory } from '../scanner/scan-git.js';
 import { isRemoteUrl, openRemote } from '../scanner/sources/git/remote.js';
 import { existingCommits, type GitRepo, openRepo } from '../scanner/sources/git/repo.js';
-import { ServiceError } from './errors.js';
-import type { AnyJob, JobData } from './jobs.js';
-import { type LogBatch, logBatchOccurrences } from './log-occurrences.js';
-import type { FindingStore, Occurrence } from './store.js';
+import { targetOf } from '../scanner/target.js';
+import type { JobData, JobKind, JobResult, ScanKind } from './jobs.js';
+import { type LogBatch, logBatchFindings } from './log-occurrences.js';
+import type { FindingStore } from './store.js';
 
 /** What every handler needs, built once per worker process. */
 export interface ScanSettings {
@@ -28,11 +32,32 @@ export interface ScanSettings {
   maxFileSize: number;
   /** Where URL repositories are cloned. */
   cacheDir: string;
-  env: NodeJS.ProcessEnv;
+  /** The start-up environment, for git child processes only. */
+  env: Environment;
 }
 
+/** What a processor is given besides its job's data. */
+export interface ProcessorContext {
+  scan: ScanSettings;
+  store: FindingStore;
+  /** Written into audit events. */
+  actor: string;
+  /** The BullMQ job id, kept on the occurrences a job records. */
+  jobId?: string;
+  /**
+   * Test hook: record occurrences one at a time and await this after each, with the count so far
+   * (`keywarden worker --debug-hold-after`: to stop a worker mid-job at a known point).
+   */
+  afterRecord?: (recorded: number) => Promise<void>;
+}
+
+/** A job kind's work: its parsed data and the context in, its result out (BullMQ keeps it). */
+export type Processor<K extends JobKind> = (data: JobData<K>, ctx: ProcessorContext) => Promise<JobResult<K>>;
+
+/** What a scan found, before it is recorded. */
 export interface Scanned {
-  occurrences: Occurrence[];
+  /** With complete provenance (repository, dump path, log batch): their occurrence keys are final. */
+  findings: Finding[];
   bytes: number;
   /** Runs after the occurrences are stored (an incremental scan saves its tips only then). */
   after?: () => Promise<void>;
@@ -40,15 +65,17 @@ export interface Scanned {
   error?: KeywardenError;
 }
 
-/** Settings from the built-in pack and a config file (if any) at `root`. */
+/**
+ * Settings from the built-in pack and the scan settings of the worker's config file (read at
+ * start-up). `env` is the start-up environment, handed to git (credentials, ssh settings).
+ */
 export async function defaultScanSettings(
-  root: string,
-  env: NodeJS.ProcessEnv,
+  config: KeywardenConfig,
   fingerprintKey: Buffer,
   cacheDir: string,
+  env: Environment,
 ): Promise<ScanSettings> {
-  const config = await loadConfig(root);
-  const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+  const rules = await resolveRules(config);
   return { rules, globalAllow: config.allowlist, fingerprintKey, maxFileSize: config.maxFileSize, cacheDir, env };
 }
 
@@ -63,51 +90,70 @@ function packOf(s: ScanSettings): CompiledPack {
   return p;
 }
 
-export async function runScan(job: AnyJob, s: ScanSettings, store: FindingStore, jobId?: string): Promise<Scanned> {
-  switch (job.kind) {
-    case 'scan-history':
-      return scanHistoryJob(job.data, s, store, jobId);
-    case 'scan-diff':
-      return scanDiffJob(job.data, s, jobId);
-    case 'scan-dump':
-      return scanDumpJob(job.data, s, jobId);
-    case 'scan-log-batch':
-      return scanLogBatchJob(job.data, s, jobId);
-    case 'rotate':
-    case 'confirm-revocation':
-      throw new ServiceError('KW_NOT_IMPLEMENTED', `${job.kind} jobs are not implemented until the rotation issue`);
-    default: {
-      const never: never = job;
-      throw new ServiceError('KW_JOB_INVALID', `unhandled job kind ${JSON.stringify(never)}`);
-    }
-  }
+/**
+ * The one path every scan kind takes: scan, record every occurrence (keys from the provenance, so a
+ * re-run adds nothing), then the follow-up and the counts.
+ */
+function scanProcessor<K extends ScanKind>(
+  kind: K,
+  scan: (data: JobData<K>, ctx: ProcessorContext) => Promise<Scanned>,
+): Processor<K> {
+  return async (data, ctx) => {
+    const started = performance.now();
+    const scanned = await scan(data, ctx);
+    const recorded = await ctx.store.record(
+      scanned.findings,
+      { actor: ctx.actor },
+      {
+        ...(ctx.jobId !== undefined ? { jobId: ctx.jobId } : {}),
+        ...(ctx.afterRecord ? { onBatch: ctx.afterRecord, batchSize: 1 } : {}),
+      },
+    );
+    if (scanned.error) throw scanned.error;
+    if (scanned.after) await scanned.after();
+    return { kind, ...recorded, bytes: scanned.bytes, durationMs: Math.round(performance.now() - started) } as JobResult<K>;
+  };
+}
+
+/** A kind whose work another issue brings: fails at once, permanently (worker.ts), with the reason. */
+function notImplemented<K extends JobKind>(kind: K): Processor<K> {
+  return async () => {
+    throw new KeywardenError('KW_NOT_IMPLEMENTED', `${kind} jobs are not implemented until the rotation issue`);
+  };
+}
+
+/** Every job kind's processor: a kind added to jobs.ts without one here is a compile error. */
+export const processors: { [K in JobKind]: Processor<K> } = {
+  'scan-history': scanProcessor('scan-history', scanHistoryJob),
+  'scan-diff': scanProcessor('scan-diff', scanDiffJob),
+  'scan-dump': scanProcessor('scan-dump', scanDumpJob),
+  'scan-log-batch': scanProcessor('scan-log-batch', scanLogBatchJob),
+  rotate: notImplemented('rotate'),
+  'confirm-revocation': notImplemented('confirm-revocation'),
+};
+
+/** Runs `kind`'s processor on data already parsed for it. */
+export function runProcessor<K extends JobKind>(kind: K, data: JobData<K>, ctx: ProcessorContext): Promise<JobResult<K>> {
+  const processor: Processor<K> = processors[kind];
+  return processor(data, ctx);
 }
 
 // ---- git ---------------------------------------------------------------------------------------
 
 interface OpenedRepo {
   repo: GitRepo;
-  /** Real path of the work tree (or git dir), or the URL without credentials: the occurrence target. */
+  /** The repository's name in the store (`targetOf`): every occurrence's `provenance.repo`. */
   target: string;
 }
 
 async function openTarget(repoArg: string, s: ScanSettings): Promise<OpenedRepo> {
   if (isRemoteUrl(repoArg)) {
     const r = await openRemote(repoArg, { env: s.env, cacheDir: s.cacheDir });
-    return { repo: r.repo, target: r.url };
+    return { repo: r.repo, target: targetOf(repoArg) };
   }
   const repo = await openRepo(resolve(repoArg), s.env);
-  return { repo, target: realpathSync(repo.workTree ?? repo.gitDir) };
-}
-
-/** What `findings list --repo` compares with: the same normalization the workers apply. */
-export function repoTarget(repoArg: string): string {
-  if (isRemoteUrl(repoArg)) return repoArg.replace(/\/\/[^@/]*@/, '//');
-  try {
-    return realpathSync(resolve(repoArg));
-  } catch {
-    return repoArg;
-  }
+  // Named by what git says the repository is, not by the directory given (a subdirectory, a link).
+  return { repo, target: targetOf(repo.workTree ?? repo.gitDir) };
 }
 
 async function gitOptions(repo: GitRepo, s: ScanSettings): Promise<GitScanOptions> {
@@ -120,7 +166,7 @@ async function gitOptions(repo: GitRepo, s: ScanSettings): Promise<GitScanOption
       maxFileSize: s.maxFileSize,
     };
   const config = await loadConfig(repo.workTree);
-  const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+  const rules = await resolveRules(config);
   return {
     rules,
     globalAllow: config.allowlist,
@@ -130,56 +176,49 @@ async function gitOptions(repo: GitRepo, s: ScanSettings): Promise<GitScanOption
   };
 }
 
-function gitOccurrences(target: string, result: GitScanResult, jobId?: string): Occurrence[] {
-  return result.findings.map((finding) => {
-    const commit = finding.source.kind === 'git' ? finding.source.commit : '-';
-    const o: Occurrence = { target, key: `git|${target}|${commit}|${finding.path}|${finding.line}|${finding.column}`, finding };
-    if (jobId) o.jobId = jobId;
-    return o;
-  });
+/** The scan's findings with the repository on every occurrence's provenance. */
+function inRepo(target: string, result: GitScanResult): Finding[] {
+  return result.findings.map((f) => ({
+    ...f,
+    occurrences: f.occurrences.map((o) =>
+      o.provenance.kind === 'git' ? { ...o, provenance: { ...o.provenance, repo: target } } : o,
+    ),
+  }));
 }
 
-async function scanHistoryJob(
-  d: JobData<'scan-history'>,
-  s: ScanSettings,
-  store: FindingStore,
-  jobId?: string,
-): Promise<Scanned> {
-  const { repo, target } = await openTarget(d.repo, s);
-  const opts = await gitOptions(repo, s);
+async function scanHistoryJob(d: JobData<'scan-history'>, ctx: ProcessorContext): Promise<Scanned> {
+  const { store } = ctx;
+  const { repo, target } = await openTarget(d.repo, ctx.scan);
+  const opts = await gitOptions(repo, ctx.scan);
   const scope = d.branch ?? '--all';
   // Old tips may be gone (force-push, deleted branch): exclude only the ones still present.
   const exclude = d.incremental ? await existingCommits(repo, await store.gitTips(target, scope)) : [];
   const result = await scanHistory(repo, { ...opts, ...(d.branch ? { branch: d.branch } : {}), exclude });
-  const scanned: Scanned = { occurrences: gitOccurrences(target, result, jobId), bytes: result.stats.bytes };
+  const scanned: Scanned = { findings: inRepo(target, result), bytes: result.stats.bytes };
   if (d.incremental) scanned.after = () => store.saveGitTips(target, scope, [...result.tips.values()]);
   return scanned;
 }
 
-async function scanDiffJob(d: JobData<'scan-diff'>, s: ScanSettings, jobId?: string): Promise<Scanned> {
-  const { repo, target } = await openTarget(d.repo, s);
-  const opts = await gitOptions(repo, s);
+async function scanDiffJob(d: JobData<'scan-diff'>, ctx: ProcessorContext): Promise<Scanned> {
+  const { repo, target } = await openTarget(d.repo, ctx.scan);
+  const opts = await gitOptions(repo, ctx.scan);
   const result = await scanDiff(repo, { ...opts, base: d.base, head: d.head });
-  return { occurrences: gitOccurrences(target, result, jobId), bytes: result.stats.bytes };
+  return { findings: inRepo(target, result), bytes: result.stats.bytes };
 }
 
 // ---- dumps and logs ----------------------------------------------------------------------------
 
-async function scanDumpJob(d: JobData<'scan-dump'>, s: ScanSettings, jobId?: string): Promise<Scanned> {
+async function scanDumpJob(d: JobData<'scan-dump'>, ctx: ProcessorContext): Promise<Scanned> {
+  const s = ctx.scan;
   const path = resolve(d.path);
-  if (!existsSync(path)) throw new ServiceError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`);
-  // String extraction, gzip and offsets are scanner/scan-dump.ts's; the worker only keys occurrences.
-  const r = await scanDumpFile(packOf(s), path, path, { fingerprintKey: s.fingerprintKey, showSecrets: false });
-  const occurrences = r.findings.map((finding): Occurrence => {
-    const at = finding.source.kind === 'dump' ? finding.source.offset : 0;
-    const o: Occurrence = { target: path, key: `dump|${path}|${at}`, finding };
-    if (jobId) o.jobId = jobId;
-    return o;
-  });
-  return { occurrences, bytes: r.bytes, ...(r.error ? { error: r.error } : {}) };
+  if (!existsSync(path)) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`);
+  // String extraction, gzip and offsets are scanner/scan-dump.ts's; the dump is named as `findings list --dump` names it.
+  const r = await scanDumpFile(packOf(s), path, targetOf(path), { fingerprintKey: s.fingerprintKey, showSecrets: false });
+  return { findings: r.findings, bytes: r.stats.bytes, ...(r.error ? { error: r.error } : {}) };
 }
 
-async function scanLogBatchJob(d: JobData<'scan-log-batch'>, s: ScanSettings, jobId?: string): Promise<Scanned> {
+async function scanLogBatchJob(d: JobData<'scan-log-batch'>, ctx: ProcessorContext): Promise<Scanned> {
+  const s = ctx.scan;
   const buf = Buffer.from(d.lines.join('\n'), 'utf8');
   // redactLines also finds JSON-escaped secrets in JSON log lines; its redacted output is not needed here.
   const redactor: Redactor = { pack: packOf(s), key: s.fingerprintKey, stream: d.stream, markers: new Map() };
@@ -187,6 +226,5 @@ async function scanLogBatchJob(d: JobData<'scan-log-batch'>, s: ScanSettings, jo
   const batch: LogBatch = { stream: d.stream, body: buf };
   if (d.firstLine !== undefined) batch.firstLine = d.firstLine;
   if (d.time !== undefined) batch.time = d.time;
-  if (jobId !== undefined) batch.jobId = jobId;
-  return { occurrences: logBatchOccurrences(findings, batch), bytes: buf.length };
+  return { findings: logBatchFindings(findings, batch), bytes: buf.length };
 }

@@ -3,11 +3,13 @@
 import { createHash } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
-import { ServiceError } from './errors.js';
+import { KeywardenError } from '../errors/error.js';
+import { FindingState, Fingerprint } from '../model/finding.js';
 
 const nonEmpty = z.string().min(1);
-/** A fingerprint as scanner/fingerprint.ts makes them. */
-export const Fingerprint = z.string().regex(/^kw1:[0-9a-f]{32}$/, 'a fingerprint is kw1: followed by 32 hex digits');
+
+// Job payloads name findings by the model's fingerprint (model/finding.ts).
+export { Fingerprint };
 
 export const JOB_SCHEMAS = {
   /** A repository's history (path or URL the worker can read), every ref or one; incremental keeps tips in Redis. */
@@ -46,11 +48,11 @@ export function isJobKind(s: string): s is JobKind {
 /** Validates `data` for `kind`, or throws KW_JOB_INVALID listing every problem with its field. */
 export function parseJob(kind: string, data: unknown): AnyJob {
   if (!isJobKind(kind))
-    throw new ServiceError('KW_JOB_INVALID', `unknown job kind ${JSON.stringify(kind)}`, [`kinds: ${JOB_KINDS.join(', ')}`]);
+    throw new KeywardenError('KW_JOB_INVALID', `unknown job kind ${JSON.stringify(kind)}`, [`kinds: ${JOB_KINDS.join(', ')}`]);
   const r = JOB_SCHEMAS[kind].safeParse(data);
   if (!r.success) {
     const details = r.error.issues.map((i) => `${kind} > ${i.path.length > 0 ? i.path.join('.') : '(data)'}: ${i.message}`);
-    throw new ServiceError('KW_JOB_INVALID', `invalid ${kind} job data: ${details.join('; ')}`, details);
+    throw new KeywardenError('KW_JOB_INVALID', `invalid ${kind} job data: ${details.join('; ')}`, details);
   }
   return { kind, data: r.data } as AnyJob;
 }
@@ -87,16 +89,47 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: { age: 3600, count: 10_000 },
 };
 
+/** The kinds whose processor scans something and records what it found (workers/handlers.ts). */
+export const SCAN_KINDS = ['scan-history', 'scan-diff', 'scan-dump', 'scan-log-batch'] as const satisfies readonly JobKind[];
+export type ScanKind = (typeof SCAN_KINDS)[number];
+
 /** What a scan job returns (BullMQ keeps it as the job's return value). */
-export interface ScanJobResult {
-  kind: JobKind;
-  /** Distinct fingerprints this job saw. */
-  findings: number;
-  /** Fingerprints the store had never seen before this job. */
-  newFindings: number;
-  occurrences: number;
-  /** Occurrences the store had not recorded before (0 when the job is re-run). */
-  newOccurrences: number;
-  bytes: number;
-  durationMs: number;
-}
+export const ScanOutcome = z
+  .object({
+    kind: z.enum(SCAN_KINDS),
+    /** Distinct fingerprints this job saw. */
+    findings: z.number().int(),
+    /** Fingerprints the store had never seen before this job. */
+    newFindings: z.number().int(),
+    occurrences: z.number().int(),
+    /** Occurrences the store had not recorded before (0 when the job is re-run). */
+    newOccurrences: z.number().int(),
+    /** Bytes scanned. */
+    bytes: z.number().int(),
+    durationMs: z.number(),
+  })
+  .strict();
+export type ScanOutcome = z.infer<typeof ScanOutcome>;
+
+/** What a job acting on one finding returns: the lifecycle move it made (filled in by the rotation issue). */
+export const TransitionOutcome = z
+  .object({
+    kind: z.enum(['rotate', 'confirm-revocation']),
+    fingerprint: Fingerprint,
+    from: FindingState,
+    to: FindingState,
+    durationMs: z.number(),
+  })
+  .strict();
+export type TransitionOutcome = z.infer<typeof TransitionOutcome>;
+
+/** Each kind's return value, as BullMQ keeps it and `GET /v1/jobs/:id` shows it (`returnvalue`). */
+export const JOB_RESULT_SCHEMAS = {
+  'scan-history': ScanOutcome,
+  'scan-diff': ScanOutcome,
+  'scan-dump': ScanOutcome,
+  'scan-log-batch': ScanOutcome,
+  rotate: TransitionOutcome,
+  'confirm-revocation': TransitionOutcome,
+} as const satisfies Record<JobKind, z.ZodType>;
+export type JobResult<K extends JobKind> = z.infer<(typeof JOB_RESULT_SCHEMAS)[K]>;

@@ -1,19 +1,11 @@
 // The finding lifecycle as a pure state machine: `transition(state, event)` returns the next state or
 // throws KW_ILLEGAL_TRANSITION. The store persists what it returns, with an audit event per change.
 import { z } from 'zod';
-import { ServiceError } from './errors.js';
+import { KeywardenError } from '../errors/error.js';
+import { FindingState } from '../model/finding.js';
 
-export const FindingState = z.enum([
-  'detected',
-  'rotation_requested',
-  'rotated',
-  'revocation_pending',
-  'revoked',
-  'false_positive',
-  'accepted_risk',
-  'escalated',
-]);
-export type FindingState = z.infer<typeof FindingState>;
+// The states are the finding model's (model/finding.ts); this module owns the moves between them.
+export { FindingState };
 
 export const LifecycleEvent = z.enum([
   /** Ask the owner (or the rotation webhook) to rotate the key. */
@@ -86,7 +78,7 @@ export function transition(state: FindingState, event: LifecycleEvent): FindingS
   const next = TABLE[state][event];
   if (next === undefined) {
     const allowed = allowedEvents(state);
-    throw new ServiceError('KW_ILLEGAL_TRANSITION', `cannot ${event} a finding in state ${state}`, [
+    throw new KeywardenError('KW_ILLEGAL_TRANSITION', `cannot ${event} a finding in state ${state}`, [
       allowed.length > 0 ? `allowed from ${state}: ${allowed.join(', ')}` : `${state} is final`,
     ]);
   }

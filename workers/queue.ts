@@ -13,6 +13,22 @@ export interface Enqueued {
 
 export type JobStatus = Awaited<ReturnType<Job['getState']>>;
 
+/**
+ * Every state BullMQ reports for a job (`unknown`: no such job, or removed meanwhile), declared once
+ * for the API's schema and the metrics. `satisfies` makes a state BullMQ adds a compile error here.
+ */
+const JOB_STATE_SET = {
+  waiting: true,
+  prioritized: true,
+  active: true,
+  delayed: true,
+  'waiting-children': true,
+  completed: true,
+  failed: true,
+  unknown: true,
+} as const satisfies Record<JobStatus, true>;
+export const JOB_STATES = Object.keys(JOB_STATE_SET) as [JobStatus, ...JobStatus[]];
+
 export interface JobView {
   id: string;
   kind: JobKind;

@@ -3,10 +3,10 @@
 // Each repository runs as its own job, so one that fails is retried and reported without holding up the rest.
 import { createHash } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { readConfigFile } from '../scanner/config.js';
-import { KeywardenError } from '../scanner/errors.js';
+import { type ConfigDocument, loadConfigDocument } from '../config/file.js';
+import { parseYaml } from '../config/yaml.js';
+import { KeywardenError } from '../errors/error.js';
 import { DEFAULT_JOB_OPTIONS, type JobData } from './jobs.js';
 
 const DEFAULT_ATTEMPTS = DEFAULT_JOB_OPTIONS.attempts ?? 5;
@@ -110,19 +110,15 @@ export function schedulerId(r: ScheduledRepo): string {
  * Throws KW_CONFIG_INVALID listing every problem with its field.
  */
 export function parseSchedule(text: string, file: string): Schedule | null {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new KeywardenError(
-      'KW_CONFIG_INVALID',
-      `invalid schedule ${file}`,
-      doc.errors.map((e) => {
-        const { line, col } = lineCounter.linePos(e.pos[0]);
-        return `${file}:${line}:${col}: YAML syntax error`;
-      }),
-    );
-  }
-  const raw: unknown = doc.toJS() ?? {};
+  return scheduleFromData(parseYaml(text, file), file);
+}
+
+/** The `schedule:` section of a config file parsed at start-up; null when it has none. */
+export function scheduleFromDocument(doc: ConfigDocument | null): Schedule | null {
+  return doc === null ? null : scheduleFromData(doc.data, doc.path);
+}
+
+function scheduleFromData(raw: unknown, file: string): Schedule | null {
   const isObj = typeof raw === 'object' && raw !== null && !Array.isArray(raw);
   const hasSection = isObj && Object.hasOwn(raw, 'schedule');
   if (isObj && !hasSection && !Object.hasOwn(raw, 'repos')) return null;
@@ -152,10 +148,10 @@ export function parseSchedule(text: string, file: string): Schedule | null {
   });
 }
 
-/** `explicitPath` (must exist) or else the `schedule:` section of `.keywarden.yaml` at `root`; null if none. */
-export async function loadSchedule(root: string, explicitPath?: string): Promise<Schedule | null> {
-  const found = await readConfigFile(root, explicitPath);
-  return found === null ? null : parseSchedule(found.text, found.path);
+/** A schedule file given on the command line (`serve --schedule FILE`, which must exist). */
+export async function loadSchedule(path: string): Promise<Schedule | null> {
+  const doc = await loadConfigDocument('.', path);
+  return scheduleFromDocument(doc);
 }
 
 export interface SyncReport {

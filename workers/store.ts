@@ -1,48 +1,42 @@
-// The finding store in Redis: one finding per fingerprint with its occurrences, lifecycle state and an
-// append-only audit stream. Writes are Lua scripts, so concurrent workers and re-run jobs never make a
+// The finding store in Redis: one finding (model/finding.ts) per fingerprint with its occurrences,
+// lifecycle state and an append-only audit stream. Writes are Lua scripts, so concurrent workers and re-run jobs never make a
 // second finding or a second copy of an occurrence. No raw secret is ever written here.
 import type { ClientContext, Redis, Result } from 'ioredis';
-import type { Finding } from '../scanner/finding.js';
-import { ServiceError } from './errors.js';
-import { FindingState, isOpen, type LifecycleEvent, OPEN_STATES, RESOLUTIONS, type Resolution, transition } from './lifecycle.js';
+import { z } from 'zod';
+import { KeywardenError } from '../errors/error.js';
+import { Finding, FindingState, Occurrence } from '../model/finding.js';
+import { occurrenceKey, occurrenceTarget } from '../model/occurrence.js';
+import { isOpen, type LifecycleEvent, OPEN_STATES, RESOLUTIONS, type Resolution, transition } from './lifecycle.js';
 
-/** One place a secret was seen: `key` is stable across re-runs of the same scan (the dedupe key). */
-export interface Occurrence {
-  /** What was scanned: repository (real path or credential-free URL), dump path or log stream. */
-  target: string;
-  key: string;
-  /** The finding as the scanner reported it; `secret` is dropped before writing. */
-  finding: Finding;
+/** A time as the store writes it: ISO 8601 in UTC (`Date.prototype.toISOString`). */
+export const IsoTime = z.iso.datetime();
+
+/** An occurrence as the store keeps it: the model's occurrence, its dedupe key (`occurrenceKey`), when and by what job it was recorded. */
+export const StoredOccurrence = Occurrence.extend({
+  key: z.string(),
+  /** When the store first recorded it. */
+  recordedAt: IsoTime,
   /** The job that saw it, for tracing. */
-  jobId?: string;
-}
+  jobId: z.string().optional(),
+}).strict();
+export type StoredOccurrence = z.infer<typeof StoredOccurrence>;
 
-/** What the store keeps per occurrence (the Finding without its secret, plus where and by what job). */
-export interface StoredOccurrence {
-  key: string;
-  target: string;
-  jobId?: string;
-  /** ISO time the store first recorded it. */
-  recordedAt: string;
-  finding: Omit<Finding, 'secret'>;
-}
-
-export interface StoredFinding {
-  fingerprint: string;
-  ruleId: string;
-  description: string;
-  /** Redacted preview, never the secret. */
-  redacted: string;
-  confidence: Finding['confidence'];
-  state: FindingState;
-  /** ISO times. */
-  firstSeen: string;
-  lastSeen: string;
-  stateChangedAt: string;
-  /** When the finding last entered each state it has been in (e.g. `revoked`). */
-  stateTimes: Partial<Record<FindingState, string>>;
-  occurrences: number;
-}
+/**
+ * A finding as the store keeps it: the model's finding without its secret (never stored) and without
+ * its occurrences (read with `occurrences(fp)`, so that lists stay small), plus when it was seen and
+ * changed and how many occurrences it has.
+ */
+export const StoredFinding = Finding.omit({ occurrences: true, secret: true })
+  .extend({
+    firstSeen: IsoTime,
+    lastSeen: IsoTime,
+    stateChangedAt: IsoTime,
+    /** When the finding last entered each state it has been in (e.g. `revoked`). */
+    stateTimes: z.partialRecord(FindingState, IsoTime),
+    occurrenceCount: z.number().int().min(0),
+  })
+  .strict();
+export type StoredFinding = z.infer<typeof StoredFinding>;
 
 export interface AuditEvent {
   /** Redis stream entry id: orders events, unique per finding. */
@@ -64,6 +58,15 @@ export interface RecordResult {
   newFindings: number;
   occurrences: number;
   newOccurrences: number;
+}
+
+export interface RecordOptions {
+  /** The job whose findings these are, kept on each new occurrence. */
+  jobId?: string;
+  /** Runs after each pipeline round trip (progress, test pauses). */
+  onBatch?: (done: number) => Promise<void>;
+  /** Occurrences per round trip. @defaultValue 500 */
+  batchSize?: number;
 }
 
 export interface ListFilter {
@@ -96,13 +99,13 @@ export interface Actor {
 }
 
 // KEYS: finding, occurrences, audit, index, state:detected, rule set, target set
-// ARGV: fp, ruleId, description, redacted, confidence, now, occKey, occJson, actor, target
+// ARGV: fp, ruleId, description, redacted, confidence, now, occKey, occJson, actor, target, entropy
 const RECORD_LUA = `
 local created = 0
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'fingerprint', ARGV[1], 'ruleId', ARGV[2], 'description', ARGV[3], 'redacted', ARGV[4],
-    'confidence', ARGV[5], 'state', 'detected', 'firstSeen', ARGV[6], 'lastSeen', ARGV[6], 'stateChangedAt', ARGV[6],
-    'at:detected', ARGV[6], 'occurrences', 0)
+    'confidence', ARGV[5], 'entropy', ARGV[11], 'state', 'detected', 'firstSeen', ARGV[6], 'lastSeen', ARGV[6],
+    'stateChangedAt', ARGV[6], 'at:detected', ARGV[6], 'occurrences', 0)
   redis.call('ZADD', KEYS[4], ARGV[6], ARGV[1])
   redis.call('SADD', KEYS[5], ARGV[1])
   redis.call('SADD', KEYS[6], ARGV[1])
@@ -179,28 +182,27 @@ export class FindingStore {
   }
 
   /**
-   * Records occurrences: creates the finding (state `detected`, one audit event) if its fingerprint is
-   * new, adds each occurrence unless its key is already there. Safe to run twice and concurrently.
-   * `onBatch` runs after each pipeline round trip (progress, test pauses).
+   * Records every occurrence of `findings`: creates a finding (state `detected`, one audit event) if
+   * its fingerprint is new, adds each occurrence unless its key (`occurrenceKey`) is already there.
+   * Safe to run twice and concurrently. The secret, if a finding carries one, is never written.
    */
-  async record(
-    occs: readonly Occurrence[],
-    who: Actor,
-    onBatch?: (done: number) => Promise<void>,
-    batchSize = RECORD_BATCH,
-  ): Promise<RecordResult> {
+  async record(findings: readonly Finding[], who: Actor, opts: RecordOptions = {}): Promise<RecordResult> {
     const now = who.now ?? Date.now();
+    const batchSize = opts.batchSize ?? RECORD_BATCH;
+    const items: Array<[Finding, Occurrence]> = [];
+    for (const f of findings) for (const o of f.occurrences) items.push([f, o]);
     const fps = new Set<string>();
     let newFindings = 0;
     let newOccurrences = 0;
-    for (let i = 0; i < occs.length; i += batchSize) {
+    for (let i = 0; i < items.length; i += batchSize) {
       const pipe = this.redis.pipeline();
-      const batch = occs.slice(i, i + batchSize);
-      for (const o of batch) {
-        const { secret: _never, ...f } = o.finding;
+      const batch = items.slice(i, i + batchSize);
+      for (const [f, o] of batch) {
         fps.add(f.fingerprint);
-        const stored: StoredOccurrence = { key: o.key, target: o.target, recordedAt: new Date(now).toISOString(), finding: f };
-        if (o.jobId) stored.jobId = o.jobId;
+        const key = occurrenceKey(o);
+        const target = occurrenceTarget(o);
+        const stored: StoredOccurrence = { key, ...o, recordedAt: new Date(now).toISOString() };
+        if (opts.jobId) stored.jobId = opts.jobId;
         pipe.kwRecord(
           this.fKey(f.fingerprint),
           this.occKey(f.fingerprint),
@@ -208,29 +210,30 @@ export class FindingStore {
           this.indexKey,
           this.stateKey('detected'),
           this.ruleKey(f.ruleId),
-          this.targetKey(o.target),
+          this.targetKey(target),
           f.fingerprint,
           f.ruleId,
           f.description,
           f.redacted,
           f.confidence,
           now,
-          o.key,
+          key,
           JSON.stringify(stored),
           who.actor,
-          o.target,
+          target,
+          f.entropy,
         );
       }
       const results = (await pipe.exec()) ?? [];
       for (const [err, res] of results) {
-        if (err) throw new ServiceError('KW_REDIS', `recording findings failed: ${err.message}`, [], { cause: err });
+        if (err) throw new KeywardenError('KW_REDIS', `recording findings failed: ${err.message}`, [], { cause: err });
         const [created, added] = res as [number, number];
         newFindings += created;
         newOccurrences += added;
       }
-      if (onBatch) await onBatch(i + batch.length);
+      if (opts.onBatch) await opts.onBatch(i + batch.length);
     }
-    return { findings: fps.size, newFindings, occurrences: occs.length, newOccurrences };
+    return { findings: fps.size, newFindings, occurrences: items.length, newOccurrences };
   }
 
   async get(fp: string): Promise<StoredFinding | null> {
@@ -240,16 +243,16 @@ export class FindingStore {
 
   async mustGet(fp: string): Promise<StoredFinding> {
     const f = await this.get(fp);
-    if (!f) throw new ServiceError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
+    if (!f) throw new KeywardenError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
     return f;
   }
 
-  /** Occurrences of a finding, ordered by target, then key. */
+  /** Occurrences of a finding, ordered by key (kind, then target, then place). */
   async occurrences(fp: string): Promise<StoredOccurrence[]> {
     const h = await this.redis.hgetall(this.occKey(fp));
     return Object.values(h)
       .map((v) => JSON.parse(v) as StoredOccurrence)
-      .sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   /** The audit trail of a finding, oldest first. */
@@ -314,10 +317,10 @@ export class FindingStore {
         who.reason,
         fp,
       );
-      if (r === -1) throw new ServiceError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
+      if (r === -1) throw new KeywardenError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
       if (r !== 0) return { from: current.state, to: next, auditId: String(r) };
     }
-    throw new ServiceError('KW_REDIS', `finding ${fp} keeps changing state; gave up after 10 tries`);
+    throw new KeywardenError('KW_REDIS', `finding ${fp} keeps changing state; gave up after 10 tries`);
   }
 
   /** `findings resolve --as false_positive|accepted_risk --reason …` */
@@ -406,13 +409,15 @@ function toStored(h: Record<string, string>): StoredFinding {
     fingerprint: h.fingerprint ?? '',
     ruleId: h.ruleId ?? '',
     description: h.description ?? '',
-    redacted: h.redacted ?? '',
     confidence: (h.confidence ?? 'low') as Finding['confidence'],
+    redacted: h.redacted ?? '',
+    entropy: Number(h.entropy ?? 0),
     state: FindingState.parse(h.state),
     firstSeen: iso(h.firstSeen),
     lastSeen: iso(h.lastSeen),
     stateChangedAt: iso(h.stateChangedAt),
     stateTimes,
-    occurrences: Number(h.occurrences ?? 0),
+    // The hash field keeps its name: the Lua scripts count in it.
+    occurrenceCount: Number(h.occurrences ?? 0),
   };
 }

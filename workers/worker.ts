@@ -1,14 +1,13 @@
 // The worker side: BullMQ workers, one per job kind, that parse `job.data` with the schema from jobs.ts,
-// run the handler, record occurrences in the finding store and map typed errors to BullMQ behaviour
-// (invalid data and unimplemented kinds fail at once; everything else retries with backoff).
+// run the kind's processor (handlers.ts) and map typed errors to BullMQ behaviour by the `retryable`
+// column of the error table (errors/codes.ts): retried with backoff, or failed at once.
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { codeOf, specOf } from '../errors/error.js';
 import type { Logger } from '../logging/logger.js';
-import { isKeywardenError } from '../scanner/errors.js';
-import { isServiceError } from './errors.js';
-import { runScan, type ScanSettings } from './handlers.js';
-import { JOB_KINDS, type JobKind, parseJob, type ScanJobResult } from './jobs.js';
+import { type ProcessorContext, runProcessor, type ScanSettings } from './handlers.js';
+import { JOB_KINDS, type JobKind, type JobResult, parseJob } from './jobs.js';
 import { createRedis } from './redis.js';
 import { FindingStore } from './store.js';
 
@@ -26,8 +25,11 @@ export interface WorkerOptions {
   scan: ScanSettings;
   /** Written into audit events. @defaultValue `worker:<host>:<pid>` */
   actor?: string;
-  /** Test hook: record occurrences one at a time, pausing this long after each (to kill a worker mid-job). */
-  debugPauseMs?: number;
+  /**
+   * Test hook: record occurrences one at a time and await this after each, with the count so far
+   * (`keywarden worker --debug-hold-after`: to stop a worker mid-job at a known point).
+   */
+  afterRecord?: (recorded: number) => Promise<void>;
   /** One line per job outcome. @defaultValue nothing */
   log?: (entry: Record<string, unknown>) => void;
   /** Job start, completion and failure from `processJob` (ids, counts, codes; never job data). @defaultValue none */
@@ -41,62 +43,36 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-/** Runs one job: parse, scan, record. Exported for embedded use (tests, bench) without BullMQ. */
-export async function processJob(
-  kind: string,
-  data: unknown,
-  ctx: {
-    scan: ScanSettings;
-    store: FindingStore;
-    actor: string;
-    jobId?: string;
-    debugPauseMs?: number;
-    logger?: Logger;
-  },
-): Promise<ScanJobResult> {
+export type JobContext = ProcessorContext & { logger?: Logger };
+
+/** Runs one job: parse, then the kind's processor. Exported for embedded use (tests, bench) without BullMQ. */
+export async function processJob<K extends JobKind>(kind: K, data: unknown, ctx: JobContext): Promise<JobResult<K>>;
+export async function processJob(kind: string, data: unknown, ctx: JobContext): Promise<JobResult<JobKind>>;
+export async function processJob(kind: string, data: unknown, ctx: JobContext): Promise<JobResult<JobKind>> {
   const started = performance.now();
   // `kind` is the queue's name, not job data; the data itself is never logged (a log batch is secrets).
   const log = ctx.logger?.child({ jobId: ctx.jobId, kind });
   log?.info({ event: 'job-start' }, 'job started');
   try {
     const job = parseJob(kind, data);
-    const scanned = await runScan(job, ctx.scan, ctx.store, ctx.jobId);
-    const pause = ctx.debugPauseMs;
-    const recorded = await ctx.store.record(
-      scanned.occurrences,
-      { actor: ctx.actor },
-      pause ? () => new Promise((r) => setTimeout(r, pause)) : undefined,
-      pause ? 1 : undefined,
-    );
-    if (scanned.error) throw scanned.error;
-    if (scanned.after) await scanned.after();
-    const result: ScanJobResult = {
-      kind: job.kind,
-      ...recorded,
-      bytes: scanned.bytes,
-      durationMs: Math.round(performance.now() - started),
-    };
+    const result: JobResult<JobKind> = await runProcessor(job.kind, job.data, ctx);
     const { kind: _kind, ...counts } = result; // the child logger already names the kind
     log?.info({ event: 'job-done', ...counts }, 'job completed');
     return result;
   } catch (err) {
     // The code only: an error message may quote the job's input.
-    const code = isKeywardenError(err) ? err.code : 'KW_INTERNAL';
+    const code = codeOf(err);
     log?.info({ event: 'job-failed', code, durationMs: Math.round(performance.now() - started) }, 'job failed');
     throw err;
   }
 }
 
-/** Errors that no retry can fix: the job fails at once, with its code in the visible reason. */
+/**
+ * Errors that no retry can fix fail the job at once, with the code in the visible reason. Whether a
+ * code is one of them is the table's `retryable` column; what is not ours (KW_INTERNAL) is retried.
+ */
 function permanent(err: unknown): boolean {
-  if (isServiceError(err, 'KW_JOB_INVALID') || isServiceError(err, 'KW_NOT_IMPLEMENTED')) return true;
-  return (
-    isKeywardenError(err) &&
-    (err.code === 'KW_GIT_NOT_A_REPO' ||
-      err.code === 'KW_GIT_UNKNOWN_REF' ||
-      err.code === 'KW_CONFIG_INVALID' ||
-      err.code === 'KW_RULES_INVALID')
-  );
+  return !specOf(err).retryable;
 }
 
 export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers> {
@@ -108,21 +84,20 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
   // BullMQ leaves connections it was given open on close(): these are ours to quit.
   const conns: Redis[] = [storeConn];
   for (const kind of opts.queues ?? JOB_KINDS) {
-    const processor = async (job: Job): Promise<ScanJobResult> => {
+    const processor = async (job: Job): Promise<JobResult<JobKind>> => {
       try {
         const ctx = {
           scan: opts.scan,
           store,
           actor,
           ...(job.id ? { jobId: job.id } : {}),
-          ...(opts.debugPauseMs ? { debugPauseMs: opts.debugPauseMs } : {}),
+          ...(opts.afterRecord ? { afterRecord: opts.afterRecord } : {}),
           ...(opts.logger ? { logger: opts.logger } : {}),
         };
         return await processJob(kind, job.data, ctx);
       } catch (err) {
         if (permanent(err)) {
-          const code = isKeywardenError(err) ? err.code : 'KW_INTERNAL';
-          throw new UnrecoverableError(`${code}: ${(err as Error).message}`);
+          throw new UnrecoverableError(`${codeOf(err)}: ${(err as Error).message}`);
         }
         throw err;
       }
@@ -138,7 +113,7 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
       // A job whose worker died is retried, up to this many stalls, before it fails visibly.
       maxStalledCount: 3,
     });
-    w.on('completed', (job, result: ScanJobResult) => log({ event: 'completed', jobId: job.id, ...result }));
+    w.on('completed', (job, result: JobResult<JobKind>) => log({ event: 'completed', jobId: job.id, ...result }));
     w.on('failed', (job, err) =>
       log({ event: 'failed', kind, jobId: job?.id, attemptsMade: job?.attemptsMade, error: err.message }),
     );

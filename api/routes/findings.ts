@@ -1,75 +1,123 @@
 // Findings and their lifecycle: list with filters, one finding with its occurrences, its audit trail,
 // and lifecycle transitions (each one audited with the API as actor).
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { repoTarget } from '../../workers/handlers.js';
-import { Fingerprint } from '../../workers/jobs.js';
-import { FindingState, LifecycleEvent } from '../../workers/lifecycle.js';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { errorResponses, json } from '../../http/schemas.js';
+import { targetOf } from '../../scanner/target.js';
 import type { ApiContext } from '../context.js';
-import { parseOrThrow } from '../validate.js';
+import {
+  AuditTrail,
+  BODY_ERRORS,
+  FindingDetail,
+  FindingList,
+  FindingsQuery,
+  FingerprintParams,
+  GUARDED_ERRORS,
+  TransitionBody,
+  TransitionResult,
+} from '../schemas.js';
 
-/** @defaultValue limit 1000, at most 10,000. */
-export const FindingsQuery = z
-  .object({
-    state: FindingState.optional(),
-    /** Repository path or URL (normalized as the workers record it), or a dump path. */
-    repo: z.string().min(1).optional(),
-    /** A log stream (an intake path such as `web/nginx`, or a scan-log-batch job's stream), taken as is. */
-    stream: z.string().min(1).optional(),
-    rule: z.string().min(1).optional(),
-    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-  })
-  .strict()
-  // A stream name is not a path: resolving it (as `repo` is) could turn `intake` into `/srv/intake`.
-  .refine((q) => q.repo === undefined || q.stream === undefined, { message: 'give repo or stream, not both', path: ['stream'] });
+const MALFORMED_FINGERPRINT = { KW_REQUEST_INVALID: 'the fingerprint is malformed (`details` names `params.fingerprint`).' };
+const NO_SUCH_FINDING = { KW_FINDING_NOT_FOUND: 'no finding with that fingerprint.' };
 
-const FpParams = z.object({ fingerprint: Fingerprint }).strict();
+export function registerFindingRoutes(server: FastifyInstance, ctx: ApiContext): void {
+  const app = server.withTypeProvider<ZodTypeProvider>();
 
-export const TransitionBody = z
-  .object({
-    event: LifecycleEvent,
-    /** Why: kept in the audit trail. */
-    reason: z.string().trim().min(1, 'say why (kept in the audit trail)').max(2000),
-    /** Who, as the audit trail shows it (`api:<actor>`), e.g. the person's login. @defaultValue `api` */
-    actor: z
-      .string()
-      .regex(/^[\w.@+-]{1,100}$/, 'letters, digits and . @ + - _ only, at most 100')
-      .optional(),
-  })
-  .strict();
+  app.get(
+    '/v1/findings',
+    {
+      schema: {
+        operationId: 'listFindings',
+        summary: 'Findings matching every given filter, oldest first',
+        querystring: FindingsQuery,
+        response: {
+          200: json('The findings.', FindingList),
+          ...errorResponses({ ...GUARDED_ERRORS, KW_REQUEST_INVALID: 'an unknown filter or a bad value.' }),
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const findings = await ctx.store.list({
+        limit: q.limit,
+        ...(q.state ? { state: q.state } : {}),
+        ...(q.rule ? { ruleId: q.rule } : {}),
+        ...(q.repo ? { target: targetOf(q.repo) } : {}),
+        ...(q.stream ? { target: q.stream } : {}),
+      });
+      return { count: findings.length, findings };
+    },
+  );
 
-export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/v1/findings', async (req) => {
-    const q = parseOrThrow(FindingsQuery, req.query, 'query');
-    const findings = await ctx.store.list({
-      limit: q.limit,
-      ...(q.state ? { state: q.state } : {}),
-      ...(q.rule ? { ruleId: q.rule } : {}),
-      ...(q.repo ? { target: repoTarget(q.repo) } : {}),
-      ...(q.stream ? { target: q.stream } : {}),
-    });
-    return { count: findings.length, findings };
-  });
+  app.get(
+    '/v1/findings/:fingerprint',
+    {
+      schema: {
+        operationId: 'getFinding',
+        summary: 'One finding with all its occurrences',
+        params: FingerprintParams,
+        response: {
+          200: json('The finding.', FindingDetail),
+          ...errorResponses({ ...GUARDED_ERRORS, ...MALFORMED_FINGERPRINT, ...NO_SUCH_FINDING }),
+        },
+      },
+    },
+    async (req) => {
+      const { fingerprint } = req.params;
+      const finding = await ctx.store.mustGet(fingerprint);
+      return { finding, occurrences: await ctx.store.occurrences(fingerprint) };
+    },
+  );
 
-  app.get('/v1/findings/:fingerprint', async (req) => {
-    const { fingerprint } = parseOrThrow(FpParams, req.params, 'params');
-    const finding = await ctx.store.mustGet(fingerprint);
-    return { finding, occurrences: await ctx.store.occurrences(fingerprint) };
-  });
+  app.get(
+    '/v1/findings/:fingerprint/audit',
+    {
+      schema: {
+        operationId: 'getFindingAudit',
+        summary: 'The finding’s audit trail, oldest first',
+        params: FingerprintParams,
+        response: {
+          200: json('The audit events.', AuditTrail),
+          ...errorResponses({ ...GUARDED_ERRORS, ...MALFORMED_FINGERPRINT, ...NO_SUCH_FINDING }),
+        },
+      },
+    },
+    async (req) => {
+      const { fingerprint } = req.params;
+      await ctx.store.mustGet(fingerprint);
+      return { fingerprint, events: await ctx.store.audit(fingerprint) };
+    },
+  );
 
-  app.get('/v1/findings/:fingerprint/audit', async (req) => {
-    const { fingerprint } = parseOrThrow(FpParams, req.params, 'params');
-    await ctx.store.mustGet(fingerprint);
-    return { fingerprint, events: await ctx.store.audit(fingerprint) };
-  });
-
-  app.post('/v1/findings/:fingerprint/transitions', async (req) => {
-    const { fingerprint } = parseOrThrow(FpParams, req.params, 'params');
-    const body = parseOrThrow(TransitionBody, req.body ?? undefined, 'body');
-    const r = await ctx.store.apply(fingerprint, body.event, {
-      actor: body.actor ? `api:${body.actor}` : 'api',
-      reason: body.reason,
-    });
-    return { fingerprint, event: body.event, from: r.from, to: r.to, auditId: r.auditId };
-  });
+  app.post(
+    '/v1/findings/:fingerprint/transitions',
+    {
+      schema: {
+        operationId: 'transitionFinding',
+        summary: 'Apply a lifecycle event (audited as `api:<actor>`, or `api`)',
+        params: FingerprintParams,
+        body: TransitionBody,
+        response: {
+          200: json('The transition made.', TransitionResult),
+          ...errorResponses({
+            ...GUARDED_ERRORS,
+            ...BODY_ERRORS,
+            KW_REQUEST_INVALID: 'a malformed fingerprint or a field failing its schema (`details` lists each field path).',
+            ...NO_SUCH_FINDING,
+            KW_ILLEGAL_TRANSITION:
+              'the event is not allowed from the finding’s current state (`details` lists the allowed events).',
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const { fingerprint } = req.params;
+      const body = req.body;
+      const r = await ctx.store.apply(fingerprint, body.event, {
+        actor: body.actor ? `api:${body.actor}` : 'api',
+        reason: body.reason,
+      });
+      return { fingerprint, event: body.event, from: r.from, to: r.to, auditId: r.auditId };
+    },
+  );
 }

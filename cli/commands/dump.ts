@@ -3,17 +3,19 @@
 import { writeFileSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import { builtinRules } from '../../rules/builtin.js';
-import { loadConfig, mergeRules, parseSize } from '../../scanner/config.js';
+import type { Environment } from '../../config/section.js';
+import { parseSize } from '../../config/units.js';
+import { VERSION } from '../../config/version.js';
+import { KeywardenError } from '../../errors/error.js';
+import { loadConfig, resolveRules } from '../../scanner/config.js';
 import { compilePack } from '../../scanner/engine/compile.js';
-import { KeywardenError } from '../../scanner/errors.js';
-import type { Finding, Report } from '../../scanner/finding.js';
-import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
+import type { Report, ReportEntry } from '../../scanner/report.js';
+import { REPORT_FORMATS, render, reportEntries } from '../../scanner/reporters/index.js';
 import { scanDumpFile } from '../../scanner/scan-dump.js';
-import { emptyStats } from '../../scanner/scan-tree.js';
 import { DEFAULT_DUMP_CHUNK, DEFAULT_MIN_LENGTH } from '../../scanner/sources/dump.js';
-import { fingerprintKeyFromEnv, pickFormat } from '../report-options.js';
-import { VERSION } from '../version.js';
+import { addStats, emptyStats } from '../../scanner/stats.js';
+import { pickFormat } from '../report-options.js';
+import { fingerprintKeyFor } from '../startup.js';
 
 interface DumpFlags {
   format?: string;
@@ -24,7 +26,7 @@ interface DumpFlags {
   chunkSize?: string;
 }
 
-export function registerDumpCommand(program: Command, setExit: (code: number) => void): void {
+export function registerDumpCommand(program: Command, setExit: (code: number) => void, env: Environment): void {
   program
     .command('dump')
     .description('scan crash dumps and binary files (ELF core, minidump, .heapsnapshot, .hprof, gzip) for credentials')
@@ -50,27 +52,23 @@ export function registerDumpCommand(program: Command, setExit: (code: number) =>
       }
       const cwd = process.cwd();
       const config = await loadConfig(cwd, flags.config);
-      const rules = mergeRules(config.extends === 'none' ? [] : await builtinRules(), config);
-      const key = fingerprintKeyFromEnv();
+      const rules = await resolveRules(config);
+      const key = fingerprintKeyFor(env);
       const pack = compilePack(rules, config.allowlist);
       const opts = { fingerprintKey: key, showSecrets: flags.showSecrets === true, minLength, chunkSize };
 
       const started = performance.now();
       const stats = emptyStats();
-      const findings: Finding[] = [];
+      // Files in the order given, each one's occurrences in offset order.
+      const findings: ReportEntry[] = [];
       let firstError: KeywardenError | undefined;
       for (const file of files) {
         const abs = resolve(file);
         const path = relative(cwd, abs).split(sep).join('/') || file;
         const r = await scanDumpFile(pack, abs, path, opts);
-        findings.push(...r.findings);
-        stats.bytes += r.bytes;
-        if (r.error) {
-          stats.errors.push({ path, code: r.error.code, message: r.error.message });
-          firstError ??= r.error;
-        } else {
-          stats.files++;
-        }
+        findings.push(...reportEntries(r.findings, 'location'));
+        addStats(stats, r.stats);
+        firstError ??= r.error;
       }
       stats.durationMs = Math.round(performance.now() - started);
 

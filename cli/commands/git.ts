@@ -1,27 +1,21 @@
 // `keywarden history [REPO]`, `keywarden diff --base REF --head REF [REPO]`, `keywarden staged [REPO]`:
 // the git scans (scanner/scan-git.ts) with the same flags, reports and exit codes as `scan`.
-import { realpathSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { builtinRules } from '../../rules/builtin.js';
-import { loadConfig, mergeRules } from '../../scanner/config.js';
-import type { Finding, Report } from '../../scanner/finding.js';
-import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
+import { keywardenPaths } from '../../config/paths.js';
+import type { Environment } from '../../config/section.js';
+import { VERSION } from '../../config/version.js';
+import { loadConfig, resolveRules } from '../../scanner/config.js';
+import { REPORT_FORMATS, render, toReport } from '../../scanner/reporters/index.js';
 import { type GitScanOptions, type GitScanResult, scanDiff, scanHistory, scanStaged } from '../../scanner/scan-git.js';
 import { isRemoteUrl, openRemote } from '../../scanner/sources/git/remote.js';
 import { existingCommits, type GitRepo, openRepo } from '../../scanner/sources/git/repo.js';
 import { loadState, previousTips, saveState } from '../../scanner/sources/git/state.js';
-import { isSuppressed, loadIgnoreFile } from '../../scanner/suppress.js';
-import {
-  contextFilter,
-  EXCLUDE_CONTEXT_HELP,
-  exitCodeFor,
-  fingerprintKeyFromEnv,
-  pickFormat,
-  type ReportFlags,
-  xdgDir,
-} from '../report-options.js';
-import { VERSION } from '../version.js';
+import { loadIgnoreFile, suppress } from '../../scanner/suppress.js';
+import { targetOf } from '../../scanner/target.js';
+import { contextFilter, EXCLUDE_CONTEXT_HELP, exitCodeFor, pickFormat, type ReportFlags } from '../report-options.js';
+import { fingerprintKeyFor } from '../startup.js';
 import { parseSize } from './scan.js';
 
 interface CommonFlags extends ReportFlags {
@@ -60,28 +54,28 @@ function commonOptions(cmd: Command): Command {
 
 interface Opened {
   repo: GitRepo;
-  /** Identity for the incremental state: URL without credentials, or the real git dir. */
+  /** Identity for the incremental state: the repository's name (`targetOf`), as the service names it. */
   key: string;
 }
 
-async function open(target: string, flags: CommonFlags): Promise<Opened> {
+async function open(target: string, flags: CommonFlags, env: Environment): Promise<Opened> {
   if (isRemoteUrl(target)) {
-    const cacheDir = flags.cacheDir ?? join(xdgDir('XDG_CACHE_HOME', '.cache'), 'repos');
-    const r = await openRemote(target, { env: process.env, cacheDir });
-    return { repo: r.repo, key: r.url };
+    const cacheDir = flags.cacheDir ?? join(keywardenPaths(env).cacheDir, 'repos');
+    const r = await openRemote(target, { env, cacheDir });
+    return { repo: r.repo, key: targetOf(target) };
   }
-  const repo = await openRepo(resolve(target), process.env);
-  return { repo, key: realpathSync(repo.gitDir) };
+  const repo = await openRepo(resolve(target), env);
+  return { repo, key: targetOf(repo.workTree ?? repo.gitDir) };
 }
 
-async function prepare(repo: GitRepo, flags: CommonFlags) {
+async function prepare(repo: GitRepo, flags: CommonFlags, env: Environment) {
   // A bad --exclude-context should fail now, not after an hour of history.
   contextFilter(flags.excludeContext);
   const root = repo.workTree ?? process.cwd();
   const config = await loadConfig(root, flags.config);
-  const rules = mergeRules(config.extends === 'none' ? [] : await builtinRules(), config);
+  const rules = await resolveRules(config);
   const maxFileSize = flags.maxFileSize ? parseSize(flags.maxFileSize, '--max-file-size') : config.maxFileSize;
-  const key = fingerprintKeyFromEnv();
+  const key = fingerprintKeyFor(env);
   const scanOpts: GitScanOptions = {
     rules,
     globalAllow: config.allowlist,
@@ -104,18 +98,21 @@ function emit(
   for (const w of result.warnings) process.stderr.write(`keywarden: warning: ${w}\n`);
   const format = pickFormat(flags.format, flags.output);
   const ignore = ctx.ignoreRoot ? loadIgnoreFile(ctx.ignoreRoot) : new Set<string>();
-  const findings: Finding[] = contextFilter(flags.excludeContext)(result.findings).filter(
-    (f) => !isSuppressed(f, ignore, ctx.baseline),
+  // Grouped as the scan groups them: by fingerprint in order of introduction, introducer first.
+  const report = toReport(
+    suppress(contextFilter(flags.excludeContext)(result.findings), ignore, ctx.baseline),
+    result.stats,
+    VERSION,
+    'finding',
   );
-  const report: Report = { version: 1, tool: { name: 'keywarden', version: VERSION }, findings, stats: result.stats };
   const text = render(format, report, { rules: ctx.rules, color: !flags.output && process.stdout.isTTY === true });
   if (flags.output) writeFileSync(flags.output, text);
   else process.stdout.write(text);
-  setExit(exitCodeFor(findings));
-  return findings.length;
+  setExit(exitCodeFor(report));
+  return report.findings.length;
 }
 
-export function registerGitCommands(program: Command, setExit: (code: number) => void): void {
+export function registerGitCommands(program: Command, setExit: (code: number) => void, env: Environment): void {
   commonOptions(
     program
       .command('history')
@@ -127,10 +124,10 @@ export function registerGitCommands(program: Command, setExit: (code: number) =>
     .option('--incremental', 'only commits not reachable from the refs the last --incremental run scanned')
     .option('--state-file <file>', 'incremental state (default: $XDG_STATE_HOME/keywarden/git-state.json)')
     .action(async (target: string, flags: HistoryFlags) => {
-      const { repo, key } = await open(target, flags);
-      const ctx = await prepare(repo, flags);
+      const { repo, key } = await open(target, flags, env);
+      const ctx = await prepare(repo, flags, env);
       const exclude: string[] = flags.sinceCommit ? [flags.sinceCommit] : [];
-      const stateFile = flags.stateFile ?? join(xdgDir('XDG_STATE_HOME', '.local/state'), 'git-state.json');
+      const stateFile = flags.stateFile ?? join(keywardenPaths(env).stateDir, 'git-state.json');
       const scope = flags.branch ?? '--all';
       const state = flags.incremental ? loadState(stateFile) : null;
       // Old tips may be gone (force-push, deleted branch): exclude only the ones still present.
@@ -149,8 +146,8 @@ export function registerGitCommands(program: Command, setExit: (code: number) =>
     .requiredOption('--base <ref>', 'the branch the change merges into (e.g. origin/main)')
     .option('--head <ref>', 'the change (default HEAD)', 'HEAD')
     .action(async (target: string, flags: DiffFlags) => {
-      const { repo } = await open(target, flags);
-      const ctx = await prepare(repo, flags);
+      const { repo } = await open(target, flags, env);
+      const ctx = await prepare(repo, flags, env);
       const result = await scanDiff(repo, { ...ctx.scanOpts, base: flags.base!, head: flags.head ?? 'HEAD' });
       emit(result, flags, ctx, setExit);
     });
@@ -161,8 +158,8 @@ export function registerGitCommands(program: Command, setExit: (code: number) =>
       .description('scan the staged changes (for a pre-commit hook); exit 1 blocks the commit')
       .argument('[repo]', 'repository path', '.'),
   ).action(async (target: string, flags: CommonFlags) => {
-    const repo = await openRepo(resolve(target), process.env);
-    const ctx = await prepare(repo, flags);
+    const repo = await openRepo(resolve(target), env);
+    const ctx = await prepare(repo, flags, env);
     const author = { name: await gitConfig(repo, 'user.name'), email: await gitConfig(repo, 'user.email') };
     const result = await scanStaged(repo, { ...ctx.scanOpts, author, now: new Date().toISOString() });
     if (emit(result, flags, ctx, setExit) > 0) {

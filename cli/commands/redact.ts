@@ -6,14 +6,18 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
+import { type ConfigDocument, loadConfigDocument } from '../../config/file.js';
+import type { Environment } from '../../config/section.js';
+import type { ServiceConfig } from '../../config/service.js';
+import { KeywardenError } from '../../errors/error.js';
 import { startIntake } from '../../intake/server.js';
 import { createLogger } from '../../logging/logger.js';
-import { loadBuiltinRules } from '../../rules/load.js';
-import { loadConfig, mergeRules } from '../../scanner/config.js';
-import { KeywardenError } from '../../scanner/errors.js';
-import type { Finding } from '../../scanner/finding.js';
-import { createRedactor, DEFAULT_MAX_LINE_LENGTH, type Redactor, RedactTransform } from '../../scanner/redact-stream.js';
-import { fingerprintKeyFromEnv } from '../report-options.js';
+import type { Finding } from '../../model/finding.js';
+import { configFromDocument, resolveRules } from '../../scanner/config.js';
+import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';
+import { DEFAULT_MAX_LINE_LENGTH, RedactTransform } from '../../scanner/redact-stream.js';
+import { reportEntries } from '../../scanner/reporters/entries.js';
+import { fingerprintKeyFor, serviceFingerprintKey, serviceStartup } from '../startup.js';
 import { parseSize } from './scan.js';
 
 interface RedactFlags {
@@ -37,10 +41,9 @@ interface IntakeFlags {
 }
 
 /** Rules, allowlist and key exactly as `keywarden scan` resolves them, so markers match scan fingerprints. */
-async function buildRedactor(configPath: string | undefined, stream: string): Promise<Redactor> {
-  const config = await loadConfig(resolve('.'), configPath);
-  const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
-  const key = fingerprintKeyFromEnv();
+async function buildRedactor(document: ConfigDocument | null, key: Buffer, stream: string): Promise<Redactor> {
+  const config = await configFromDocument(document);
+  const rules = await resolveRules(config);
   return createRedactor({ rules, globalAllow: config.allowlist, fingerprintKey: key, stream });
 }
 
@@ -48,29 +51,30 @@ async function buildRedactor(configPath: string | undefined, stream: string): Pr
  * `--record`: findings into the finding store in the background (workers/finding-recorder.ts), keyed
  * by stream line within this run. Loaded only with the flag: it brings the Redis client.
  */
-async function storeRecorder(stream: string): Promise<{ add: (f: Finding) => void; close: () => Promise<number> }> {
-  const [{ createRedis, serviceConfigFromEnv, safeRedisUrl }, { FindingStore }, { FindingRecorder }, { logBatchOccurrences }] =
-    await Promise.all([
-      import('../../workers/redis.js'),
-      import('../../workers/store.js'),
-      import('../../workers/finding-recorder.js'),
-      import('../../workers/log-occurrences.js'),
-    ]);
-  const cfg = serviceConfigFromEnv(process.env);
+async function storeRecorder(
+  stream: string,
+  cfg: ServiceConfig,
+): Promise<{ add: (f: Finding) => void; close: () => Promise<number> }> {
+  const [{ createRedis, safeRedisUrl }, { FindingStore }, { FindingRecorder }, { logBatchFindings }] = await Promise.all([
+    import('../../workers/redis.js'),
+    import('../../workers/store.js'),
+    import('../../workers/finding-recorder.js'),
+    import('../../workers/log-occurrences.js'),
+  ]);
   // Fail each attempt fast while Redis is away; the recorder retries (the stream does not wait).
-  const redis = createRedis(cfg.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const redis = createRedis(cfg.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   redis.on('error', () => {}); // reported once, at close, with the count
   const actor = `redact:${hostname()}:${process.pid}`;
-  const recorder = new FindingRecorder(new FindingStore(redis, cfg.prefix), { actor });
+  const recorder = new FindingRecorder(new FindingStore(redis, cfg.redis.prefix), { actor });
   const run = `${Date.now().toString(36)}:${process.pid}`;
   return {
-    add: (f) => recorder.add(logBatchOccurrences([f], { stream, body: Buffer.alloc(0), firstLine: 1, run })),
+    add: (f) => recorder.add(logBatchFindings([f], { stream, body: Buffer.alloc(0), firstLine: 1, run })),
     close: async () => {
       const r = await recorder.close(5000);
       redis.disconnect();
       if (r.unrecorded > 0) {
         process.stderr.write(
-          `keywarden: ${r.unrecorded} finding occurrence(s) could not be recorded in the finding store at ${safeRedisUrl(cfg.redisUrl)}` +
+          `keywarden: ${r.unrecorded} finding occurrence(s) could not be recorded in the finding store at ${safeRedisUrl(cfg.redis.url)}` +
             `${r.lastError ? ` (${r.lastError})` : ''}; every line was still redacted${r.recorded > 0 ? `; ${r.recorded} recorded` : ''}\n`,
         );
       }
@@ -98,7 +102,7 @@ function findingsSink(path: string | undefined): { write: (obj: unknown) => void
   };
 }
 
-export function registerRedactCommand(program: Command, setExit: (code: number) => void): void {
+export function registerRedactCommand(program: Command, setExit: (code: number) => void, env: Environment): void {
   program
     .command('redact')
     .description('redact secrets in a log stream: stdin to stdout, one line out per line in')
@@ -114,14 +118,19 @@ export function registerRedactCommand(program: Command, setExit: (code: number) 
     .action(async (flags: RedactFlags) => {
       const maxLineLength = flags.maxLineLength ? parseSize(flags.maxLineLength, '--max-line-length') : DEFAULT_MAX_LINE_LENGTH;
       if (maxLineLength < 1024) throw new KeywardenError('KW_USAGE', '--max-line-length must be at least 1KiB');
-      const redactor = await buildRedactor(flags.config, flags.stream ?? '-');
+      // The config file, read once: scan settings for the redactor, service sections for --record.
+      const { config: cfg, document } = flags.record
+        ? await serviceStartup(env, { root: resolve('.'), ...(flags.config ? { configPath: flags.config } : {}) })
+        : { config: null, document: await loadConfigDocument(resolve('.'), flags.config) };
+      const redactor = await buildRedactor(document, fingerprintKeyFor(env), flags.stream ?? '-');
       const sink = findingsSink(flags.findings);
-      const recorder = flags.record ? await storeRecorder(flags.stream ?? '-') : null;
+      const recorder = cfg ? await storeRecorder(flags.stream ?? '-', cfg) : null;
       const transform = new RedactTransform(redactor, {
         json: flags.json === true,
         maxLineLength,
         onFinding: (f) => {
-          sink.write(f);
+          // One JSON line per occurrence, as `--format jsonl` writes them.
+          for (const entry of reportEntries([f], 'finding')) sink.write(entry);
           recorder?.add(f);
         },
       });
@@ -154,20 +163,24 @@ export function registerRedactCommand(program: Command, setExit: (code: number) 
     .action(async (flags: IntakeFlags) => {
       const port = Number.parseInt(flags.port, 10);
       if (!(port >= 0 && port < 65536)) throw new KeywardenError('KW_USAGE', `--port must be 0..65535; got ${flags.port}`);
-      const redactor = await buildRedactor(flags.config, 'intake');
+      const { config: cfg, document } = await serviceStartup(env, {
+        root: resolve('.'),
+        ...(flags.config ? { configPath: flags.config } : {}),
+      });
+      const redactor = await buildRedactor(document, serviceFingerprintKey(cfg).key, 'intake');
       const intake = await startIntake({
         redactor,
         host: flags.host,
         port,
-        // Checked by startIntake (api/auth.ts, as the API's token): 16+ characters, no whitespace.
-        token: process.env[flags.tokenEnv] ?? '',
+        // Checked by startIntake (http/auth.ts, as the API's token): 16+ characters, no whitespace.
+        token: env[flags.tokenEnv] ?? '',
         tokenName: flags.tokenEnv,
         spoolDir: resolve(flags.spool),
         ...(flags.downstream ? { downstreamUrl: flags.downstream } : {}),
         ...(flags.findings ? { findingsFile: resolve(flags.findings) } : {}),
         bodyLimit: parseSize(flags.bodyLimit, '--body-limit'),
         // JSON lines on stderr, level from KEYWARDEN_LOG_LEVEL; one per batch, never its content.
-        logger: createLogger({ name: 'intake' }),
+        logger: createLogger({ name: 'intake', level: cfg.log.level }),
       });
       process.stderr.write(`keywarden intake listening on ${intake.url}\n`);
       await new Promise<void>((res) => {

@@ -1,19 +1,18 @@
 // `keywarden rules list` and `keywarden rules export --format rg` (the benchmark's ripgrep input).
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { builtinRules } from '../../rules/builtin.js';
+import { KeywardenError } from '../../errors/error.js';
 import type { Rule } from '../../rules/schema.js';
-import { loadConfig, mergeRules } from '../../scanner/config.js';
-import { KeywardenError } from '../../scanner/errors.js';
+import { loadConfig, resolveRules } from '../../scanner/config.js';
 
 async function effectiveRules(configPath: string | undefined): Promise<Rule[]> {
   const config = await loadConfig(resolve('.'), configPath);
-  return mergeRules(config.extends === 'none' ? [] : await builtinRules(), config);
+  return resolveRules(config);
 }
 
 /**
  * One pattern per line for `rg -f`. Each is wrapped as `(?:...)` because ripgrep 13 joins `-f` lines
- * with a bare `|`, so an inline `(?i)` would leak into every later pattern (PERF-NOTES). Path-gated
+ * with a bare `|`, so an inline `(?i)` would leak into every later pattern (docs/benchmarks.md, design measurements). Path-gated
  * rules are left out: they run only on the files their `paths` select, and a format rule's pattern
  * judges one parsed value (`.{4,256}`), which as a line pattern would match nearly every line.
  */

@@ -2,23 +2,17 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { builtinRules } from '../../rules/builtin.js';
-import { loadConfig, mergeRules, parseSize as parseSizeText } from '../../scanner/config.js';
-import { KeywardenError } from '../../scanner/errors.js';
-import type { Finding, Report } from '../../scanner/finding.js';
-import { REPORT_FORMATS, render } from '../../scanner/reporters/index.js';
+import type { Environment } from '../../config/section.js';
+import { parseSize as parseSizeText } from '../../config/units.js';
+import { VERSION } from '../../config/version.js';
+import { KeywardenError } from '../../errors/error.js';
+import { loadConfig, resolveRules } from '../../scanner/config.js';
+import { REPORT_FORMATS, render, toReport } from '../../scanner/reporters/index.js';
 import { scanStream } from '../../scanner/scan-stream.js';
 import { type ScanProgress, scanTree, zeroFilesNotice } from '../../scanner/scan-tree.js';
-import { isSuppressed, loadIgnoreFile } from '../../scanner/suppress.js';
-import {
-  contextFilter,
-  EXCLUDE_CONTEXT_HELP,
-  exitCodeFor,
-  fingerprintKeyFromEnv,
-  pickFormat,
-  type ReportFlags,
-} from '../report-options.js';
-import { VERSION } from '../version.js';
+import { loadIgnoreFile, suppress } from '../../scanner/suppress.js';
+import { contextFilter, EXCLUDE_CONTEXT_HELP, exitCodeFor, pickFormat, type ReportFlags } from '../report-options.js';
+import { fingerprintKeyFor } from '../startup.js';
 
 const FORMATS = REPORT_FORMATS;
 
@@ -47,7 +41,7 @@ function progressPrinter(enabled: boolean): ((p: ScanProgress) => void) | undefi
   };
 }
 
-export function registerScanCommand(program: Command, setExit: (code: number) => void): void {
+export function registerScanCommand(program: Command, setExit: (code: number) => void, env: Environment): void {
   program
     .command('scan')
     .description('scan a directory tree (default .) or stdin (-) for leaked credentials')
@@ -68,20 +62,20 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
       const root = resolve(fromStdin ? '.' : path);
       const format = pickFormat(flags.format, flags.output);
       const config = await loadConfig(root, flags.config);
-      const rules = mergeRules(config.extends === 'none' ? [] : await builtinRules(), config);
+      const rules = await resolveRules(config);
       const maxFileSize = flags.maxFileSize ? parseSize(flags.maxFileSize, '--max-file-size') : config.maxFileSize;
       const threads = flags.threads === undefined ? undefined : Number.parseInt(flags.threads, 10);
       if (threads !== undefined && !(threads >= 0 && threads <= 64)) {
         throw new KeywardenError('KW_USAGE', `--threads must be 0..64; got ${JSON.stringify(flags.threads)}`);
       }
       const byContext = contextFilter(flags.excludeContext);
-      const key = fingerprintKeyFromEnv();
+      const key = fingerprintKeyFor(env);
       const showSecrets = flags.showSecrets === true;
       const onProgress = progressPrinter(flags.progress !== false && process.stderr.isTTY === true);
 
       const common = { rules, globalAllow: config.allowlist, fingerprintKey: key, showSecrets };
       const result = fromStdin
-        ? await scanStream(process.stdin, { ...common, path: '-' })
+        ? await scanStream(process.stdin, common)
         : await scanTree({
             ...common,
             root,
@@ -98,11 +92,10 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
 
       const ignore = fromStdin ? new Set<string>() : loadIgnoreFile(root);
       const baseline = flags.baseline ? (await import('../../scanner/baseline.js')).loadBaseline(flags.baseline) : null;
-      const findings: Finding[] = byContext(result.findings).filter((f) => !isSuppressed(f, ignore, baseline));
-      const report: Report = { version: 1, tool: { name: 'keywarden', version: VERSION }, findings, stats: result.stats };
+      const report = toReport(suppress(byContext(result.findings), ignore, baseline), result.stats, VERSION, 'location');
       const text = render(format, report, { rules, color: !flags.output && process.stdout.isTTY === true });
       if (flags.output) writeFileSync(flags.output, text);
       else process.stdout.write(text);
-      setExit(exitCodeFor(findings));
+      setExit(exitCodeFor(report));
     });
 }

@@ -1,39 +1,50 @@
 // `keywarden serve`: the HTTP API (api/server.ts) over REDIS_URL, the nightly schedule synced into
 // BullMQ job schedulers at start-up, and with --intake the log-shipper intake at /v1/intake. Settings
-// are read once here: flags, then KEYWARDEN_API_* / KEYWARDEN_INTAKE_* env.
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+// are built once here (config/service.ts): flags over KEYWARDEN_API_* / KEYWARDEN_INTAKE_* env over
+// the `api:` / `intake:` sections of ./.keywarden.yaml.
+import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { type ApiIntakeOptions, createApiServer, INTAKE_PREFIX } from '../../api/server.js';
-import { createLogger, LOG_LEVEL_ENV, LOG_LEVELS } from '../../logging/logger.js';
-import { loadBuiltinRules } from '../../rules/load.js';
-import { loadConfig, mergeRules } from '../../scanner/config.js';
-import { KeywardenError } from '../../scanner/errors.js';
-import { FINGERPRINT_KEY_ENV, resolveFingerprintKey } from '../../scanner/fingerprint.js';
-import { createRedactor } from '../../scanner/redact-stream.js';
+import { FINGERPRINT_KEY_ENV } from '../../config/fingerprint.js';
+import { LOG_LEVELS } from '../../config/log.js';
+import type { Environment } from '../../config/section.js';
+import { type FlagSetting, loadServiceConfig, type ServiceConfig } from '../../config/service.js';
+import { TOKEN_HINT } from '../../config/tokens.js';
+import { createLogger } from '../../logging/logger.js';
+import { configFromDocument, resolveRules } from '../../scanner/config.js';
+import { createRedactor } from '../../scanner/redact-spans.js';
 import { JobQueues } from '../../workers/queue.js';
-import { createRedis, safeRedisUrl, serviceConfigFromEnv } from '../../workers/redis.js';
-import { loadSchedule, syncSchedules } from '../../workers/scheduler.js';
-import { xdgDir } from '../report-options.js';
-import { parseSize } from './scan.js';
+import { createRedis, safeRedisUrl } from '../../workers/redis.js';
+import { loadSchedule, scheduleFromDocument, syncSchedules } from '../../workers/scheduler.js';
+import { serviceFingerprintKey, serviceStartup } from '../startup.js';
 
+/** The flags of `serve`; each one left out falls back to its environment variable, the config file, the default. */
 export interface ServeFlags {
-  host: string;
-  port: number;
+  host?: string;
+  port?: number | string;
   schedule?: string;
-  logLevel: string;
+  logLevel?: string;
   intake?: boolean;
   intakeSpool?: string;
   intakeDownstream?: string;
-  intakeBodyLimit: string;
+  intakeBodyLimit?: string;
 }
 
-/** Where the intake mounted in `serve` spools by default: state that must survive restarts. */
-export function defaultIntakeSpool(env: NodeJS.ProcessEnv): string {
-  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'keywarden', 'intake-spool');
+/** The flags as service settings, named as typed (`--port`) in messages. */
+function flagSettings(flags: ServeFlags): Record<string, FlagSetting | undefined> {
+  const set = (value: unknown, name: string): FlagSetting | undefined => (value === undefined ? undefined : { value, name });
+  return {
+    'api.host': set(flags.host, '--host'),
+    'api.port': set(flags.port, '--port'),
+    'log.level': set(flags.logLevel, '--log-level'),
+    'intake.enabled': set(flags.intake === true ? true : undefined, '--intake'),
+    'intake.spoolDir': set(flags.intakeSpool, '--intake-spool'),
+    'intake.downstreamUrl': set(flags.intakeDownstream || undefined, '--intake-downstream'),
+    'intake.bodyLimit': set(flags.intakeBodyLimit, '--intake-body-limit'),
+  };
 }
 
-/** The intake's settings, or null when it is off. Everything is checked here, before any connection. */
+/** The intake's settings, or null when it is off. */
 export interface IntakeSettings {
   token: string;
   spoolDir: string;
@@ -41,132 +52,104 @@ export interface IntakeSettings {
   bodyLimit: number;
 }
 
-/**
- * `--intake` or KEYWARDEN_INTAKE=1 turns the intake on (commander would take any value of the variable,
- * `0` included, as on: it is read here). Its token is KEYWARDEN_INTAKE_TOKEN, never the API's.
- */
-export function intakeSettings(flags: ServeFlags, env: NodeJS.ProcessEnv): IntakeSettings | null {
-  const fromEnv = /^(1|true|yes|on)$/i.test(env.KEYWARDEN_INTAKE ?? '');
-  if (flags.intake !== true && !fromEnv) return null;
-  const token = env.KEYWARDEN_INTAKE_TOKEN;
-  if (token === undefined || token === '') {
-    throw new KeywardenError(
-      'KW_CONFIG_INVALID',
-      'KEYWARDEN_INTAKE_TOKEN is not set; `serve --intake` needs a token of its own for log shippers',
-      ['it must differ from KEYWARDEN_API_TOKEN: every shipper host holds it'],
-    );
-  }
-  let downstreamUrl: string | undefined;
-  if (flags.intakeDownstream !== undefined && flags.intakeDownstream !== '') {
-    let u: URL | null = null;
-    try {
-      u = new URL(flags.intakeDownstream);
-    } catch {
-      // reported below
-    }
-    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:'))
-      throw new KeywardenError('KW_USAGE', '--intake-downstream must be an http:// or https:// URL');
-    downstreamUrl = u.toString();
-  }
+function intakeOf(cfg: ServiceConfig): IntakeSettings | null {
+  const i = cfg.intake;
+  if (!i.enabled || i.token === undefined) return null;
   return {
-    token,
-    spoolDir: resolve(flags.intakeSpool || defaultIntakeSpool(env)),
-    ...(downstreamUrl ? { downstreamUrl } : {}),
-    bodyLimit: parseSize(flags.intakeBodyLimit, '--intake-body-limit'),
+    token: i.token,
+    spoolDir: i.spoolDir,
+    ...(i.downstreamUrl ? { downstreamUrl: i.downstreamUrl } : {}),
+    bodyLimit: i.bodyLimit,
   };
 }
 
-function port(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535)
-    throw new KeywardenError('KW_USAGE', `--port must be 0..65535; got ${JSON.stringify(v)}`);
-  return n;
+/**
+ * `--intake` or KEYWARDEN_INTAKE=1 turns the intake on (`0`, `false` or unset is off). Its token is
+ * KEYWARDEN_INTAKE_TOKEN, never the API's. Everything is checked here, before any connection.
+ */
+export function intakeSettings(flags: ServeFlags, env: Environment): IntakeSettings | null {
+  return intakeOf(loadServiceConfig({ env, flags: flagSettings(flags) }));
 }
 
 function log(entry: Record<string, unknown>): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
 }
 
-export function registerServeCommand(program: Command, setExit: (code: number) => void): void {
+export function registerServeCommand(program: Command, setExit: (code: number) => void, env: Environment): void {
   program
     .command('serve')
     .description('run the HTTP API (needs KEYWARDEN_API_TOKEN; REDIS_URL as for workers) until SIGTERM')
-    .addOption(
-      new Option('--host <addr>', 'address to listen on; loopback unless you say otherwise')
-        .env('KEYWARDEN_API_HOST')
-        .default('127.0.0.1'),
-    )
-    .addOption(new Option('--port <n>', 'TCP port').env('KEYWARDEN_API_PORT').argParser(port).default(8787))
+    .option('--host <addr>', 'address to listen on, or KEYWARDEN_API_HOST (default: 127.0.0.1, loopback)')
+    .option('--port <n>', 'TCP port, or KEYWARDEN_API_PORT (default: 8787)')
     .option(
       '--schedule <file>',
       'nightly scans: a YAML file with `schedule: {cron, timezone, repos}` (default: the `schedule` section of ./.keywarden.yaml, if any)',
     )
     .addOption(
-      new Option('--log-level <level>', 'request log level (stderr, JSON)')
-        .choices(LOG_LEVELS)
-        .env(LOG_LEVEL_ENV)
-        .default('info'),
+      new Option('--log-level <level>', 'request log level (stderr, JSON), or KEYWARDEN_LOG_LEVEL (default: info)').choices(
+        LOG_LEVELS,
+      ),
     )
     .option(
       '--intake',
       `also take log-shipper batches (Fluent Bit, Vector) at ${INTAKE_PREFIX}, findings into the store; or KEYWARDEN_INTAKE=1 (token: KEYWARDEN_INTAKE_TOKEN)`,
     )
-    .addOption(
-      new Option(
-        '--intake-spool <dir>',
-        'redacted batches not yet delivered downstream (default: $XDG_STATE_HOME/keywarden/intake-spool)',
-      ).env('KEYWARDEN_INTAKE_SPOOL'),
+    .option(
+      '--intake-spool <dir>',
+      'redacted batches not yet delivered downstream, or KEYWARDEN_INTAKE_SPOOL (default: $XDG_STATE_HOME/keywarden/intake-spool)',
     )
-    .addOption(
-      new Option('--intake-downstream <url>', 'forward redacted batches here (POST); without it they stay in the spool').env(
-        'KEYWARDEN_INTAKE_DOWNSTREAM',
-      ),
+    .option(
+      '--intake-downstream <url>',
+      'forward redacted batches here (POST), or KEYWARDEN_INTAKE_DOWNSTREAM; without it they stay in the spool',
     )
-    .addOption(
-      new Option('--intake-body-limit <size>', 'largest batch, after gzip decompression too')
-        .env('KEYWARDEN_INTAKE_BODY_LIMIT')
-        .default('10MiB'),
+    .option(
+      '--intake-body-limit <size>',
+      'largest batch, after gzip decompression too, or KEYWARDEN_INTAKE_BODY_LIMIT (default: 10MiB)',
     )
     .action(async (flags: ServeFlags) => {
-      const cfg = serviceConfigFromEnv(process.env);
-      const token = process.env.KEYWARDEN_API_TOKEN;
-      const intakeCfg = intakeSettings(flags, process.env);
-      const schedule = await loadSchedule(process.cwd(), flags.schedule !== undefined ? resolve(flags.schedule) : undefined);
+      // One read of ./.keywarden.yaml: its service sections, its `schedule:`, and (for the intake) its scan settings.
+      const { config: cfg, document } = await serviceStartup(env, {
+        flags: flagSettings(flags),
+        require: { 'api.token': { why: 'the server refuses to start without a token', hint: TOKEN_HINT } },
+      });
+      const intakeCfg = intakeOf(cfg);
+      const schedule =
+        flags.schedule !== undefined ? await loadSchedule(resolve(flags.schedule)) : scheduleFromDocument(document);
 
       let intake: ApiIntakeOptions | undefined;
       if (intakeCfg) {
         // The same rules and key as the workers (built-in pack + ./.keywarden.yaml, KEYWARDEN_FINGERPRINT_KEY),
         // so a secret arriving by the intake and by a scan-log-batch job is one finding.
-        const fk = resolveFingerprintKey(process.env, { configDir: xdgDir('XDG_CONFIG_HOME', '.config') });
+        const fk = serviceFingerprintKey(cfg);
         if (fk.origin !== 'env') {
           log({
             event: 'fingerprint-key-local',
             message: `${FINGERPRINT_KEY_ENV} is not set: intake fingerprints differ from other machines', so one secret may become several findings`,
           });
         }
-        const config = await loadConfig(process.cwd());
-        const rules = mergeRules(config.extends === 'none' ? [] : loadBuiltinRules(), config);
+        const config = await configFromDocument(document);
+        const rules = await resolveRules(config);
         intake = {
           ...intakeCfg,
           redactor: createRedactor({ rules, globalAllow: config.allowlist, fingerprintKey: fk.key, stream: 'intake' }),
           // One line per batch (kind, bytes, finding count), never its content.
-          logger: createLogger({ name: 'intake', level: flags.logLevel }),
+          logger: createLogger({ name: 'intake', level: cfg.log.level }),
         };
       }
 
       const server = await createApiServer({
-        redisUrl: cfg.redisUrl,
-        prefix: cfg.prefix,
-        token,
+        redisUrl: cfg.redis.url,
+        prefix: cfg.redis.prefix,
+        token: cfg.api.token,
         schedule,
         // Secrets censored by path (Authorization and friends); requests logged without query strings.
-        loggerInstance: createLogger({ name: 'api', level: flags.logLevel }),
+        loggerInstance: createLogger({ name: 'api', level: cfg.log.level }),
         ...(intake ? { intake } : {}),
       });
       if (schedule) {
         // A schedule that cannot be written (Redis down, bad cron) is reported, and the API serves regardless.
-        const redis = createRedis(cfg.redisUrl, { maxRetriesPerRequest: 3 });
-        const queues = new JobQueues(redis, cfg.prefix);
+        const redis = createRedis(cfg.redis.url, { maxRetriesPerRequest: 3 });
+        const queues = new JobQueues(redis, cfg.redis.prefix);
         try {
           const report = await syncSchedules(queues.queue('scan-history'), schedule);
           log({ event: 'schedule', file: schedule.file, ...report });
@@ -177,11 +160,11 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
           redis.disconnect();
         }
       }
-      const url = await server.listen(flags.host, flags.port);
+      const url = await server.listen(cfg.api.host, cfg.api.port);
       log({
         event: 'listening',
         url,
-        redis: safeRedisUrl(cfg.redisUrl),
+        redis: safeRedisUrl(cfg.redis.url),
         schedule: schedule ? `${schedule.repos.length} repositories` : 'none',
         intake: intakeCfg ? `${url}${INTAKE_PREFIX}` : 'off',
         ...(intakeCfg ? { intakeSpool: intakeCfg.spoolDir, intakeSpooled: server.intake?.spool.length ?? 0 } : {}),

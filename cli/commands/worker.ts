@@ -1,22 +1,24 @@
 // `keywarden worker`, `keywarden enqueue <kind>`, `keywarden findings list|show|resolve|health`: the
-// service side of the CLI (workers/). Settings come from REDIS_URL and KEYWARDEN_PREFIX, read once here.
-import { homedir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+// service side of the CLI (workers/). Settings come from the service configuration (REDIS_URL,
+// KEYWARDEN_PREFIX, ...: config/service.ts), built once per command at start-up.
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { type Command, Option } from 'commander';
+import { FINGERPRINT_KEY_ENV } from '../../config/fingerprint.js';
+import type { Environment } from '../../config/section.js';
+import type { ServiceConfig } from '../../config/service.js';
+import { KeywardenError } from '../../errors/error.js';
 import { createLogger } from '../../logging/logger.js';
-import { KeywardenError } from '../../scanner/errors.js';
-import { FINGERPRINT_KEY_ENV, resolveFingerprintKey } from '../../scanner/fingerprint.js';
-import { defaultScanSettings, repoTarget } from '../../workers/handlers.js';
+import { configFromDocument } from '../../scanner/config.js';
+import { targetOf } from '../../scanner/target.js';
+import { defaultScanSettings } from '../../workers/handlers.js';
 import { isJobKind, JOB_KINDS, type JobKind } from '../../workers/jobs.js';
 import { FindingState, RESOLUTIONS, type Resolution } from '../../workers/lifecycle.js';
 import { JobQueues } from '../../workers/queue.js';
-import { createRedis, type ServiceConfig, safeRedisUrl, serviceConfigFromEnv } from '../../workers/redis.js';
+import { createRedis, safeRedisUrl } from '../../workers/redis.js';
 import { FindingStore, type StoredFinding } from '../../workers/store.js';
 import { startWorkers } from '../../workers/worker.js';
-
-function xdg(envName: string, fallback: string): string {
-  return process.env[envName] || join(homedir(), fallback);
-}
+import { serviceFingerprintKey, serviceStartup } from '../startup.js';
 
 function positiveInt(flag: string) {
   return (v: string): number => {
@@ -52,9 +54,9 @@ function cliActor(): string {
 /** Runs `fn` with a store on a fresh connection, closed afterwards. */
 async function withStore<T>(cfg: ServiceConfig, fn: (store: FindingStore) => Promise<T>): Promise<T> {
   // Commands of a one-shot CLI should fail rather than wait forever for a Redis that is not there.
-  const redis = createRedis(cfg.redisUrl, { maxRetriesPerRequest: 2, retryStrategy: (n) => (n > 3 ? null : 200) });
+  const redis = createRedis(cfg.redis.url, { maxRetriesPerRequest: 2, retryStrategy: (n) => (n > 3 ? null : 200) });
   try {
-    return await fn(new FindingStore(redis, cfg.prefix));
+    return await fn(new FindingStore(redis, cfg.redis.prefix));
   } finally {
     redis.disconnect();
   }
@@ -65,7 +67,7 @@ function printJson(v: unknown): void {
 }
 
 function textRow(f: StoredFinding): string {
-  return `${f.fingerprint}  ${f.state.padEnd(18)} ${f.ruleId.padEnd(28)} ${f.redacted}  (${f.occurrences} occurrence${f.occurrences === 1 ? '' : 's'}, first seen ${f.firstSeen})`;
+  return `${f.fingerprint}  ${f.state.padEnd(18)} ${f.ruleId.padEnd(28)} ${f.redacted}  (${f.occurrenceCount} occurrence${f.occurrenceCount === 1 ? '' : 's'}, first seen ${f.firstSeen})`;
 }
 
 interface EnqueueFlags {
@@ -120,7 +122,10 @@ function jobData(kind: string, f: EnqueueFlags): unknown {
   return d;
 }
 
-export function registerQueueCommands(program: Command, setExit: (code: number) => void): void {
+export function registerQueueCommands(program: Command, setExit: (code: number) => void, env: Environment): void {
+  /** The service configuration of this run: environment and ./.keywarden.yaml, read once. */
+  const serviceConfig = async (): Promise<ServiceConfig> => (await serviceStartup(env)).config;
+
   program
     .command('worker')
     .description('run scan workers against REDIS_URL until SIGTERM (in-flight jobs finish first)')
@@ -134,8 +139,11 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
     )
     .option('--stalled-interval <ms>', 'how often to look for jobs of dead workers', positiveInt('--stalled-interval'), 30_000)
     .addOption(
-      new Option('--debug-pause-ms <ms>', 'test hook: pause after each recorded occurrence')
-        .argParser(positiveInt('--debug-pause-ms'))
+      new Option(
+        '--debug-hold-after <n>',
+        'test hook: after recording n occurrences of a job, log debug-hold and wait for SIGTERM',
+      )
+        .argParser(positiveInt('--debug-hold-after'))
         .hideHelp(),
     )
     .action(
@@ -144,53 +152,67 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
         concurrency: number;
         lockDuration: number;
         stalledInterval: number;
-        debugPauseMs?: number;
+        debugHoldAfter?: number;
       }) => {
-        const cfg = serviceConfigFromEnv(process.env);
+        const { config: cfg, document } = await serviceStartup(env);
         // JSON lines on stderr, level from KEYWARDEN_LOG_LEVEL; secrets censored (logging/logger.ts).
-        const logger = createLogger({ name: 'worker' });
-        const fk = resolveFingerprintKey(process.env, { configDir: join(xdg('XDG_CONFIG_HOME', '.config'), 'keywarden') });
+        const logger = createLogger({ name: 'worker', level: cfg.log.level });
+        const fk = serviceFingerprintKey(cfg);
         if (fk.origin !== 'env') {
           logger.warn(
             { event: 'fingerprint-key-local' },
             `${FINGERPRINT_KEY_ENV} is not set: this worker's fingerprints differ from other machines', so one secret may become several findings`,
           );
         }
+        // Dumps and log batches: the built-in pack plus ./.keywarden.yaml's scan settings (the same file, read once).
         const scan = await defaultScanSettings(
-          process.cwd(),
-          process.env,
+          await configFromDocument(document),
           fk.key,
-          join(xdg('XDG_CACHE_HOME', '.cache'), 'keywarden', 'repos'),
+          join(cfg.paths.cacheDir, 'repos'),
+          cfg.childEnv,
         );
+        // Resolved by the first SIGTERM or SIGINT: what --debug-hold-after waits for.
+        let stopRequested!: () => void;
+        const stopping = new Promise<void>((resolve) => {
+          stopRequested = resolve;
+        });
+        const holdAfter = flags.debugHoldAfter;
         const running = await startWorkers({
-          redisUrl: cfg.redisUrl,
-          prefix: cfg.prefix,
+          redisUrl: cfg.redis.url,
+          prefix: cfg.redis.prefix,
           ...(flags.queues ? { queues: flags.queues } : {}),
           concurrency: flags.concurrency,
           lockDurationMs: flags.lockDuration,
           stalledIntervalMs: flags.stalledInterval,
           scan,
-          ...(flags.debugPauseMs ? { debugPauseMs: flags.debugPauseMs } : {}),
+          ...(holdAfter
+            ? {
+                afterRecord: async (recorded: number) => {
+                  if (recorded !== holdAfter) return;
+                  logger.info({ event: 'debug-hold', recorded }, 'holding the job until SIGTERM');
+                  await stopping;
+                },
+              }
+            : {}),
           logger,
           log: (e) => logger.info(e, String(e.event)),
         });
-        logger.info({ event: 'ready', redis: safeRedisUrl(cfg.redisUrl), queues: flags.queues ?? JOB_KINDS }, 'ready');
+        logger.info({ event: 'ready', redis: safeRedisUrl(cfg.redis.url), queues: flags.queues ?? JOB_KINDS }, 'ready');
         // First signal: finish in-flight jobs, then exit. A second one: exit now; the jobs' locks lapse
         // and other workers take them back (stalled-job check), as after a crash.
-        let stopping = false;
-        await new Promise<void>((resolve) => {
-          const onSignal = (sig: string) => {
-            if (stopping) {
-              logger.warn({ event: 'forced', signal: sig }, 'forced exit');
-              process.exit(1);
-            }
-            stopping = true;
-            logger.info({ event: 'stopping', signal: sig }, 'stopping');
-            resolve();
-          };
-          process.on('SIGTERM', () => onSignal('SIGTERM'));
-          process.on('SIGINT', () => onSignal('SIGINT'));
-        });
+        let signalled = false;
+        const onSignal = (sig: string) => {
+          if (signalled) {
+            logger.warn({ event: 'forced', signal: sig }, 'forced exit');
+            process.exit(1);
+          }
+          signalled = true;
+          logger.info({ event: 'stopping', signal: sig }, 'stopping');
+          stopRequested();
+        };
+        process.on('SIGTERM', () => onSignal('SIGTERM'));
+        process.on('SIGINT', () => onSignal('SIGINT'));
+        await stopping;
         await running.close();
         setExit(0);
       },
@@ -213,10 +235,10 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
     .option('--wait', 'wait for the job to finish and print its result')
     .option('--timeout <ms>', 'with --wait: give up after this long', positiveInt('--timeout'), 600_000)
     .action(async (kind: string, flags: EnqueueFlags) => {
-      const cfg = serviceConfigFromEnv(process.env);
+      const cfg = await serviceConfig();
       // Give up after ~10 s without Redis rather than hang; --wait polls through short restarts.
-      const redis = createRedis(cfg.redisUrl, { maxRetriesPerRequest: 5, retryStrategy: (n) => (n > 50 ? null : 200) });
-      const queues = new JobQueues(redis, cfg.prefix);
+      const redis = createRedis(cfg.redis.url, { maxRetriesPerRequest: 5, retryStrategy: (n) => (n > 50 ? null : 200) });
+      const queues = new JobQueues(redis, cfg.redis.prefix);
       try {
         const r = await queues.enqueue(kind, jobData(kind, flags));
         if (!flags.wait) {
@@ -256,11 +278,11 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
         limit: number;
         format: string;
       }) => {
-        const cfg = serviceConfigFromEnv(process.env);
+        const cfg = await serviceConfig();
         const given = [flags.repo, flags.stream, flags.dump].filter((x) => x !== undefined);
         if (given.length > 1) throw new KeywardenError('KW_USAGE', 'give at most one of --repo, --stream, --dump');
         const target =
-          flags.repo !== undefined ? repoTarget(flags.repo) : flags.dump !== undefined ? resolve(flags.dump) : flags.stream;
+          flags.repo !== undefined ? targetOf(flags.repo) : flags.dump !== undefined ? targetOf(flags.dump) : flags.stream;
         const list = await withStore(cfg, (s) =>
           s.list({
             ...(flags.state ? { state: flags.state } : {}),
@@ -279,7 +301,7 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
     .description('one finding with its occurrences and audit trail (JSON)')
     .argument('<fingerprint>')
     .action(async (fp: string) => {
-      const cfg = serviceConfigFromEnv(process.env);
+      const cfg = await serviceConfig();
       const out = await withStore(cfg, async (s) => ({
         finding: await s.mustGet(fp),
         occurrences: await s.occurrences(fp),
@@ -296,7 +318,7 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
     .requiredOption('--reason <text>', 'why (kept in the audit trail)')
     .option('--actor <name>', 'who (default: cli:<user>)')
     .action(async (fp: string, flags: { as: Resolution; reason: string; actor?: string }) => {
-      const cfg = serviceConfigFromEnv(process.env);
+      const cfg = await serviceConfig();
       const r = await withStore(cfg, (s) => s.resolve(fp, flags.as, { actor: flags.actor ?? cliActor(), reason: flags.reason }));
       printJson({ fingerprint: fp, ...r });
     });
@@ -305,7 +327,7 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
     .command('health')
     .description('open findings by state and age; time from detection to confirmed revocation (JSON)')
     .action(async () => {
-      const cfg = serviceConfigFromEnv(process.env);
+      const cfg = await serviceConfig();
       printJson(await withStore(cfg, (s) => s.health()));
     });
   void setExit;

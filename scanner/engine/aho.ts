@@ -1,6 +1,6 @@
 // Keyword prefilter: a byte-level Aho–Corasick DFA with ASCII case folded into the table.
-// PERF-NOTES measured this design (positions recorded, then only that keyword's rules on the line
-// around each hit) as the fastest multi-pattern strategy in Node: 100–118 MB/s per thread.
+// This design (positions recorded, then only that keyword's rules on the line around each hit) measured
+// as the fastest multi-pattern strategy in Node: 100–118 MB/s per thread (docs/benchmarks.md, design measurements).
 
 /**
  * Transition table over byte classes, premultiplied by the class count so the hot loop is two loads

@@ -1,8 +1,9 @@
 // Stage two of the rule pipeline: validated `Rule`s (rules/schema.ts) become what the engine runs:
 // RE2 programs compiled once, keywords folded into one Aho–Corasick automaton, checks resolved.
+
+import { KeywardenError } from '../../errors/error.js';
 import { checksums } from '../../rules/checksums.js';
 import type { FormatParser, Rule, RuleKind } from '../../rules/schema.js';
-import { KeywardenError } from '../errors.js';
 import { type Automaton, buildAutomaton } from './aho.js';
 import { type Prefilter, prefilters } from './prefilters.js';
 import { compileRe2, type RE2Instance } from './re2.js';

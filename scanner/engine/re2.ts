@@ -1,7 +1,7 @@
 // The one module that imports the RE2 binding: every pattern in keywarden compiles here, so a
 // pattern RE2 rejects fails in one place with one error shape.
 import { createRequire } from 'node:module';
-import { KeywardenError } from '../errors.js';
+import { KeywardenError } from '../../errors/error.js';
 
 const require = createRequire(import.meta.url);
 // re2 is a CommonJS native addon; createRequire keeps ESM happy without a default-import shim.

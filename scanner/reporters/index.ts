@@ -1,6 +1,7 @@
-// Picks the reporter for `--format`: every format renders the same `Report` (scanner/finding.ts).
-import { KeywardenError } from '../errors.js';
-import type { Report } from '../finding.js';
+// Picks the reporter for `--format`: every format renders the same `Report` (scanner/report.ts), whose
+// entries reporters/entries.ts builds from the findings.
+import { KeywardenError } from '../../errors/error.js';
+import type { Report } from '../report.js';
 import { renderJson, renderJsonl } from './json.js';
 import { renderSarif, type SarifRuleInfo } from './sarif.js';
 import { renderText } from './text.js';
@@ -33,6 +34,7 @@ export function render(format: ReportFormat, report: Report, ctx: RenderContext 
   }
 }
 
+export { type EntryOrder, reportEntries, reportEntry, reportSource, toReport } from './entries.js';
 export { renderJson, renderJsonl } from './json.js';
 export type { SarifRuleInfo } from './sarif.js';
 export { renderSarif } from './sarif.js';

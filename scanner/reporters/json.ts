@@ -1,9 +1,9 @@
 // JSON and JSON Lines reporters: the `Report` envelope as a program reads it, keys always in the
-// order `scanner/finding.ts` declares them, so that reports diff cleanly and golden files are stable.
+// order `scanner/report.ts` declares them, so that reports diff cleanly and golden files are stable.
 // `--baseline` reads this output back with the `Report` schema.
-import { KeywardenError } from '../errors.js';
-import type { Finding, Provenance, Report } from '../finding.js';
+import type { Report, ReportEntry } from '../report.js';
 import { SKIP_REASONS } from '../skip-reasons.js';
+import { reportSource } from './entries.js';
 
 /** The whole report, pretty-printed (2 spaces), with a trailing newline. */
 export function renderJson(report: Report): string {
@@ -11,11 +11,11 @@ export function renderJson(report: Report): string {
 }
 
 /**
- * One finding per line (each line parses with the `Finding` schema), nothing else: no stats line, so
- * that every line has one shape and `jq`, `grep` and log shippers need no special case. Use `json`
- * for the stats. No findings: the empty string.
+ * One entry (one occurrence) per line, each parsing with the `ReportEntry` schema, nothing else: no
+ * stats line, so that every line has one shape and `jq`, `grep` and log shippers need no special
+ * case. Use `json` for the stats. No findings: the empty string.
  */
-export function renderJsonl(findings: readonly Finding[]): string {
+export function renderJsonl(findings: readonly ReportEntry[]): string {
   return findings.map((f) => `${JSON.stringify(orderedFinding(f))}\n`).join('');
 }
 
@@ -35,9 +35,9 @@ function orderedReport(r: Report): Report {
   };
 }
 
-/** `secret` is copied only when the finding carries it (`--show-secrets`). */
-function orderedFinding(f: Finding): Finding {
-  const out: Finding = {
+/** `secret` is copied only when the entry carries it (`--show-secrets`). */
+function orderedFinding(f: ReportEntry): ReportEntry {
+  const out: ReportEntry = {
     ruleId: f.ruleId,
     description: f.description,
     path: f.path,
@@ -50,7 +50,7 @@ function orderedFinding(f: Finding): Finding {
     confidence: f.confidence,
     ...(f.context !== undefined ? { context: f.context } : {}),
     entropy: f.entropy,
-    source: orderedSource(f.source),
+    source: reportSource(f.source),
   };
   // Rebuilt rather than inserted so the optional keys sit where the schema has them, before `source`.
   if (f.encoding === undefined && f.secret === undefined) return out;
@@ -61,23 +61,4 @@ function orderedFinding(f: Finding): Finding {
     ...(f.secret !== undefined ? { secret: f.secret } : {}),
     source,
   };
-}
-
-/** The source with its keys in the declared order (one switch: SARIF reuses it). */
-export function orderedSource(s: Provenance): Provenance {
-  switch (s.kind) {
-    case 'file':
-    case 'stdin':
-      return { kind: s.kind };
-    case 'git':
-      return { kind: s.kind, commit: s.commit, author: s.author, email: s.email, date: s.date, message: s.message };
-    case 'dump':
-      return { kind: s.kind, offset: s.offset };
-    case 'log':
-      return s.time === undefined ? { kind: s.kind, stream: s.stream } : { kind: s.kind, stream: s.stream, time: s.time };
-    default: {
-      const never: never = s;
-      throw new KeywardenError('KW_INTERNAL', `unknown provenance kind ${(never as { kind: string }).kind}`);
-    }
-  }
 }

@@ -3,8 +3,8 @@
 // under `--show-secrets`.
 import type { Invocation, Log, ReportingDescriptor, Result } from 'sarif';
 import type { Confidence } from '../../rules/schema.js';
-import type { Finding, Provenance, Report } from '../finding.js';
-import { orderedSource } from './json.js';
+import type { Report, ReportEntry, ReportSource } from '../report.js';
+import { reportSource } from './entries.js';
 
 /** The published OASIS schema of the version we write (errata 01). */
 export const SARIF_SCHEMA_URI = 'https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json';
@@ -25,7 +25,7 @@ export interface SarifRuleInfo {
 }
 
 /** `info` (a password hash, a public-by-design key) is SARIF's `none`: no severity applies. */
-const LEVEL: Record<Finding['confidence'], Result.level> = { high: 'error', medium: 'warning', low: 'note', info: 'none' };
+const LEVEL: Record<ReportEntry['confidence'], Result.level> = { high: 'error', medium: 'warning', low: 'note', info: 'none' };
 
 /**
  * `rules` become `driver.rules` in the given order (every rule that ran, as gitleaks does, so a viewer
@@ -72,7 +72,7 @@ export function renderSarif(report: Report, rules: readonly SarifRuleInfo[]): st
           },
         },
         invocations: [invocation],
-        // Finding columns count UTF-16 code units (scanner/finding.ts), SARIF's default; said explicitly.
+        // Columns count UTF-16 code units (model/finding.ts's Span), SARIF's default; said explicitly.
         columnKind: 'utf16CodeUnits',
         results,
       },
@@ -94,7 +94,7 @@ function descriptor(r: SarifRuleInfo): ReportingDescriptor {
   return d;
 }
 
-function result(f: Finding, ruleIndex: number): Result {
+function result(f: ReportEntry, ruleIndex: number): Result {
   return {
     ruleId: f.ruleId,
     ruleIndex,
@@ -130,8 +130,8 @@ function artifactLocation(path: string): { uri: string; uriBaseId?: string } {
 }
 
 /** Not the commit message: free text of any length, and one `git show` away; JSON carries it. */
-function provenance(s: Provenance): Record<string, unknown> {
-  const ordered = orderedSource(s);
+function provenance(s: ReportSource): Record<string, unknown> {
+  const ordered = reportSource(s);
   if (ordered.kind !== 'git') return ordered;
   const { message: _message, ...rest } = ordered;
   return rest;

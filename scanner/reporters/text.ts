@@ -1,7 +1,7 @@
 // Text reporter, for a person at a terminal: findings grouped under their file, then one summary
 // line. Everything taken from scanned content is escaped, so a file name or secret holding control
 // characters cannot move the cursor or recolour the terminal.
-import type { Finding, Report, SkipReason } from '../finding.js';
+import type { Report, ReportEntry, SkipReason } from '../report.js';
 
 export interface TextOptions {
   /** ANSI colours; the caller decides (a TTY and no `--output`). */
@@ -10,10 +10,10 @@ export interface TextOptions {
 
 type Paint = (code: string, s: string) => string;
 
-/** Findings by path (sorted), each `  line:col  ruleId  preview  (confidence)`, then the summary. */
+/** ReportEntrys by path (sorted), each `  line:col  ruleId  preview  (confidence)`, then the summary. */
 export function renderText(report: Report, opts: TextOptions): string {
   const paint: Paint = opts.color ? (code, s) => `\x1b[${code}m${s}\x1b[0m` : (_code, s) => s;
-  const byPath = new Map<string, Finding[]>();
+  const byPath = new Map<string, ReportEntry[]>();
   for (const f of report.findings) {
     const list = byPath.get(f.path);
     if (list) list.push(f);
@@ -45,7 +45,7 @@ export function renderText(report: Report, opts: TextOptions): string {
   return `${out.join('\n')}\n`;
 }
 
-const CONFIDENCE_COLOUR: Record<Finding['confidence'], string> = { high: '31', medium: '33', low: '2', info: '2' };
+const CONFIDENCE_COLOUR: Record<ReportEntry['confidence'], string> = { high: '31', medium: '33', low: '2', info: '2' };
 
 const SKIP_LABEL: Record<SkipReason, string> = {
   binary: 'binary',
@@ -55,7 +55,7 @@ const SKIP_LABEL: Record<SkipReason, string> = {
   symlink: 'symlink',
 };
 
-function origin(f: Finding): string {
+function origin(f: ReportEntry): string {
   const s = f.source;
   switch (s.kind) {
     case 'file':

@@ -1,9 +1,11 @@
 // The dump source: any binary (core file, minidump, heap snapshot, hprof) → printable ASCII and
 // UTF-16LE string runs, as text the engine can scan, plus an offset map back to the input bytes.
-// Streaming: the extractor keeps its state between pieces, so runs may cross piece boundaries.
+// Streaming: the extractor keeps its state between pieces, so runs may cross piece boundaries, and
+// `DumpSource` yields the text in overlapping windows, each a chunk mapped back through the offset map.
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { KeywardenError } from '../errors.js';
+import { isKeywardenError, KeywardenError } from '../../errors/error.js';
+import type { SourceEvent, TextMap } from './types.js';
 
 /** Byte classes: 0 = ends a run, 1 = printable (0x20–0x7e, tab, CR), 2 = newline (printable, counts a line). */
 const CLASS = new Uint8Array(256);
@@ -30,7 +32,7 @@ export const DEFAULT_MIN_LENGTH = 8;
  * `line`/`col` are the input's line (1 + 0x0A bytes before) and byte column at `inPos`. A new entry
  * starts at every run and after every newline inside an ASCII run, so lines stay exact there.
  */
-export class OffsetMap {
+export class OffsetMap implements TextMap {
   // Parallel typed arrays (one entry per run and per line inside a run): pushes stay cheap and
   // offsets beyond 4 GiB stay exact (doubles hold integers to 2^53).
   textPos = new Float64Array(1024);
@@ -433,5 +435,97 @@ export async function* readDump(absPath: string, opts: DumpReadOptions = {}): As
     throw new KeywardenError('KW_SOURCE_READ', `reading ${absPath} failed: ${e.code ?? e.message}`, [], { cause: err });
   } finally {
     file.destroy();
+  }
+}
+
+export interface DumpSourceOptions extends ExtractOptions, DumpReadOptions {
+  /**
+   * Bytes of extracted text each window repeats from its neighbours on both sides: the longest match
+   * the consumer can produce (the engine's `maxWindow`), so a secret across a window boundary lies
+   * whole in the one window that owns its start, with context before it for keyword-before-value rules.
+   */
+  context: number;
+}
+
+/**
+ * One dump file as a source: pieces → string extraction → text windows of about `chunkSize` bytes.
+ * Each window is a chunk whose owned range excludes the context on its sides; owned ranges tile the
+ * text, so a secret across any boundary is reported exactly once. Chunks share the offset map, which
+ * is pruned after the consumer has had the chunk: scan each chunk before asking for the next. A read
+ * or gzip error ends the source with an `error` event after the windows of what was read.
+ */
+export class DumpSource implements AsyncIterable<SourceEvent> {
+  private readonly ex: StringExtractor;
+
+  constructor(
+    private readonly absPath: string,
+    /** The path findings name. */
+    private readonly path: string,
+    private readonly opts: DumpSourceOptions,
+  ) {
+    this.ex = new StringExtractor(opts);
+  }
+
+  /** Input bytes read (decompressed, for gzip), including those before an error. */
+  get bytesRead(): number {
+    return this.ex.consumed;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<SourceEvent> {
+    const size = this.opts.chunkSize ?? DEFAULT_DUMP_CHUNK;
+    const ctx = this.opts.context;
+    const ex = this.ex;
+    const path = this.path;
+    // Extracted text from `winStart` on (absolute text positions); matches starting before `ownStart`
+    // belong to an earlier window.
+    let parts: Buffer[] = [];
+    let partsBytes = 0;
+    let winStart = 0;
+    let ownStart = 0;
+
+    function* window(final: boolean): Generator<SourceEvent> {
+      const win = parts.length === 1 ? parts[0]! : Buffer.concat(parts, partsBytes);
+      parts = [win];
+      const winEnd = winStart + win.length;
+      const ownEnd = final ? winEnd : winEnd - ctx;
+      if (ownEnd <= ownStart) return;
+      const from = Math.max(winStart, ownStart - ctx);
+      yield {
+        kind: 'chunk',
+        chunk: {
+          bytes: win.subarray(from - winStart),
+          provenance: { kind: 'dump', path, offset: 0 },
+          offset: from,
+          startLine: 1,
+          ownedStart: ownStart - from,
+          ownedEnd: ownEnd - from,
+          map: ex.map,
+        },
+      };
+      ownStart = ownEnd;
+      // Keep `ctx` bytes before the next owned range as its leading context.
+      const keepFrom = Math.max(winStart, ownStart - ctx);
+      parts = [Buffer.from(win.subarray(keepFrom - winStart))];
+      partsBytes = parts[0]!.length;
+      winStart = keepFrom;
+      ex.map.pruneBefore(keepFrom);
+    }
+    function* add(text: Buffer): Generator<SourceEvent> {
+      if (text.length === 0) return;
+      parts.push(text);
+      partsBytes += text.length;
+      if (winStart + partsBytes - ownStart >= size + ctx) yield* window(false);
+    }
+
+    let error: KeywardenError | undefined;
+    try {
+      for await (const piece of readDump(this.absPath, { chunkSize: size })) yield* add(ex.push(piece));
+    } catch (err) {
+      // What was read before the failure is still scanned; the consumer decides the exit code.
+      error = isKeywardenError(err) ? err : new KeywardenError('KW_SOURCE_READ', `reading ${path} failed`, [], { cause: err });
+    }
+    yield* add(ex.end());
+    yield* window(true);
+    if (error) yield { kind: 'error', path, error };
   }
 }

@@ -1,9 +1,9 @@
 // A small pool of scan worker threads with bounded in-flight batches (backpressure on the walker).
-// Two threads on this 2-core machine took the engine from ~110 to 155–204 MB/s (PERF-NOTES).
+// Two threads on this 2-core machine took the engine from ~110 to 155–204 MB/s (docs/benchmarks.md, design measurements).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { KeywardenError } from '../errors.js';
+import { KeywardenError } from '../../errors/error.js';
 import type { BatchOutcome, BatchRequest, BatchResponse, InitRequest, WorkerInit } from './protocol.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));

@@ -2,7 +2,7 @@
 
 import type { Rule } from '../../rules/schema.js';
 import type { GlobalAllowlist } from '../engine/compile.js';
-import type { FileScanResult } from '../scan-file.js';
+import type { ChunkResult } from '../pipeline.js';
 
 export interface WorkerInit {
   rules: Rule[];
@@ -31,7 +31,7 @@ export interface BatchRequest {
  */
 export interface BatchOutcome {
   /** Skipped files and files with findings. */
-  results: FileScanResult[];
+  results: ChunkResult[];
   cleanFiles: number;
   cleanBytes: number;
 }

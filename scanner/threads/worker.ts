@@ -2,12 +2,11 @@
 // reads and scans batches of files.
 import { parentPort } from 'node:worker_threads';
 import { type CompiledPack, compilePack } from '../engine/compile.js';
-import type { FileScanOptions } from '../scan-file.js';
 import type { BatchRequest, BatchResponse, InitRequest } from './protocol.js';
-import { readAndScan } from './read-and-scan.js';
+import { type FileScanOptions, readAndScan, treeBinaryPolicy } from './read-and-scan.js';
 
 let pack: CompiledPack | null = null;
-let opts: (FileScanOptions & { maxFileSize: number }) | null = null;
+let opts: FileScanOptions | null = null;
 
 parentPort!.on('message', (msg: InitRequest | BatchRequest) => {
   if (msg.kind === 'init') {
@@ -16,7 +15,7 @@ parentPort!.on('message', (msg: InitRequest | BatchRequest) => {
     opts = {
       fingerprintKey: Buffer.from(init.fingerprintKey),
       showSecrets: init.showSecrets,
-      skipBinary: init.skipBinary,
+      binary: treeBinaryPolicy(init.skipBinary),
       maxFileSize: init.maxFileSize,
     };
     return;
@@ -28,7 +27,7 @@ parentPort!.on('message', (msg: InitRequest | BatchRequest) => {
   let cleanBytes = 0;
   for (const f of msg.files) {
     const r = readAndScan(pack, f, opts);
-    if (r.status === 'scanned' && r.findings.length === 0) {
+    if (r.kind === 'scanned' && r.findings.length === 0) {
       cleanFiles++;
       cleanBytes += r.bytes;
     } else {

@@ -4,7 +4,7 @@
 // DSNs, pairs, confidence levels, contexts and false-positive classes) is measured on its own.
 // Prints one summary line per corpus (recall, precision) for the release note.
 import { describe, expect, it } from 'vitest';
-import { loadBuiltinRules } from '../../rules/load.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { contextOf } from '../../scanner/context.js';
 import { compilePack } from '../../scanner/engine/compile.js';
 import { scanBuffer, scanPathRules } from '../../scanner/engine/engine.js';
@@ -12,7 +12,7 @@ import type { RawMatch } from '../../scanner/engine/types.js';
 import { classCorpora } from './classes.js';
 import { hardNegatives, plantPositives } from './corpus.js';
 
-const rules = loadBuiltinRules();
+const rules = await builtinRules();
 const pack = compilePack(rules);
 
 /** Never print a secret, even a generated one: a prefix and the length say enough to debug. */

@@ -44,6 +44,8 @@ describe('docker-compose.yml', () => {
     expect(api.command?.slice(0, 3)).toEqual(['serve', '--host', '0.0.0.0']);
     expect(api.environment?.KEYWARDEN_API_TOKEN).toMatch(/^\$\{KEYWARDEN_API_TOKEN:\?/);
     expect(api.environment?.REDIS_URL).toBe('redis://redis:6379');
+    // Published at all (else the loop below would hold nothing), and only on the loopback.
+    expect(api.ports?.length).toBeGreaterThan(0);
     for (const p of api.ports ?? []) expect(p).toMatch(/^127\.0\.0\.1:/);
   });
 });

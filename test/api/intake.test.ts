@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { INTAKE_METRIC_NAMES } from '../../api/metrics.js';
-import { openApiPath } from '../../api/openapi.js';
 import { type ApiIntakeOptions, type ApiServer, createApiServer } from '../../api/server.js';
-import { defaultIntakeSpool, intakeSettings, type ServeFlags } from '../../cli/commands/serve.js';
+import { intakeSettings, type ServeFlags } from '../../cli/commands/serve.js';
+import { keywardenPaths } from '../../config/paths.js';
+import { defaultIntakeSpool } from '../../config/sections/intake.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { loadBuiltinRules } from '../../rules/load.js';
-import { createRedactor, type Redactor } from '../../scanner/redact-stream.js';
+import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';
 import type { ScanSettings } from '../../workers/handlers.js';
 import { processJob } from '../../workers/worker.js';
 import { Downstream } from '../helpers/downstream.js';
@@ -77,7 +78,7 @@ describe('the intake mounted in the API server', () => {
   beforeAll(async () => {
     redis = await startRedis({ aof: false });
     dir = mkdtempSync(join(tmpdir(), 'kw-api-intake-'));
-    redactor = createRedactor({ rules: loadBuiltinRules(), fingerprintKey: KEY });
+    redactor = createRedactor({ rules: await builtinRules(), fingerprintKey: KEY });
     downstream = new Downstream();
     const downstreamUrl = await downstream.start();
     server = await createApiServer({
@@ -97,7 +98,7 @@ describe('the intake mounted in the API server', () => {
   afterAll(async () => {
     for (const s of extra) await s.close();
     await server?.close();
-    await downstream?.stop();
+    await downstream?.close();
     await redis?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -116,13 +117,18 @@ describe('the intake mounted in the API server', () => {
     const list = await api(`/v1/findings?stream=${encodeURIComponent('web/nginx')}`);
     expect(list.count).toBe(1);
     const f = list.findings[0];
-    expect(f).toMatchObject({ ruleId: 'github-pat', state: 'detected', occurrences: 1 });
+    expect(f).toMatchObject({ ruleId: 'github-pat', state: 'detected', occurrenceCount: 1 });
     const shown = await api(`/v1/findings/${f.fingerprint}`);
     expect(shown.occurrences).toHaveLength(1);
     expect(shown.occurrences[0]).toMatchObject({
-      target: 'web/nginx',
       key: expect.stringMatching(/^log\|web\/nginx\|#[0-9a-f]{24}\|1\|\d+$/),
-      finding: { line: 1, source: { kind: 'log', stream: 'web/nginx', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) } },
+      span: { line: 1 },
+      provenance: {
+        kind: 'log',
+        stream: 'web/nginx',
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        batch: expect.stringMatching(/^[0-9a-f]{24}$/),
+      },
     });
     const audit = await api(`/v1/findings/${f.fingerprint}/audit`);
     expect(audit.events).toHaveLength(1);
@@ -143,11 +149,11 @@ describe('the intake mounted in the API server', () => {
     const body = jsonLines([{ log: `deploy GITHUB_TOKEN=${secret}` }]);
     for (let i = 0; i < 2; i++) expect((await shipper(`${base}/v1/intake/ci`, body)).status).toBe(200);
     const [f] = (await api('/v1/findings?stream=ci')).findings;
-    expect(f.occurrences).toBe(1);
+    expect(f.occurrenceCount).toBe(1);
 
     // The worker path: same rules, same key, same stream: the same finding, one more occurrence.
     const scan: ScanSettings = {
-      rules: loadBuiltinRules(),
+      rules: await builtinRules(),
       globalAllow: {},
       fingerprintKey: KEY,
       maxFileSize: 1 << 20,
@@ -162,7 +168,7 @@ describe('the intake mounted in the API server', () => {
     expect(result).toMatchObject({ findings: 1, newFindings: 0, newOccurrences: 1 });
     const after = await api('/v1/findings?stream=ci');
     expect(after.count).toBe(1);
-    expect(after.findings[0]).toMatchObject({ fingerprint: f.fingerprint, occurrences: 2 });
+    expect(after.findings[0]).toMatchObject({ fingerprint: f.fingerprint, occurrenceCount: 2 });
   });
 
   it('takes a gzip Fluent Bit `format json` batch at the bare prefix as stream `intake`', async () => {
@@ -261,7 +267,7 @@ describe('the intake mounted in the API server', () => {
       await cut.intake!.drained();
       expect(down.received).toHaveLength(1);
     } finally {
-      await down.stop();
+      await down.close();
     }
   });
 
@@ -278,11 +284,24 @@ describe('the intake mounted in the API server', () => {
   it('describes every route, the intake’s included, in the OpenAPI document', async () => {
     const doc = (await (await fetch(`${base}/v1/openapi.json`)).json()) as Json;
     expect(server.routes).toEqual(expect.arrayContaining(['GET /v1/intake/health', 'POST /v1/intake', 'POST /v1/intake/*']));
-    for (const route of server.routes) {
-      const [method, url] = route.split(' ') as [string, string];
-      expect(doc.paths[openApiPath(url)]?.[method.toLowerCase()], route).toBeDefined();
-    }
-    expect(doc.paths['/v1/intake/{stream}'].post.security).toEqual([{ intakeBearer: [] }]);
+    const operations = Object.entries(doc.paths as Record<string, object>).flatMap(([p, item]) =>
+      Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`),
+    );
+    const documented = server.routes.map((r) => r.replace(/:(\w+)/g, '{$1}').replace(/\/\*$/, '/{stream}'));
+    expect(operations.sort()).toEqual(documented.sort());
+    const batch = doc.paths['/v1/intake/{stream}'].post;
+    expect(batch.security).toEqual([{ intakeBearer: [] }]);
+    expect(batch.parameters).toEqual([
+      expect.objectContaining({
+        name: 'stream',
+        in: 'path',
+        required: true,
+        schema: { $ref: '#/components/schemas/StreamName' },
+      }),
+    ]);
+    expect(Object.keys(batch.requestBody.content).sort()).toEqual(['application/json', 'application/x-ndjson']);
+    expect(batch.responses['503'].headers['Retry-After']).toMatchObject({ required: false });
+    expect(doc.components.schemas.StreamName).toMatchObject({ maxLength: 200, pattern: expect.any(String) });
     expect(doc.components.securitySchemes).toHaveProperty('intakeBearer');
   });
 
@@ -314,7 +333,7 @@ describe('serve --intake settings', () => {
   it('spools under $XDG_STATE_HOME by default, and reads the body limit as a size', () => {
     const s = intakeSettings(flags({ intake: true }), { KEYWARDEN_INTAKE_TOKEN: token, XDG_STATE_HOME: '/var/lib/kw-state' });
     expect(s).toEqual({ token, spoolDir: '/var/lib/kw-state/keywarden/intake-spool', bodyLimit: 10 * 1024 * 1024 });
-    expect(defaultIntakeSpool({ HOME: '/home/x' })).toMatch(/\/\.local\/state\/keywarden\/intake-spool$/);
+    expect(defaultIntakeSpool(keywardenPaths({ HOME: '/home/x' }))).toMatch(/\/\.local\/state\/keywarden\/intake-spool$/);
   });
 
   it('needs KEYWARDEN_INTAKE_TOKEN and an http(s) downstream', () => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkedFetch } from '../helpers/openapi.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
 
 const BIN = fileURLToPath(new URL('../../bin/keywarden.js', import.meta.url));
@@ -75,13 +76,12 @@ describe('keywarden serve', () => {
       expect((sched.upserted as unknown[]).length).toBe(2);
       const { url } = (await waitForLine(r, 'listening')) as { url: string };
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect((await fetch(`${url}/healthz`)).status).toBe(200);
-      expect((await fetch(`${url}/v1/findings`)).status).toBe(401);
-      const schedules = (await (
-        await fetch(`${url}/v1/schedules`, { headers: { authorization: `Bearer ${TOKEN}` } })
-      ).json()) as {
-        repos: { repo: string; next: string | null }[];
-      };
+      // Another process: its responses are checked here against the document it serves.
+      const doc = await (await fetch(`${url}/v1/openapi.json`)).json();
+      expect((await checkedFetch(doc, `${url}/healthz`)).res.status).toBe(200);
+      expect((await checkedFetch(doc, `${url}/v1/findings`)).res.status).toBe(401);
+      const { text } = await checkedFetch(doc, `${url}/v1/schedules`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const schedules = JSON.parse(text) as { repos: { repo: string; next: string | null }[] };
       expect(schedules.repos.map((s) => s.repo)).toEqual(['/srv/a.git', '/srv/b.git']);
       for (const s of schedules.repos) expect(s.next).toMatch(/T02:00:00\.000Z$/);
     } finally {

@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STATUS_BY_CODE } from '../../api/errors.js';
 import { METRIC_NAMES } from '../../api/metrics.js';
-import { openApiPath } from '../../api/openapi.js';
 import { type ApiServer, createApiServer } from '../../api/server.js';
-import type { Finding } from '../../scanner/finding.js';
+import { CODES } from '../../errors/codes.js';
+import type { Finding } from '../../model/finding.js';
+import { targetOf } from '../../scanner/target.js';
 import { jobIdFor } from '../../workers/jobs.js';
 import { createRedis } from '../../workers/redis.js';
+import { responseProblems } from '../helpers/openapi.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
+import { checkedResponses } from '../setup/api-responses.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: responses are read loosely; the assertions check their shape.
 type Json = any;
@@ -21,23 +23,34 @@ function fp(n: number): string {
   return `kw1:${n.toString(16).padStart(32, '0')}`;
 }
 
-/** A finding as the scanner reports it; the preview is of AWS's documented example key. */
-function finding(n: number, ruleId: string, path: string): Finding {
+/** A finding as a history job records it, seen at `paths` of `repo`; the preview is of AWS's documented example key. */
+function finding(n: number, ruleId: string, repo: string, ...paths: string[]): Finding {
   return {
+    fingerprint: fp(n),
     ruleId,
     description: 'test rule',
-    path,
-    line: n + 1,
-    column: 5,
-    endLine: n + 1,
-    endColumn: 25,
-    fingerprint: fp(n),
-    redacted: 'AKIA…MPLE',
     confidence: 'high',
+    redacted: 'AKIA…MPLE',
     entropy: 3.7,
-    source: { kind: 'file' },
+    state: 'detected',
+    occurrences: paths.map((path) => ({
+      provenance: {
+        kind: 'git',
+        repo,
+        commit: 'c'.repeat(40),
+        path,
+        author: 'Ada',
+        email: 'ada@example.com',
+        date: '2024-01-01T00:00:00Z',
+        message: 'add config',
+      },
+      span: { line: n + 1, column: 5, endLine: n + 1, endColumn: 25 },
+    })),
   };
 }
+
+/** Recorded by a worker that was given the scp form of the URL. */
+const LIB = targetOf('git@git.example.com:team/lib.git');
 
 describe('HTTP API on a real Redis', () => {
   let redis: RedisHandle;
@@ -64,11 +77,7 @@ describe('HTTP API on a real Redis', () => {
     server = await createApiServer({ redisUrl: redis.url, prefix: PREFIX, token: TOKEN, processMetrics: false });
     base = await server.listen('127.0.0.1', 0);
     await server.ctx.store.record(
-      [
-        { target: '/srv/app', key: 'a1', finding: finding(1, 'aws-access-key-id', 'config/prod.env') },
-        { target: '/srv/app', key: 'a2', finding: finding(1, 'aws-access-key-id', 'config/dev.env') },
-        { target: '/srv/lib', key: 'b1', finding: finding(2, 'github-pat', 'ci.yml') },
-      ],
+      [finding(1, 'aws-access-key-id', '/srv/app', 'config/prod.env', 'config/dev.env'), finding(2, 'github-pat', LIB, 'ci.yml')],
       { actor: 'worker:test:1' },
     );
   });
@@ -147,7 +156,7 @@ describe('HTTP API on a real Redis', () => {
       expect(((await res.json()) as Json).error.code).toBe('KW_MEDIA_TYPE');
     });
 
-    it('maps every service error code to a status in one table', () => {
+    it('maps every service error code to a status in the one error table', () => {
       for (const code of [
         'KW_JOB_INVALID',
         'KW_NOT_IMPLEMENTED',
@@ -157,7 +166,7 @@ describe('HTTP API on a real Redis', () => {
         'KW_USAGE',
         'KW_INTERNAL',
       ]) {
-        expect(STATUS_BY_CODE[code], code).toBeTypeOf('number');
+        expect(CODES[code as keyof typeof CODES].status, code).toBeTypeOf('number');
       }
     });
   });
@@ -185,6 +194,13 @@ describe('HTTP API on a real Redis', () => {
       });
     }
 
+    it('names the job kinds when the kind is unknown, as any other enum does', async () => {
+      const { error } = (await (await post('/v1/scans', { kind: 'scan-everything', data: {} })).json()) as Json;
+      expect(error.message).toBe(
+        'invalid request: body.kind: Invalid option: expected one of "scan-history"|"scan-diff"|"scan-dump"|"scan-log-batch"|"rotate"|"confirm-revocation"',
+      );
+    });
+
     it('enqueues a job that is then visible, and the same scan twice is one job', async () => {
       const data = { repo: '/srv/app', incremental: true };
       const res = await post('/v1/scans', { kind: 'scan-history', data });
@@ -210,7 +226,17 @@ describe('HTTP API on a real Redis', () => {
     it('shows a finished job with its result, and its duration in the metrics', async () => {
       const data = { path: '/var/crash/core.1' };
       const { id } = (await (await post('/v1/scans', { kind: 'scan-dump', data })).json()) as Json;
-      worker = new Worker('scan-dump', async () => ({ kind: 'scan-dump', findings: 0, durationMs: 42 }), {
+      // A whole ScanOutcome: the job view serves each kind's result by its schema (JOB_RESULT_SCHEMAS).
+      const outcome = {
+        kind: 'scan-dump',
+        findings: 0,
+        newFindings: 0,
+        occurrences: 0,
+        newOccurrences: 0,
+        bytes: 0,
+        durationMs: 42,
+      };
+      worker = new Worker('scan-dump', async () => outcome, {
         connection: createRedis(redis.url),
         prefix: PREFIX,
       });
@@ -219,7 +245,7 @@ describe('HTTP API on a real Redis', () => {
         job = (await (await call(`/v1/jobs/${id}`)).json()) as Json;
         if (job.state !== 'completed') await new Promise((r) => setTimeout(r, 50));
       }
-      expect(job).toMatchObject({ state: 'completed', returnvalue: { durationMs: 42 } });
+      expect(job).toMatchObject({ state: 'completed', returnvalue: outcome });
       let text = '';
       for (
         let i = 0;
@@ -257,8 +283,12 @@ describe('HTTP API on a real Redis', () => {
       expect(byRule.findings.map((f: { fingerprint: string }) => f.fingerprint)).toEqual([fp(2)]);
       const byRepo = (await (await call(`/v1/findings?repo=${encodeURIComponent('/srv/app')}&state=detected`)).json()) as Json;
       expect(byRepo.findings).toEqual([
-        expect.objectContaining({ fingerprint: fp(1), occurrences: 2, state: 'detected', redacted: 'AKIA…MPLE' }),
+        expect.objectContaining({ fingerprint: fp(1), occurrenceCount: 2, state: 'detected', redacted: 'AKIA…MPLE' }),
       ]);
+      // The same repository spelled another way (ssh://, case, default port, trailing .git/) is the same filter.
+      const other = encodeURIComponent('ssh://git@GIT.example.com:22/team/lib.git/');
+      const byUrl = (await (await call(`/v1/findings?repo=${other}`)).json()) as Json;
+      expect(byUrl.findings.map((f: { fingerprint: string }) => f.fingerprint)).toEqual([fp(2)]);
       const none = (await (await call('/v1/findings?state=revoked&rule=github-pat')).json()) as Json;
       expect(none).toEqual({ count: 0, findings: [] });
     });
@@ -274,11 +304,17 @@ describe('HTTP API on a real Redis', () => {
       const res = await call(`/v1/findings/${fp(1)}`);
       expect(res.status).toBe(200);
       const body = (await res.json()) as Json;
-      expect(body.finding).toMatchObject({ fingerprint: fp(1), ruleId: 'aws-access-key-id', occurrences: 2 });
-      expect(body.occurrences.map((o: { finding: { path: string } }) => o.finding.path).sort()).toEqual([
+      expect(body.finding).toMatchObject({ fingerprint: fp(1), ruleId: 'aws-access-key-id', occurrenceCount: 2 });
+      expect(body.occurrences.map((o: { provenance: { path: string } }) => o.provenance.path).sort()).toEqual([
         'config/dev.env',
         'config/prod.env',
       ]);
+      expect(body.occurrences[0]).toEqual({
+        key: `git|/srv/app|${'c'.repeat(40)}|config/dev.env|2|5`,
+        provenance: expect.objectContaining({ kind: 'git', repo: '/srv/app', path: 'config/dev.env' }),
+        span: { line: 2, column: 5, endLine: 2, endColumn: 25 },
+        recordedAt: expect.any(String),
+      });
       expect(JSON.stringify(body)).not.toContain('"secret"');
     });
 
@@ -336,21 +372,107 @@ describe('HTTP API on a real Redis', () => {
     expect(text).toContain('keywarden_time_to_revocation_seconds_count 1');
   });
 
-  it('describes every route in its OpenAPI 3.1 document', async () => {
-    const doc = (await (await call('/v1/openapi.json', { token: null })).json()) as Json;
-    expect(doc.openapi).toBe('3.1.0');
-    for (const route of server.routes) {
-      const [method, url] = route.split(' ') as [string, string];
-      expect(doc.paths[openApiPath(url)]?.[method.toLowerCase()], route).toBeDefined();
-    }
-    expect(doc.paths['/v1/scans'].post.requestBody.content['application/json'].schema.oneOf).toHaveLength(6);
-    expect(
-      Object.keys(doc.paths).some((p) => p.startsWith('/v1/intake')),
-      'intake not mounted, not described',
-    ).toBe(false);
-    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]);
-    expect(refs.length).toBeGreaterThan(0);
-    for (const r of new Set(refs)) expect(doc.components.schemas, `$ref ${r}`).toHaveProperty(r as string);
+  describe('the OpenAPI document', () => {
+    let doc: Json;
+    beforeAll(async () => {
+      doc = (await (await call('/v1/openapi.json', { token: null })).json()) as Json;
+    });
+
+    it('describes exactly the routes served, each with its own operation id, and every $ref resolves', () => {
+      expect(doc.openapi).toBe('3.1.0');
+      const operations = Object.entries(doc.paths as Record<string, object>).flatMap(([p, item]) =>
+        Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`),
+      );
+      expect(operations.sort()).toEqual(server.routes.map((r) => r.replace(/:(\w+)/g, '{$1}')).sort());
+      const ids = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap((item) =>
+        Object.values(item).map((op) => op.operationId),
+      );
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(
+        Object.keys(doc.paths).some((p) => p.startsWith('/v1/intake')),
+        'intake not mounted, not described',
+      ).toBe(false);
+      expect(doc.paths['/v1/scans'].post.requestBody.content['application/json'].schema.oneOf).toHaveLength(6);
+      const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]);
+      expect(refs.length).toBeGreaterThan(0);
+      for (const r of new Set(refs)) expect(doc.components.schemas, `$ref ${r}`).toHaveProperty(r as string);
+    });
+
+    it('declares the fingerprint pattern, the job states and the security of each route once, from the code', () => {
+      expect(doc.components.schemas.Fingerprint.pattern).toBe('^kw1:[0-9a-f]{32}$');
+      expect(doc.components.schemas.JobState.enum).toContain('waiting-children');
+      // Findings and occurrences are the store's schemas over the model's, nested by reference.
+      expect(doc.components.schemas.Finding.required).toContain('occurrenceCount');
+      expect(doc.components.schemas.Finding.properties.fingerprint).toEqual({ $ref: '#/components/schemas/Fingerprint' });
+      expect(doc.components.schemas.Occurrence.properties.provenance).toEqual({ $ref: '#/components/schemas/Provenance' });
+      expect(doc.paths['/healthz'].get.security).toEqual([]);
+      expect(doc.paths['/v1/findings'].get.security).toBeUndefined(); // the document's default: the API token
+      expect(doc.security).toEqual([{ bearer: [] }]);
+    });
+
+    it('finds a response that departs from it', () => {
+      const ok = { method: 'GET', path: '/v1/findings', status: 200, headers: { 'content-type': 'application/json' } };
+      expect(responseProblems(doc, { ...ok, body: JSON.stringify({ count: 0, findings: [] }) })).toEqual([]);
+      const cases: Record<string, [Parameters<typeof responseProblems>[1], RegExp]> = {
+        'a field of the wrong type': [{ ...ok, body: JSON.stringify({ count: '0', findings: [] }) }, /\/count must be integer/],
+        'a field the document does not have': [
+          { ...ok, body: JSON.stringify({ count: 0, findings: [], secret: 'x' }) },
+          /must NOT have additional properties.*secret/,
+        ],
+        'a scanner finding where a stored one belongs': [
+          { ...ok, body: JSON.stringify({ count: 1, findings: [finding(3, 'github-pat', 'x')] }) },
+          /findings\/0 must have required property 'firstSeen'[\s\S]*must NOT have additional properties.*occurrences/,
+        ],
+        'a job result that is not its kind’s': [
+          {
+            ...ok,
+            path: '/v1/jobs/scan-dump-1',
+            body: JSON.stringify({
+              id: 'scan-dump-1',
+              kind: 'scan-dump',
+              state: 'completed',
+              attemptsMade: 1,
+              data: { path: '/var/crash/core.1' },
+              returnvalue: {
+                kind: 'rotate',
+                fingerprint: `kw1:${'0'.repeat(32)}`,
+                from: 'detected',
+                to: 'rotated',
+                durationMs: 1,
+              },
+            }),
+          },
+          /\/returnvalue/,
+        ],
+        'an undocumented status': [{ ...ok, status: 418, body: '' }, /status 418 is not documented/],
+        'another media type': [{ ...ok, headers: { 'content-type': 'text/html' }, body: '<p>' }, /content-type text\/html/],
+        'a 202 without its Location': [
+          {
+            method: 'POST',
+            path: '/v1/scans',
+            status: 202,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ id: 'x', kind: 'scan-dump', duplicate: false, href: '/v1/jobs/x' }),
+          },
+          /required header Location is missing/,
+        ],
+        'an error code the route does not answer with': [
+          { ...ok, status: 404, body: JSON.stringify({ error: { code: 'KW_JOB_NOT_FOUND', message: 'x' } }) },
+          /status 404 is not documented/,
+        ],
+        'an error code of another status': [
+          { ...ok, status: 400, body: JSON.stringify({ error: { code: 'KW_FINDING_NOT_FOUND', message: 'x' } }) },
+          /\/error\/code must be equal to one of the allowed values/,
+        ],
+      };
+      for (const [name, [response, problem]] of Object.entries(cases)) {
+        expect(responseProblems(doc, response).join('\n'), name).toMatch(problem);
+      }
+    });
+
+    it('has held every response of this file to it (test/setup/api-responses.ts)', () => {
+      expect(checkedResponses()).toBeGreaterThan(40);
+    });
   });
 
   it('answers 503 on /readyz while Redis is unreachable, and 200 on /healthz', async () => {

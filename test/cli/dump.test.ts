@@ -1,6 +1,7 @@
 // `keywarden dump` as a user runs it: a real core file from a process holding a secret in its
 // environment (gcore), a corrupt gzip, and `keywarden scan` meeting a core file in a tree.
 import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { Report } from '../../scanner/finding.js';
+import { Report } from '../../scanner/report.js';
 
 const BIN = fileURLToPath(new URL('../../bin/keywarden.js', import.meta.url));
 const GCORE = '/usr/bin/gcore';
@@ -46,7 +47,9 @@ async function makeCore(dir: string): Promise<{ path: string; real: boolean }> {
       stdio: 'ignore',
     });
     try {
-      await new Promise((r) => setTimeout(r, 200));
+      // 'spawn' comes once exec succeeded (libuv reports exec failures synchronously), so the image
+      // gcore dumps is `sleep` with the secret in its environment, not the forked parent.
+      await once(child, 'spawn');
       const prefix = join(dir, 'core');
       const g = spawnSync(GCORE, ['-o', prefix, String(child.pid)], { encoding: 'utf8', timeout: 60_000 });
       const made = readdirSync(dir).find((f) => f.startsWith('core.'));

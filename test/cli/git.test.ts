@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { Report } from '../../scanner/finding.js';
+import { Report } from '../../scanner/report.js';
 import { lines, secret, TestRepo } from '../scanner/git/fixture.js';
 
 // KEYWARDEN_TEST_BIN lets a branch that has not wired the commands into cli/main.ts yet run this file.

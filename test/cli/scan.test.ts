@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { Report } from '../../scanner/finding.js';
+import { Report } from '../../scanner/report.js';
 
 const BIN = fileURLToPath(new URL('../../bin/keywarden.js', import.meta.url));
 const rng = seededRng(42);

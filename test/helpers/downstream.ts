@@ -1,5 +1,7 @@
 // A downstream log store on 127.0.0.1 for intake tests: keeps every POST (Content-Type and body),
-// answers 200, and can be stopped and restarted on the same port to play an outage.
+// answers 200, and can go down and come back on the same port to play an outage. The port is bound
+// once and held until `close()`: while down, every connection is reset at once (the intake sees the
+// same failed fetch as from a closed port), so no other process can take the port in between.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,12 +14,15 @@ export interface Received {
 export class Downstream {
   received: Received[] = [];
   private server: Server | null = null;
-  /** 0 until the first start; kept across restarts. */
+  private up = false;
+  /** 0 until the first start; the same port until `close()`. */
   port = 0;
 
-  /** Listens (on the same port as before after a stop); returns `url`. */
+  /** Serves (binding a port on the first call); returns `url`. */
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
+    this.up = true;
+    if (this.server) return this.url;
+    const server = createServer((req, res) => {
       const parts: Buffer[] = [];
       req.on('data', (c: Buffer) => parts.push(c));
       req.on('end', () => {
@@ -25,15 +30,27 @@ export class Downstream {
         res.writeHead(200).end('ok');
       });
     });
-    this.server.listen(this.port, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.port = (this.server.address() as AddressInfo).port;
+    server.on('connection', (socket) => {
+      if (!this.up) socket.destroy();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
     return this.url;
   }
 
+  /** Goes down: open connections are dropped and new ones reset, until the next `start()`. */
   async stop(): Promise<void> {
+    this.up = false;
+    this.server?.closeAllConnections();
+  }
+
+  /** Releases the port. */
+  async close(): Promise<void> {
     const s = this.server;
     this.server = null;
+    this.up = false;
     if (!s) return;
     s.closeAllConnections();
     await new Promise((res) => s.close(res));

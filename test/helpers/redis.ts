@@ -1,8 +1,10 @@
-// Starts a real redis-server for a test file: free loopback port, its own tmp dir (AOF on by default),
-// waits until PING answers; `restart()` stops and starts it on the same port and dir (data kept).
+// Starts a real redis-server for a test file: loopback port, its own tmp dir (AOF on by default),
+// ready once the server itself says so; `restart()` stops and starts it on the same port and dir
+// (data kept). A port is only a guess until redis-server binds it (another process may take it
+// first), so a start that fails to bind tries again on another port.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,8 +18,11 @@ export interface RedisHandle {
 }
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
+/** Ports tried before giving up: each failure means another process bound the port first. */
+const BIND_ATTEMPTS = 5;
 
-export async function freePort(): Promise<number> {
+/** A port the kernel had free a moment ago: a guess, see startRedis. */
+function unusedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -28,51 +33,83 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Sends PING over a raw socket; true on +PONG. */
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = new Socket();
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
+class BindError extends Error {}
+
+/**
+ * Spawns redis-server on `port` and resolves once it logs that it accepts connections (its own
+ * process, not whatever else might answer on the port); rejects with BindError when the port was taken.
+ */
+function launch(port: number, dir: string, aof: boolean): Promise<ChildProcess> {
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+    '--protected-mode',
+    'yes',
+    '--loglevel',
+    'notice',
+  ];
+  if (aof) args.push('--appendonly', 'yes', '--appendfsync', 'always');
+  const proc = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`redis-server on port ${port} was not ready within 10 s:\n${out}`));
+    }, 10_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (/Ready to accept connections/.test(out)) {
+        clearTimeout(timer);
+        proc.stdout?.off('data', onData);
+        proc.stdout?.resume();
+        proc.stderr?.resume();
+        resolve(proc);
+      }
     };
-    s.setTimeout(500, () => done(false));
-    s.once('error', () => done(false));
-    s.connect(port, '127.0.0.1', () => s.write('PING\r\n'));
-    s.once('data', (d) => done(d.toString().startsWith('+PONG')));
+    proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    proc.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      const msg = `redis-server on port ${port} exited with ${code}:\n${out}`;
+      reject(/Address already in use/i.test(out) ? new BindError(msg) : new Error(msg));
+    });
   });
 }
 
-export async function startRedis(opts: { aof?: boolean } = {}): Promise<RedisHandle> {
-  const port = await freePort();
+export interface StartRedisOptions {
+  /** Append-only file on, fsync always. @defaultValue true */
+  aof?: boolean;
+  /** The port to try first (this helper's own test passes a taken one). @defaultValue a free one */
+  firstPort?: number;
+}
+
+export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisHandle> {
+  const aof = opts.aof !== false;
   const dir = mkdtempSync(join(tmpdir(), 'kw-redis-'));
   let proc: ChildProcess | null = null;
-
-  const launch = async () => {
-    const args = [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--maxmemory-policy',
-      'noeviction',
-      '--protected-mode',
-      'yes',
-    ];
-    if (opts.aof !== false) args.push('--appendonly', 'yes', '--appendfsync', 'always');
-    proc = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
-      if (await ping(port)) return;
-      await new Promise((r) => setTimeout(r, 50));
+  let port = 0;
+  for (let attempt = 1; proc === null; attempt++) {
+    port = attempt === 1 && opts.firstPort !== undefined ? opts.firstPort : await unusedPort();
+    try {
+      proc = await launch(port, dir, aof);
+    } catch (err) {
+      if (!(err instanceof BindError) || attempt >= BIND_ATTEMPTS) throw err;
     }
-    throw new Error(`redis-server on port ${port} did not answer PING within 10 s`);
-  };
+  }
 
   const halt = async () => {
     const p = proc;
@@ -85,14 +122,15 @@ export async function startRedis(opts: { aof?: boolean } = {}): Promise<RedisHan
     clearTimeout(timer);
   };
 
-  await launch();
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     dir,
     async restart() {
       await halt();
-      await launch();
+      // Same port: clients hold the URL. Redis binds with SO_REUSEADDR, so only another process
+      // binding it in this instant could fail this (reported, not hidden).
+      proc = await launch(port, dir, aof);
     },
     async stop() {
       await halt();

@@ -1,5 +1,5 @@
 // The KeywardenError a call throws, for tests that check its code and details.
-import { isKeywardenError, type KeywardenError } from '../../scanner/errors.js';
+import { isKeywardenError, type KeywardenError } from '../../errors/error.js';
 
 /** The KeywardenError `fn` throws (fails the test if it returns or throws something else). */
 export function thrown(fn: () => unknown): KeywardenError {

@@ -20,9 +20,9 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Intake, startIntake } from '../../intake/server.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { loadBuiltinRules } from '../../rules/load.js';
-import { createRedactor, type Redactor } from '../../scanner/redact-stream.js';
+import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';
 import { Downstream } from '../helpers/downstream.js';
 
 /** Where the binary is, or why the suite cannot run. */
@@ -274,8 +274,8 @@ function checkDelivered(sub: string, secrets: string[], expected: Map<number, un
 }
 
 describe.skipIf(!FLUENT_BIT)('intake with a real Fluent Bit', () => {
-  beforeAll(() => {
-    redactor = createRedactor({ rules: loadBuiltinRules(), fingerprintKey: Buffer.from('test-fingerprint-key-0123456789') });
+  beforeAll(async () => {
+    redactor = createRedactor({ rules: await builtinRules(), fingerprintKey: Buffer.from('test-fingerprint-key-0123456789') });
     dir = mkdtempSync(join(tmpdir(), 'kw-fluent-bit-'));
     downstream = new Downstream();
     const v = spawnSync(FLUENT_BIT, ['--version'], { encoding: 'utf8', timeout: 10_000 });
@@ -290,6 +290,7 @@ describe.skipIf(!FLUENT_BIT)('intake with a real Fluent Bit', () => {
   });
   afterAll(async () => {
     await Promise.all([...shippers].map(stopShipper));
+    await downstream?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -353,7 +354,7 @@ describe.skipIf(!FLUENT_BIT)('intake with a real Fluent Bit', () => {
 
   it('spools while downstream is down, then delivers everything in order once it is up', async () => {
     await downstream.start();
-    await downstream.stop(); // the port is known and nothing listens on it
+    await downstream.stop(); // down: the port stays ours, every connection is reset
     const it = await startIntakeFor('spool');
     const log = join(dir, 'spool', 'app.log');
     const { secrets, lines } = writeAppLog(log, 200, 0);

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Intake, startIntake } from '../../intake/server.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { loadBuiltinRules } from '../../rules/load.js';
-import { createRedactor, type Redactor } from '../../scanner/redact-stream.js';
+import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';
 import { Downstream } from '../helpers/downstream.js';
 
 const TOKEN = 'intake-test-token-0123456789';
@@ -18,10 +18,13 @@ let dir: string;
 let downstream: Downstream;
 let intake: Intake | null = null;
 
-beforeAll(() => {
-  redactor = createRedactor({ rules: loadBuiltinRules(), fingerprintKey: Buffer.from('test-fingerprint-key-0123456789') });
+beforeAll(async () => {
+  redactor = createRedactor({ rules: await builtinRules(), fingerprintKey: Buffer.from('test-fingerprint-key-0123456789') });
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  await downstream?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 afterEach(async () => {
   await intake?.close();
   intake = null;
@@ -148,7 +151,7 @@ describe('intake', () => {
   it('spools while downstream is down and delivers in order after it returns, across an intake restart', async () => {
     downstream.received = [];
     await downstream.start();
-    await downstream.stop(); // the port is known and nothing listens on it
+    await downstream.stop(); // down: the port stays ours, every connection is reset
     let it = await start('spool');
     const secrets = Array.from({ length: 5 }, ghp);
     for (let i = 0; i < 5; i++) {

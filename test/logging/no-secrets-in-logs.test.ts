@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiServer } from '../../api/server.js';
 import { startIntake } from '../../intake/server.js';
 import { createLogger } from '../../logging/logger.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { loadBuiltinRules } from '../../rules/load.js';
 import { type CompiledPack, compilePack } from '../../scanner/engine/compile.js';
 import { scanBuffer } from '../../scanner/engine/engine.js';
-import { createRedactor } from '../../scanner/redact-stream.js';
+import { createRedactor } from '../../scanner/redact-spans.js';
 import { createRedis } from '../../workers/redis.js';
 import { FindingStore } from '../../workers/store.js';
 import { processJob } from '../../workers/worker.js';
@@ -50,7 +50,7 @@ function expectClean(log: string, extra: Record<string, string> = {}): void {
 }
 
 beforeAll(async () => {
-  pack = compilePack(loadBuiltinRules());
+  pack = compilePack(await builtinRules());
   dir = mkdtempSync(join(tmpdir(), 'kw-logging-'));
   redis = await startRedis({ aof: false });
   conn = createRedis(redis.url);
@@ -147,7 +147,7 @@ describe("keywarden's own logs", () => {
     const { logger, text } = captured('intake');
     const token = randomBytes(24).toString('base64url');
     const intake = await startIntake({
-      redactor: createRedactor({ rules: loadBuiltinRules(), fingerprintKey: Buffer.from('test-fingerprint-key-0123456789') }),
+      redactor: createRedactor({ rules: await builtinRules(), fingerprintKey: Buffer.from('test-fingerprint-key-0123456789') }),
       token,
       spoolDir: join(dir, 'spool'),
       fsync: false,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { Finding } from '../../scanner/finding.js';
+import { ReportEntry } from '../../scanner/report.js';
 
 const BIN = fileURLToPath(new URL('../../bin/keywarden.js', import.meta.url));
 const ENV = { ...process.env, KEYWARDEN_FINGERPRINT_KEY: 'test-fingerprint-key-0123456789' };
@@ -44,7 +44,7 @@ describe('keywarden redact', () => {
     const fs = readFileSync(findings, 'utf8')
       .trim()
       .split('\n')
-      .map((l) => Finding.parse(JSON.parse(l)));
+      .map((l) => ReportEntry.parse(JSON.parse(l)));
     expect(fs.map((f) => [f.ruleId, f.line])).toEqual([
       ['github-pat', 1],
       ['github-pat', 5],

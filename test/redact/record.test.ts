@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
 import { FindingStore } from '../../workers/store.js';
-import { freePort, type RedisHandle, startRedis } from '../helpers/redis.js';
+import { type RedisHandle, startRedis } from '../helpers/redis.js';
 
 const BIN = fileURLToPath(new URL('../../bin/keywarden.js', import.meta.url));
 const rng = seededRng(31);
@@ -64,11 +64,11 @@ describe('keywarden redact --record', () => {
       const found = await store.list({ target: 'web/app' });
       expect(found).toHaveLength(2);
       expect(found.every((f) => f.ruleId === 'github-pat' && f.state === 'detected')).toBe(true);
-      const fpA = found.find((f) => f.occurrences === 2);
+      const fpA = found.find((f) => f.occurrenceCount === 2);
       expect(fpA).toBeDefined();
       const occ = await store.occurrences(fpA!.fingerprint);
-      expect(occ.map((o) => o.finding.line).sort()).toEqual([1, 3]);
-      expect(occ.every((o) => o.finding.source.kind === 'log')).toBe(true);
+      expect(occ.map((o) => o.span.line).sort()).toEqual([1, 3]);
+      expect(occ.every((o) => o.provenance.kind === 'log' && o.provenance.stream === 'web/app')).toBe(true);
       const audit = await store.audit(fpA!.fingerprint);
       expect(audit[0]!.actor).toMatch(/^redact:/);
       expect(JSON.stringify([found, occ, audit])).not.toContain(a);
@@ -85,7 +85,7 @@ describe('keywarden redact --record', () => {
     const client = new Redis(redis.url);
     try {
       const [f] = await new FindingStore(client, PREFIX).list({ target: 'rerun' });
-      expect(f?.occurrences).toBe(2);
+      expect(f?.occurrenceCount).toBe(2);
     } finally {
       client.disconnect();
     }
@@ -93,8 +93,8 @@ describe('keywarden redact --record', () => {
 
   it('with Redis away: still redacts every line, then says what it could not record and exits 2', async () => {
     const d = ghp();
-    const port = await freePort(); // nothing listens there
-    const r = await runRedact(['--record', '--stream', 'down'], `one ${d}\ntwo\n`, { REDIS_URL: `redis://127.0.0.1:${port}` });
+    // Port 1 (tcpmux, privileged): nothing listens there, and no test server is ever given it.
+    const r = await runRedact(['--record', '--stream', 'down'], `one ${d}\ntwo\n`, { REDIS_URL: 'redis://127.0.0.1:1' });
     expect(r.stdout).toMatch(/^one \[REDACTED:github-pat:kw1:[0-9a-f]{6}\]\ntwo\n$/);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/1 finding occurrence\(s\) could not be recorded/);

@@ -2,11 +2,14 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Finding } from '../../model/finding.js';
+import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { loadBuiltinRules } from '../../rules/load.js';
-import type { Finding } from '../../scanner/finding.js';
 import { fingerprint } from '../../scanner/fingerprint.js';
-import { createRedactor, type Redactor, RedactTransform, redactLines } from '../../scanner/redact-stream.js';
+import { redactLines as redactBatch } from '../../scanner/redact-lines.js';
+import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';
+import { RedactTransform } from '../../scanner/redact-stream.js';
+import { reportEntries } from '../../scanner/reporters/entries.js';
 
 const KEY = Buffer.from('test-fingerprint-key-0123456789');
 const rng = seededRng(7);
@@ -14,17 +17,24 @@ const ghp = () => expandTemplate('«ghp_{base62:30}{checksum}»', { rng, checksu
 const marker = (secret: string) => `[REDACTED:github-pat:kw1:${fingerprint(KEY, 'github-pat', secret).slice(4, 10)}]`;
 
 let r: Redactor;
-beforeAll(() => {
-  r = createRedactor({ rules: loadBuiltinRules(), fingerprintKey: KEY, stream: 'test' });
+beforeAll(async () => {
+  r = createRedactor({ rules: await builtinRules(), fingerprintKey: KEY, stream: 'test' });
 });
 
+/** The redacted text, and the findings as report entries (one per occurrence) in stream order. */
 async function run(input: Buffer | Buffer[], json: boolean, maxLineLength?: number) {
   const findings: Finding[] = [];
   const out: Buffer[] = [];
   const t = new RedactTransform(r, { json, ...(maxLineLength ? { maxLineLength } : {}), onFinding: (f) => findings.push(f) });
   t.on('data', (b: Buffer) => out.push(b));
   await pipeline(Readable.from(Array.isArray(input) ? input : [input]), t);
-  return { text: Buffer.concat(out).toString('utf8'), findings };
+  return { text: Buffer.concat(out).toString('utf8'), findings: reportEntries(findings, 'location') };
+}
+
+/** redactLines with its findings as report entries (one per occurrence), in line order. */
+function redactLines(red: Redactor, buf: Buffer, json: boolean) {
+  const { out, findings } = redactBatch(red, buf, json);
+  return { out, findings: reportEntries(findings, 'location') };
 }
 
 describe('redactLines', () => {
@@ -57,6 +67,8 @@ describe('redactLines', () => {
     ];
     const input = `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`;
     const { out, findings } = redactLines(r, Buffer.from(input), true);
+    // One secret, three places: one finding.
+    expect(new Set(findings.map((f) => f.fingerprint)).size).toBe(1);
     const got = out.toString().split('\n');
     expect(got).toHaveLength(4);
     expect(out.toString()).not.toContain(s);

@@ -4,8 +4,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,36 +16,10 @@ const RSYSLOGD = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((p) => existsSync
 const rng = seededRng(23);
 const ghp = () => expandTemplate('«ghp_{base62:30}{checksum}»', { rng, checksum: 'github-crc32' }).secret!;
 
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  await new Promise((res) => s.close(res));
-  return port;
-}
-
 async function waitFor(check: () => boolean, ms: number): Promise<void> {
   const until = Date.now() + ms;
   while (!check()) {
     if (Date.now() > until) throw new Error(`timed out after ${ms} ms`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
-
-/** Resolves once something accepts TCP connections on the port (or `gaveUp()` says stop). */
-async function waitForListener(port: number, gaveUp: () => boolean, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!gaveUp()) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        res(true);
-      });
-      s.once('error', () => res(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`nothing listening on ${port} after ${ms} ms`);
     await new Promise((res) => setTimeout(res, 50));
   }
 }
@@ -74,7 +47,9 @@ describe.skipIf(RSYSLOGD === undefined)('rsyslog omprog', () => {
       `#!/bin/sh\nexport KEYWARDEN_FINGERPRINT_KEY=rsyslog-test-key-0123456789\nexec "${process.execPath}" "${BIN}" redact --findings "${findings}" --stream syslog\n`,
     );
     chmodSync(wrapper, 0o755);
-    const port = await freePort();
+    // imtcp picks its own port and writes it to a file once it listens: no port chosen here can be
+    // taken by another process before rsyslogd binds it.
+    const portFile = join(dir, 'imtcp.port');
     const conf = join(dir, 'rsyslog.conf');
     writeFileSync(
       conf,
@@ -83,7 +58,7 @@ describe.skipIf(RSYSLOGD === undefined)('rsyslog omprog', () => {
         'module(load="imtcp")',
         'module(load="omprog")',
         `template(name="msgonly" type="string" string="%syslogtag%%msg%\\n")`,
-        `input(type="imtcp" address="127.0.0.1" port="${port}" ruleset="redact")`,
+        `input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="${portFile}" ruleset="redact")`,
         'ruleset(name="redact") {',
         `  action(type="omprog" binary="${wrapper}" output="${out}" template="msgonly")`,
         '}',
@@ -97,9 +72,12 @@ describe.skipIf(RSYSLOGD === undefined)('rsyslog omprog', () => {
     rsyslogd.stderr!.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
-    // imtcp listens once rsyslogd has read its config.
-    await waitForListener(port, () => rsyslogd!.exitCode !== null, 10_000);
+    await waitFor(
+      () => rsyslogd!.exitCode !== null || (existsSync(portFile) && readFileSync(portFile, 'utf8').trim() !== ''),
+      10_000,
+    );
     expect(rsyslogd.exitCode, stderr).toBeNull();
+    const port = Number(readFileSync(portFile, 'utf8').trim());
 
     const secrets = [ghp(), ghp()];
     const sock = connect(port, '127.0.0.1');

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { builtinRuleFiles, loadRuleFile, loadRulePack, parseRules } from '../../rules/load.js';
-import { isKeywardenError, type KeywardenError } from '../../scanner/errors.js';
+import { isKeywardenError, type KeywardenError } from '../../errors/error.js';
+import { builtinRuleFiles } from '../../rules/builtin.js';
+import { loadRuleFile, loadRulePack, parseRules } from '../../rules/load.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/rules-invalid/', import.meta.url));
 const fixture = (name: string) => join(FIXTURES, name);
@@ -182,16 +183,7 @@ describe('loadRulePack', () => {
 describe('builtinRuleFiles', () => {
   it('finds the built-in YAML directory next to this module', () => {
     const files = builtinRuleFiles();
+    expect(files.length).toBeGreaterThan(0);
     for (const f of files) expect(f).toMatch(/[/\\]rules[/\\]builtin[/\\][^/\\]+\.yaml$/);
-  });
-});
-
-describe('built-in pack cache', () => {
-  it('serves from the compiled cache exactly the rules the YAML holds', async () => {
-    // dist/ is built (with its cache) by the vitest globalSetup, as `npm run build` does.
-    const compiled = (await import(
-      new URL('../../dist/rules/load.js', import.meta.url).href
-    )) as typeof import('../../rules/load.js');
-    expect(compiled.loadBuiltinRules()).toEqual(loadRulePack(builtinRuleFiles()));
   });
 });

@@ -4,13 +4,13 @@
 
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { loadBuiltinRules } from '../../rules/load.js';
 import { compilePack } from '../../scanner/engine/compile.js';
 import { scanBuffer, scanPathRules } from '../../scanner/engine/engine.js';
 import type { RawMatch } from '../../scanner/engine/types.js';
 
-const rules = loadBuiltinRules();
+const rules = await builtinRules();
 const pack = compilePack(rules);
 
 /** What a scan of one file finds: the engine's matches plus the rules that judge a file by its path. */

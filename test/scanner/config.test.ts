@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isKeywardenError, type KeywardenError } from '../../errors/error.js';
 import { type Rule, RuleSpec } from '../../rules/schema.js';
-import { DEFAULT_MAX_FILE_SIZE, loadConfig, mergeRules, parseSize } from '../../scanner/config.js';
+import { DEFAULT_MAX_FILE_SIZE, loadConfig, mergeRules } from '../../scanner/config.js';
 import { parseConfig } from '../../scanner/config-file.js';
-import { isKeywardenError, type KeywardenError } from '../../scanner/errors.js';
 import { thrown } from '../helpers/thrown.js';
 
 const F = '.keywarden.yaml';
@@ -170,22 +170,6 @@ rules: [{ id: acme-key }]
   it('rejects a top level that is not a mapping', () => {
     expect(thrown(() => parseConfig('- a\n- b\n', F)).details[0]).toMatch(/^\.keywarden\.yaml > \(top level\): /);
   });
-});
-
-describe('parseSize', () => {
-  const cases: Record<string, number | null> = {
-    '10MB': 10_000_000,
-    '10 mb': 10_000_000,
-    '1MiB': 1 << 20,
-    '2k': 2000,
-    '123': 123,
-    '1.5KB': 1500,
-    ten: null,
-    '10XB': null,
-    '': null,
-  };
-  for (const [text, want] of Object.entries(cases))
-    it(`${JSON.stringify(text)} → ${want}`, () => expect(parseSize(text)).toBe(want));
 });
 
 describe('loadConfig', () => {

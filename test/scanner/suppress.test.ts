@@ -2,16 +2,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Finding } from '../../model/finding.js';
 import { loadBaseline, parseBaseline } from '../../scanner/baseline.js';
-import type { Finding, Report } from '../../scanner/finding.js';
-import { isSuppressed, loadIgnoreFile, parseIgnoreFile } from '../../scanner/suppress.js';
+import type { Report, ReportEntry } from '../../scanner/report.js';
+import { isSuppressed, loadIgnoreFile, parseIgnoreFile, suppress } from '../../scanner/suppress.js';
 import { thrown } from '../helpers/thrown.js';
 
 const FP1 = `kw1:${'1'.repeat(32)}`;
 const FP2 = `kw1:${'2'.repeat(32)}`;
 const FP3 = `kw1:${'3'.repeat(32)}`;
 
-function finding(fingerprint: string, path: string, line = 1): Finding {
+function finding(fingerprint: string, path: string, line = 1): ReportEntry {
   return {
     ruleId: 'aws-access-key-id',
     description: 'AWS access key ID',
@@ -28,7 +29,7 @@ function finding(fingerprint: string, path: string, line = 1): Finding {
   };
 }
 
-function report(findings: Finding[]): Report {
+function report(findings: ReportEntry[]): Report {
   return {
     version: 1,
     tool: { name: 'keywarden', version: '0.1.0' },
@@ -76,6 +77,40 @@ describe('.keywardenignore', () => {
     expect(isSuppressed(finding(FP1, 'a.env'), ignore, null)).toBe(true);
     expect(isSuppressed(finding(FP1, 'b/c.yaml'), ignore, null)).toBe(true);
     expect(isSuppressed(finding(FP2, 'a.env'), ignore, null)).toBe(false);
+  });
+});
+
+/** A scanner finding with one occurrence per path given. */
+function grouped(fingerprint: string, ...paths: string[]): Finding {
+  return {
+    fingerprint,
+    ruleId: 'aws-access-key-id',
+    description: 'AWS access key ID',
+    confidence: 'high',
+    redacted: 'AKIA…MPLE',
+    entropy: 3.7,
+    state: 'detected',
+    occurrences: paths.map((path) => ({
+      provenance: { kind: 'file', path },
+      span: { line: 1, column: 5, endLine: 1, endColumn: 25 },
+    })),
+  };
+}
+
+describe('suppress', () => {
+  it('drops an ignored finding, the baselined occurrences of another, and a finding left with none', () => {
+    const baseline = parseBaseline(
+      JSON.stringify(report([finding(FP2, 'config/app.env'), finding(FP3, 'only.env')])),
+      'baseline.json',
+    );
+    const kept = suppress(
+      [grouped(FP1, 'a.env'), grouped(FP2, 'config/app.env', 'deploy/app.env'), grouped(FP3, 'only.env')],
+      new Set([FP1]),
+      baseline,
+    );
+    expect(kept.map((f) => [f.fingerprint, f.occurrences.map((o) => o.provenance)])).toEqual([
+      [FP2, [{ kind: 'file', path: 'deploy/app.env' }]],
+    ]);
   });
 });
 

@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
-import { loadBuiltinRules } from '../../rules/load.js';
 import type { ScanSettings } from '../../workers/handlers.js';
 
 /** Same key for every worker of a test: one secret, one fingerprint. */
@@ -16,9 +16,11 @@ export function githubToken(seed: number): string {
   return e.secret!;
 }
 
+const BUILTIN = await builtinRules();
+
 export function scanSettings(): ScanSettings {
   return {
-    rules: loadBuiltinRules(),
+    rules: BUILTIN,
     globalAllow: {},
     fingerprintKey: Buffer.from(TEST_FINGERPRINT_KEY, 'utf8'),
     maxFileSize: 10_000_000,

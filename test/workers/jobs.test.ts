@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isServiceError } from '../../workers/errors.js';
+import { isKeywardenError } from '../../errors/error.js';
 import { canonicalJson, JOB_KINDS, jobIdFor, parseJob } from '../../workers/jobs.js';
 
 describe('job schemas', () => {
@@ -35,7 +35,7 @@ describe('job schemas', () => {
       } catch (err) {
         caught = err;
       }
-      expect(isServiceError(caught, 'KW_JOB_INVALID')).toBe(true);
+      expect(isKeywardenError(caught, 'KW_JOB_INVALID')).toBe(true);
       expect((caught as Error).message).toMatch(re);
     });
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isServiceError } from '../../workers/errors.js';
+import { isKeywardenError } from '../../errors/error.js';
 import { allowedEvents, FindingState, LifecycleEvent, transition } from '../../workers/lifecycle.js';
 
 type S = FindingState;
@@ -49,7 +49,7 @@ describe('transition', () => {
     } catch (err) {
       caught = err;
     }
-    expect(isServiceError(caught, 'KW_ILLEGAL_TRANSITION')).toBe(true);
+    expect(isKeywardenError(caught, 'KW_ILLEGAL_TRANSITION')).toBe(true);
     expect((caught as Error).message).toContain(s);
   });
 

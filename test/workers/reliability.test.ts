@@ -100,17 +100,16 @@ describe('workers under failure', () => {
     const tokens = Array.from({ length: 8 }, (_, i) => githubToken(100 + i));
     const repo = makeRepo(tokens);
     repos.push(repo);
-    // A records one occurrence every 400 ms, so it is surely mid-job when killed.
-    const a = await spawnWorker(prefix, ['--queues', 'scan-history', '--debug-pause-ms', '400']);
+    // A holds the job after recording two of its eight occurrences: it is mid-job when killed.
+    const a = await spawnWorker(prefix, ['--queues', 'scan-history', '--debug-hold-after', '2']);
     const job = await queues.enqueue('scan-history', { repo });
     await until(
-      async () => (await store.list()).length >= 2,
+      () => a.log().includes('"event":"debug-hold"'),
       30_000,
-      () => `A recorded nothing: ${a.log()}`,
+      () => `A never held the job: ${a.log()}`,
     );
     a.proc.kill('SIGKILL');
-    const partial = (await store.list()).length;
-    expect(partial).toBeLessThan(tokens.length);
+    expect(await store.list()).toHaveLength(2);
 
     const b = await spawnWorker(prefix, ['--queues', 'scan-history']);
     const view = await queues.waitFor('scan-history', job.id, 40_000);
@@ -125,7 +124,7 @@ describe('workers under failure', () => {
     const list = await store.list();
     expect(list).toHaveLength(tokens.length);
     for (const f of list) {
-      expect(f.occurrences).toBe(1);
+      expect(f.occurrenceCount).toBe(1);
       expect((await store.audit(f.fingerprint)).filter((e) => e.what === 'detected')).toHaveLength(1);
     }
     await queues.close();
@@ -143,7 +142,7 @@ describe('workers under failure', () => {
     const third = await queues.enqueue('scan-history', { repo }); // still kept as completed: a no-op
     expect(third.duplicate).toBe(true);
     const list = await store.list();
-    expect(list.map((f) => f.occurrences)).toEqual([1, 1]);
+    expect(list.map((f) => f.occurrenceCount)).toEqual([1, 1]);
     const counts = await queues.counts(['scan-history']);
     expect(counts['scan-history']).toMatchObject({ completed: 1, waiting: 0, active: 0 });
     await queues.close();
@@ -170,7 +169,7 @@ describe('workers under failure', () => {
 
     const list = await store.list();
     expect(list).toHaveLength(40);
-    expect(list.every((f) => f.occurrences === 1)).toBe(true);
+    expect(list.every((f) => f.occurrenceCount === 1)).toBe(true);
     expect((await store.mustGet(resolved!.fingerprint)).state).toBe('accepted_risk');
     expect((await store.audit(resolved!.fingerprint)).map((e) => e.what)).toEqual(['detected', 'accept_risk']);
     await queues.close();
@@ -203,13 +202,15 @@ describe('workers under failure', () => {
     const { prefix, queues, store } = setup();
     const repo = makeRepo([githubToken(500), githubToken(501), githubToken(502)]);
     repos.push(repo);
-    const w = await spawnWorker(prefix, ['--queues', 'scan-history', '--debug-pause-ms', '300']);
+    // The worker holds the job after one of its three occurrences until SIGTERM: in flight when it comes.
+    const w = await spawnWorker(prefix, ['--queues', 'scan-history', '--debug-hold-after', '1']);
     const job = await queues.enqueue('scan-history', { repo });
     await until(
-      async () => (await store.list()).length >= 1,
+      () => w.log().includes('"event":"debug-hold"'),
       20_000,
-      () => `nothing recorded: ${w.log()}`,
+      () => `the job was never held: ${w.log()}`,
     );
+    expect(await store.list()).toHaveLength(1);
     const exited = new Promise<number | null>((r) => w.proc.once('exit', (code) => r(code)));
     w.proc.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -255,7 +256,7 @@ describe('workers under failure', () => {
     });
     const shown = JSON.parse((await run(process.execPath, [BIN, 'findings', 'show', fp], { env: e })).stdout);
     expect(shown.finding.state).toBe('false_positive');
-    expect(shown.occurrences[0].finding.line).toBe(2);
+    expect(shown.occurrences[0].span.line).toBe(2);
     expect(shown.audit.at(-1)).toMatchObject({ what: 'mark_false_positive', reason: 'documented example' });
     expect(JSON.stringify(shown)).not.toContain(token);
     const illegal = await run(process.execPath, [BIN, 'findings', 'resolve', fp, '--as', 'accepted_risk', '--reason', 'x'], {

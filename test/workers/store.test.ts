@@ -1,12 +1,15 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Finding } from '../../scanner/finding.js';
-import { isServiceError } from '../../workers/errors.js';
+import { isKeywardenError } from '../../errors/error.js';
+import type { Finding } from '../../model/finding.js';
+import { targetOf } from '../../scanner/target.js';
+import { processors } from '../../workers/handlers.js';
+import { JOB_KINDS, JOB_RESULT_SCHEMAS } from '../../workers/jobs.js';
 import { createRedis } from '../../workers/redis.js';
-import { FindingStore, type Occurrence } from '../../workers/store.js';
+import { FindingStore } from '../../workers/store.js';
 import { processJob } from '../../workers/worker.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
 import { githubToken, makeRepo, scanSettings } from './fixtures.js';
@@ -43,21 +46,18 @@ async function everything(prefix: string): Promise<string> {
   return parts.join('\n');
 }
 
+/** A finding seen once, at `line` of app.env, carrying its secret (as with --show-secrets): the store must drop it. */
 function fakeFinding(fp: string, line: number): Finding {
   return {
+    fingerprint: fp,
     ruleId: 'github-pat',
     description: 'GitHub classic personal access token',
-    path: 'app.env',
-    line,
-    column: 1,
-    endLine: line,
-    endColumn: 41,
-    fingerprint: fp,
-    redacted: 'ghp_ab…',
     confidence: 'high',
+    redacted: 'ghp_ab…',
     entropy: 5,
     secret: 'ghp_THIS_MUST_NEVER_BE_STORED',
-    source: { kind: 'file' },
+    state: 'detected',
+    occurrences: [{ provenance: { kind: 'file', path: 'app.env' }, span: { line, column: 1, endLine: line, endColumn: 41 } }],
   };
 }
 
@@ -66,15 +66,18 @@ describe('FindingStore', () => {
     const fp = `kw1:${'1'.repeat(32)}`;
     const stores = [freshStore(), freshStore()];
     const shared = new FindingStore(createRedis(redis.url), stores[0]!.ns.replace(/:store$/, ''));
-    const writers = Array.from({ length: 20 }, (_, i) => {
-      const occ: Occurrence = { target: 'repo', key: `k${i % 10}`, finding: fakeFinding(fp, (i % 10) + 1) };
-      return (i % 2 === 0 ? stores[0]! : shared).record([occ], { actor: `w${i % 2}` });
-    });
+    // Ten places, each written twice by different writers: one occurrence per place.
+    const writers = Array.from({ length: 20 }, (_, i) =>
+      (i % 2 === 0 ? stores[0]! : shared).record([fakeFinding(fp, (i % 10) + 1)], { actor: `w${i % 2}` }),
+    );
     const results = await Promise.all(writers);
     expect(results.reduce((s, r) => s + r.newFindings, 0)).toBe(1);
     expect(results.reduce((s, r) => s + r.newOccurrences, 0)).toBe(10);
     const f = await stores[0]!.mustGet(fp);
-    expect(f).toMatchObject({ state: 'detected', occurrences: 10, ruleId: 'github-pat' });
+    expect(f).toMatchObject({ state: 'detected', occurrenceCount: 10, ruleId: 'github-pat', entropy: 5 });
+    expect((await stores[0]!.occurrences(fp)).map((o) => o.key)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `file|app.env|${i + 1}|1`).sort(),
+    );
     expect((await stores[0]!.audit(fp)).filter((e) => e.what === 'detected')).toHaveLength(1);
     expect(await everything(stores[0]!.ns)).not.toContain('THIS_MUST_NEVER_BE_STORED');
     shared.redis.disconnect();
@@ -95,13 +98,19 @@ describe('FindingStore', () => {
       expect(again.newFindings + parallel.newFindings + again.newOccurrences + parallel.newOccurrences).toBe(0);
       const list = await store.list();
       expect(list).toHaveLength(3);
-      expect(list.every((f) => f.occurrences === 1 && f.ruleId === 'github-pat')).toBe(true);
+      expect(list.every((f) => f.occurrenceCount === 1 && f.ruleId === 'github-pat')).toBe(true);
       const occ = await store.occurrences(list[0]!.fingerprint);
-      expect(occ[0]!.finding.source.kind).toBe('git');
-      expect(occ[0]!.finding.path).toBe('config/0.env'); // deleted later, still found
+      const p = occ[0]!.provenance;
+      expect(p.kind).toBe('git');
+      expect(p.kind === 'git' && p.path).toBe('config/0.env'); // deleted later, still found
+      // Named by targetOf: the work tree's real path.
+      expect(p.kind === 'git' && p.repo).toBe(realpathSync(repo));
+      expect(occ[0]!.key).toBe(`git|${realpathSync(repo)}|${p.kind === 'git' && p.commit}|config/0.env|2|13`);
       const dump = await everything(store.ns);
       for (const t of tokens) expect(dump).not.toContain(t);
-      expect(await store.list({ target: occ[0]!.target })).toHaveLength(3);
+      expect(await store.list({ target: realpathSync(repo) })).toHaveLength(3);
+      // A subdirectory of the work tree names the same repository.
+      expect(await store.list({ target: targetOf(join(repo, 'config')) })).toHaveLength(3);
       expect(await store.list({ target: '/elsewhere' })).toHaveLength(0);
     } finally {
       rmSync(repo, { recursive: true, force: true });
@@ -125,11 +134,18 @@ describe('FindingStore', () => {
     const ctx = { scan: scanSettings(), store, actor: 'test' };
     const token = githubToken(21);
     const batch = { stream: 'api', lines: ['GET /health 200', `auth failed with ${token}`], firstLine: 100 };
-    expect(await processJob('scan-log-batch', batch, ctx)).toMatchObject({ findings: 1, newOccurrences: 1 });
+    const first = await processJob('scan-log-batch', batch, ctx);
+    expect(first).toMatchObject({ kind: 'scan-log-batch', findings: 1, newOccurrences: 1 });
+    // What BullMQ keeps is what the kind's result schema says.
+    expect(JOB_RESULT_SCHEMAS['scan-log-batch'].parse(first)).toEqual(first);
     expect(await processJob('scan-log-batch', batch, ctx)).toMatchObject({ findings: 1, newOccurrences: 0 });
     const [f] = await store.list({ target: 'api' });
     const [o] = await store.occurrences(f!.fingerprint);
-    expect(o!.finding).toMatchObject({ line: 101, source: { kind: 'log', stream: 'api' } });
+    expect(o).toMatchObject({
+      key: `log|api|@|101|${o!.span.column}`,
+      span: { line: 101 },
+      provenance: { kind: 'log', stream: 'api' },
+    });
 
     const dumpPath = join(tmpdir(), `kw-dump-${process.pid}.bin`);
     const head = Buffer.alloc(5000, 0xfe);
@@ -138,18 +154,25 @@ describe('FindingStore', () => {
       const r = await processJob('scan-dump', { path: dumpPath }, ctx);
       expect(r).toMatchObject({ findings: 1, newFindings: 0, newOccurrences: 1 }); // same secret as the log line
       const occs = await store.occurrences(f!.fingerprint);
-      expect(occs.find((x) => x.finding.source.kind === 'dump')!.finding.source).toEqual({ kind: 'dump', offset: 5001 });
+      expect(occs.find((x) => x.provenance.kind === 'dump')!.provenance).toEqual({ kind: 'dump', path: dumpPath, offset: 5001 });
+      expect(await store.list({ target: targetOf(dumpPath) })).toHaveLength(1);
     } finally {
       rmSync(dumpPath, { force: true });
     }
   });
 
+  it('has a processor for every job kind', () => {
+    expect(Object.keys(processors).sort()).toEqual([...JOB_KINDS].sort());
+  });
+
   it('rejects invalid job data and unimplemented kinds with typed errors', async () => {
     const ctx = { scan: scanSettings(), store: freshStore(), actor: 'test' };
-    await expect(processJob('scan-history', { repo: 42 }, ctx)).rejects.toSatisfy((e) => isServiceError(e, 'KW_JOB_INVALID'));
-    await expect(processJob('rotate', { fingerprint: `kw1:${'2'.repeat(32)}` }, ctx)).rejects.toSatisfy(
-      (e) => isServiceError(e, 'KW_NOT_IMPLEMENTED') && /rotation issue/.test((e as Error).message),
-    );
+    await expect(processJob('scan-history', { repo: 42 }, ctx)).rejects.toSatisfy((e) => isKeywardenError(e, 'KW_JOB_INVALID'));
+    for (const kind of ['rotate', 'confirm-revocation'] as const) {
+      await expect(processJob(kind, { fingerprint: `kw1:${'2'.repeat(32)}` }, ctx)).rejects.toSatisfy(
+        (e) => isKeywardenError(e, 'KW_NOT_IMPLEMENTED') && /rotation issue/.test((e as Error).message),
+      );
+    }
   });
 
   it('moves a finding through its lifecycle with an audit event per step and figures for health', async () => {
@@ -157,7 +180,7 @@ describe('FindingStore', () => {
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     const [a, b, c] = ['a', 'b', 'c'].map((x) => `kw1:${x.repeat(32)}`);
     await store.record(
-      [a!, b!, c!].map((fp, i) => ({ target: 'r', key: `k${i}`, finding: fakeFinding(fp, 1) })),
+      [a!, b!, c!].map((fp) => fakeFinding(fp, 1)),
       { actor: 'scan', now: t0 },
     );
     const who = (h: number, reason: string) => ({ actor: 'alice', reason, now: t0 + h * 3_600_000 });
@@ -166,10 +189,10 @@ describe('FindingStore', () => {
     await store.apply(a!, 'confirm_revoked', who(5, 'provider returns 401'));
     await store.resolve(b!, 'false_positive', who(1, 'test fixture'));
     await expect(store.apply(a!, 'request_rotation', who(6, 'again'))).rejects.toSatisfy((e) =>
-      isServiceError(e, 'KW_ILLEGAL_TRANSITION'),
+      isKeywardenError(e, 'KW_ILLEGAL_TRANSITION'),
     );
     await expect(store.apply(`kw1:${'f'.repeat(32)}`, 'escalate', who(6, 'x'))).rejects.toSatisfy((e) =>
-      isServiceError(e, 'KW_FINDING_NOT_FOUND'),
+      isKeywardenError(e, 'KW_FINDING_NOT_FOUND'),
     );
 
     const trail = await store.audit(a!);

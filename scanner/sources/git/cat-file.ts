@@ -1,49 +1,81 @@
-// Streams blob contents out of one long-lived `git cat-file --batch`: ids go in on stdin as they are
-// discovered, `<sha> blob <size>\n<bytes>\n` records come back and are handed out one at a time.
-// Memory is bounded by the largest blob kept (maxSize); larger blobs are read through and discarded.
-// A blob git cannot inflate is reported as missing and the batch restarted after it.
+// The blob source: blob contents out of one long-lived `git cat-file --batch`. Ids go in on stdin as
+// they are discovered, each with the provenance its chunk is to carry; `<sha> blob <size>\n<bytes>\n`
+// records come back and are yielded one at a time as chunks (or counted skips). Memory is bounded by
+// the largest blob kept (maxSize) plus a few queued ones; larger blobs are read through and discarded.
+// A blob git cannot inflate is an `unreadable` skip and the batch is restarted after it.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { KeywardenError } from '../../errors.js';
+import { KeywardenError } from '../../../errors/error.js';
+import type { Provenance } from '../../../model/finding.js';
+import { pathOf } from '../../../model/occurrence.js';
+import type { SourceEvent } from '../types.js';
 import { firstLine, GitCommandError, redact } from './exec.js';
 import type { GitRepo } from './repo.js';
 
-export type BlobEvent =
-  | { kind: 'blob'; sha: string; data: Buffer }
-  | { kind: 'tooLarge'; sha: string; size: number }
-  | { kind: 'missing'; sha: string; reason: string };
-
-export interface BlobReader {
-  /** Queues a blob id; its event arrives later, in request order. */
-  request(sha: string): void;
-  /** No more requests; resolves when every requested blob has been handed out. */
-  finish(): Promise<void>;
+export interface BlobSource extends AsyncIterable<SourceEvent> {
+  /**
+   * Queues a blob id; its event comes later, in request order: a chunk (`id` = the sha, `provenance`
+   * as given) or a skip at the provenance's path (`tooLarge`, or `unreadable` with KW_GIT_OBJECT).
+   */
+  request(sha: string, provenance: Provenance): void;
+  /** No more requests: the iteration ends after the last requested blob (or throws git's error). */
+  finish(): void;
 }
 
-/**
- * Opens the batch reader. `onBlob` runs synchronously inside the stdout handler: while it scans, Node
- * reads nothing more, the pipe fills and git waits, which is the backpressure that bounds memory.
- */
-export function openBlobReader(repo: GitRepo, maxSize: number, onBlob: (ev: BlobEvent) => void): BlobReader {
+/** Events queued before git's stdout is paused: the consumer scans as the stream arrives, never much behind. */
+const QUEUE_HIGH = 64;
+
+/** Opens the batch reader. Iterate it once. */
+export function openBlobSource(repo: GitRepo, maxSize: number): BlobSource {
   // Ids written but not answered yet, oldest first: when git dies on a corrupt object, the oldest is
   // the one it choked on, and the rest are asked again of a fresh process.
-  let pending: string[] = [];
+  let pending: Array<{ sha: string; provenance: Provenance }> = [];
   let head = 0;
   let ended = false;
   let restarts = 0;
   let failed: Error | null = null;
-  let settle: { resolve: () => void; reject: (e: Error) => void } | null = null;
   let outcome: { error: Error | null } | null = null;
-  const emit = (ev: BlobEvent) => {
+  // Events not yet taken by the consumer, and its wake-up when it waits for one.
+  let queue: (SourceEvent | undefined)[] = [];
+  /** The consumer stopped iterating: git is killed, and its exit is not a failure to restart from. */
+  let stopped = false;
+  let queueHead = 0;
+  let wake: (() => void) | null = null;
+  let paused = false;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  type Answer = { kind: 'blob'; data: Buffer } | { kind: 'tooLarge' } | { kind: 'missing'; reason: string };
+  const emit = (sha: string, answer: Answer) => {
+    const asked = pending[head];
+    // cat-file answers in request order; anything else is a bug here, not bad input.
+    if (asked === undefined || asked.sha !== sha)
+      failed ??= new KeywardenError('KW_INTERNAL', `git cat-file answered ${sha} out of order`);
     head++;
     if (head > 4096 && head * 2 > pending.length) {
       pending = pending.slice(head);
       head = 0;
     }
-    onBlob(ev);
+    if (asked === undefined) return;
+    const path = pathOf(asked.provenance);
+    queue.push(
+      answer.kind === 'blob'
+        ? { kind: 'chunk', chunk: { bytes: answer.data, provenance: asked.provenance, offset: 0, startLine: 1, id: sha } }
+        : answer.kind === 'tooLarge'
+          ? { kind: 'skip', path, reason: 'tooLarge' }
+          : { kind: 'skip', path, reason: 'unreadable', code: 'KW_GIT_OBJECT', message: `blob ${sha}: ${answer.reason}` },
+    );
+    // Backpressure: while the consumer is behind, git's pipe fills and git waits.
+    if (queue.length - queueHead >= QUEUE_HIGH && !paused) {
+      paused = true;
+      current.stdout.pause();
+    }
+    notify();
   };
   const end = (error: Error | null) => {
     outcome = { error };
-    if (settle) error ? settle.reject(error) : settle.resolve();
+    notify();
   };
 
   const start = (): ChildProcessWithoutNullStreams => {
@@ -71,7 +103,7 @@ export function openBlobReader(repo: GitRepo, maxSize: number, onBlob: (ev: Blob
       if (parts.length === 3 && parts[1] === 'blob') {
         const size = Number(parts[2]);
         if (size > maxSize) {
-          emit({ kind: 'tooLarge', sha, size });
+          emit(sha, { kind: 'tooLarge' });
           discard = size;
         } else {
           body = Buffer.allocUnsafe(size);
@@ -87,18 +119,18 @@ export function openBlobReader(repo: GitRepo, maxSize: number, onBlob: (ev: Blob
         // Not a blob (a corrupt or misdirected id): skip its bytes, report it.
         discard = Number(parts[2]) || 0;
         needNewline = true;
-        emit({ kind: 'missing', sha, reason: `object is a ${parts[1]}, not a blob` });
+        emit(sha, { kind: 'missing', reason: `object is a ${parts[1]}, not a blob` });
         return;
       }
       // `<sha> missing` / `<sha> ambiguous`: no body follows.
-      emit({ kind: 'missing', sha, reason: parts.slice(1).join(' ') || 'unreadable' });
+      emit(sha, { kind: 'missing', reason: parts.slice(1).join(' ') || 'unreadable' });
     };
 
     const finishBody = () => {
       const data = body!;
       body = null;
       needNewline = true;
-      emit({ kind: 'blob', sha: bodySha, data });
+      emit(bodySha, { kind: 'blob', data });
     };
 
     child.stdout.on('data', (chunk: Buffer) => {
@@ -145,6 +177,7 @@ export function openBlobReader(repo: GitRepo, maxSize: number, onBlob: (ev: Blob
     });
     child.on('close', (code) => {
       if (outcome) return;
+      if (stopped) return end(null);
       if (failed) return end(failed);
       const stderr = redact(Buffer.concat(err).toString('utf8'), repo.redact);
       if (code === 0) return end(null);
@@ -153,10 +186,11 @@ export function openBlobReader(repo: GitRepo, maxSize: number, onBlob: (ev: Blob
       // fails the scan instead of marking every blob unreadable.
       if (head < pending.length && restarts < MAX_RESTARTS) {
         restarts++;
-        emit({ kind: 'missing', sha: pending[head]!, reason: firstLine(stderr) || `git cat-file exited ${code}` });
+        emit(pending[head]!.sha, { kind: 'missing', reason: firstLine(stderr) || `git cat-file exited ${code}` });
         if (failed) return end(failed);
         current = start();
-        for (let k = head; k < pending.length; k++) current.stdin.write(`${pending[k]}\n`);
+        for (let k = head; k < pending.length; k++) current.stdin.write(`${pending[k]!.sha}\n`);
+        paused = false;
         if (ended) current.stdin.end();
         return;
       }
@@ -166,24 +200,52 @@ export function openBlobReader(repo: GitRepo, maxSize: number, onBlob: (ev: Blob
   };
   let current = start();
 
-  const done = new Promise<void>((resolve, reject) => {
-    if (outcome) return outcome.error ? reject(outcome.error) : resolve();
-    settle = { resolve, reject };
-  });
-  // Keep an early failure from surfacing as an unhandled rejection before finish() is awaited.
-  done.catch(() => {});
-
   return {
-    request(sha) {
-      pending.push(sha);
+    request(sha, provenance) {
+      pending.push({ sha, provenance });
       current.stdin.write(`${sha}\n`);
     },
     finish() {
       ended = true;
       current.stdin.end();
-      return done;
+    },
+    async *[Symbol.asyncIterator]() {
+      try {
+        yield* drain();
+      } finally {
+        // The consumer stopped early (an error of its own): git has nothing more to do.
+        if (!outcome) {
+          stopped = true;
+          current.kill();
+        }
+      }
     },
   };
+
+  async function* drain(): AsyncGenerator<SourceEvent> {
+    for (;;) {
+      while (queueHead < queue.length) {
+        const ev = queue[queueHead]!;
+        queue[queueHead++] = undefined; // let the blob be collected
+        if (queueHead > 1024 && queueHead * 2 > queue.length) {
+          queue = queue.slice(queueHead);
+          queueHead = 0;
+        }
+        if (paused && queue.length - queueHead < QUEUE_HIGH / 2) {
+          paused = false;
+          current.stdout.resume();
+        }
+        yield ev;
+      }
+      if (outcome) {
+        if (outcome.error) throw outcome.error;
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  }
 }
 
 /** How many times a batch reader restarts git after it died on a corrupt object. */

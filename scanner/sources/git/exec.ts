@@ -3,7 +3,7 @@
 // and the caller's auth config (see remote.ts), which lives in env vars so it never shows in argv.
 import { spawn } from 'node:child_process';
 import { type SimpleGit, simpleGit } from 'simple-git';
-import { KeywardenError } from '../../errors.js';
+import { KeywardenError } from '../../../errors/error.js';
 
 /** Environment for every git child: the caller's env plus settings that keep git non-interactive. */
 export function gitEnv(base: NodeJS.ProcessEnv, extra: Record<string, string> = {}): Record<string, string> {
@@ -70,14 +70,17 @@ export function runGit(args: readonly string[], opts: RunOptions): Promise<Buffe
   });
 }
 
-/** A git command that exited non-zero; `stderr` is already redacted. */
-export class GitCommandError extends Error {
+/**
+ * A git command that exited non-zero; `stderr` is already redacted. KW_GIT_COMMAND is not retried by
+ * workers: git failing on the same repository and arguments fails the same way again.
+ */
+export class GitCommandError extends KeywardenError {
   constructor(
     readonly command: string,
     readonly exitCode: number,
     readonly stderr: string,
   ) {
-    super(`git ${command} failed (exit ${exitCode}): ${firstLine(stderr)}`);
+    super('KW_GIT_COMMAND', `git ${command} failed (exit ${exitCode}): ${firstLine(stderr)}`);
     this.name = 'GitCommandError';
   }
 }

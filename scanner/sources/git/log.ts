@@ -1,9 +1,10 @@
 // Enumerates history: one streamed `git log --raw -c` over the chosen revisions yields each commit's
 // metadata and the blob every commit introduced at each path (new or changed file; for a merge, only
 // files that differ from every parent, i.e. what the merge itself introduced). Nothing is buffered
-// beyond the current NUL-separated token.
+// beyond the current stdout piece. Not content: the history source (history.ts) turns these entries
+// into blob requests and provenance.
 import { spawn } from 'node:child_process';
-import { KeywardenError } from '../../errors.js';
+import { KeywardenError } from '../../../errors/error.js';
 import { GitCommandError, redact } from './exec.js';
 import type { GitRepo } from './repo.js';
 
@@ -25,12 +26,11 @@ export interface LogRange {
   exclude: readonly string[];
 }
 
-export interface LogVisitor {
-  /** Called in log order (newest first, parents after children); returns nothing. */
-  commit(meta: CommitMeta): void;
-  /** A blob the last announced commit introduced at `path`. `mode` is git's octal file mode. */
-  blob(sha: string, path: string, mode: string): void;
-}
+/**
+ * One step of the log, in log order (newest first, parents after children): a commit, then the blobs
+ * it introduced, each at its `path` (`mode` is git's octal file mode).
+ */
+export type LogEntry = { kind: 'commit'; meta: CommitMeta } | { kind: 'blob'; sha: string; path: string; mode: string };
 
 const FIELD = '\x1f';
 const HEADER = '\x01';
@@ -44,12 +44,12 @@ export function parseHeader(text: string): CommitMeta {
 }
 
 /**
- * Streams `git log` over `range` into `visitor`. Resolves with the number of commits seen.
- * `--date-order` puts every commit before its parents, so the last commit that announces a blob is
- * the earliest one that introduced it.
+ * Streams `git log` over `range`. `--date-order` puts every commit before its parents, so the last
+ * commit that announces a blob is the earliest one that introduced it. Ends with git's error
+ * (GitCommandError) if git fails; stopping the iteration early stops git.
  */
-export function walkLog(repo: GitRepo, range: LogRange, visitor: LogVisitor): Promise<number> {
-  if (range.include.length === 0) return Promise.resolve(0);
+export async function* readLog(repo: GitRepo, range: LogRange): AsyncGenerator<LogEntry> {
+  if (range.include.length === 0) return;
   const args = [
     'log',
     '--stdin',
@@ -68,74 +68,79 @@ export function walkLog(repo: GitRepo, range: LogRange, visitor: LogVisitor): Pr
     `--format=${LOG_FORMAT}`,
   ];
   const input = `${[...range.include, ...range.exclude.map((s) => `^${s}`)].join('\n')}\n`;
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd: repo.cwd, env: repo.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let commits = 0;
+  const child = spawn('git', args, { cwd: repo.cwd, env: repo.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let spawnError: Error | null = null;
+  let exited = false;
+  const closed = new Promise<number | null>((resolve) => {
+    child.on('close', (code) => {
+      exited = true;
+      resolve(code);
+    });
+    child.on('error', (e) => {
+      spawnError = e;
+      resolve(null);
+    });
+  });
+  const err: Buffer[] = [];
+  child.stderr.on('data', (c: Buffer) => err.push(c));
+  child.stdin.on('error', () => {});
+  child.stdin.end(input);
+
+  /** Entries parsed from the current stdout piece, handed out before the next is read. */
+  const out: LogEntry[] = [];
+  /** A raw line (`:mode ... status`) waits for the path token that follows it. */
+  let pendingMeta: string | null = null;
+  const token = (buf: Buffer, s: number, e: number) => {
+    // After a header, git puts a newline before the first raw line; skip it.
+    if (buf[s] === 0x0a) s++;
+    if (s >= e) return;
+    if (pendingMeta !== null) {
+      const meta = pendingMeta;
+      pendingMeta = null;
+      onRaw(meta, utf8.decode(buf.subarray(s, e)));
+      return;
+    }
+    const first = buf[s];
+    if (first === 0x01) out.push({ kind: 'commit', meta: parseHeader(buf.toString('utf8', s + 1, e)) });
+    else if (first === 0x3a /* : */) pendingMeta = buf.toString('latin1', s, e);
+  };
+  const onRaw = (meta: string, path: string) => {
+    // `:old new oldsha newsha S` or, for an n-parent merge, `::...` with n+1 modes and shas.
+    let n = 0;
+    while (meta.charCodeAt(n) === 0x3a) n++;
+    const fields = meta.slice(n).split(' ');
+    const mode = fields[n] ?? '';
+    const sha = fields[2 * n + 1] ?? '';
+    // Deleted (all-zero sha), submodule commits (160000) and anything else that is not a blob.
+    if (ZERO.test(sha) || !(mode.startsWith('100') || mode === '120000')) return;
+    out.push({ kind: 'blob', sha, path, mode });
+  };
+
+  try {
     let carry: Buffer | null = null;
-    /** A raw line (`:mode ... status`) waits for the path token that follows it. */
-    let pendingMeta: string | null = null;
-    let failed: Error | null = null;
-    const err: Buffer[] = [];
-
-    const token = (buf: Buffer, s: number, e: number) => {
-      // After a header, git puts a newline before the first raw line; skip it.
-      if (buf[s] === 0x0a) s++;
-      if (s >= e) return;
-      if (pendingMeta !== null) {
-        const meta = pendingMeta;
-        pendingMeta = null;
-        onRaw(meta, utf8.decode(buf.subarray(s, e)));
-        return;
-      }
-      const first = buf[s];
-      if (first === 0x01) {
-        commits++;
-        visitor.commit(parseHeader(buf.toString('utf8', s + 1, e)));
-      } else if (first === 0x3a /* : */) {
-        pendingMeta = buf.toString('latin1', s, e);
-      }
-    };
-
-    const onRaw = (meta: string, path: string) => {
-      // `:old new oldsha newsha S` or, for an n-parent merge, `::...` with n+1 modes and shas.
-      let n = 0;
-      while (meta.charCodeAt(n) === 0x3a) n++;
-      const fields = meta.slice(n).split(' ');
-      const mode = fields[n] ?? '';
-      const sha = fields[2 * n + 1] ?? '';
-      // Deleted (all-zero sha), submodule commits (160000) and anything else that is not a blob.
-      if (ZERO.test(sha) || !(mode.startsWith('100') || mode === '120000')) return;
-      visitor.blob(sha, path, mode);
-    };
-
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+    for await (const piece of child.stdout as AsyncIterable<Buffer>) {
+      const buf: Buffer = carry ? Buffer.concat([carry, piece]) : piece;
       carry = null;
       let s = 0;
-      try {
-        for (let z = buf.indexOf(0, s); z !== -1; z = buf.indexOf(0, s)) {
-          token(buf, s, z);
-          s = z + 1;
-        }
-      } catch (e) {
-        failed = e instanceof Error ? e : new Error(String(e));
-        child.kill();
-        return;
+      for (let z = buf.indexOf(0, s); z !== -1; z = buf.indexOf(0, s)) {
+        token(buf, s, z);
+        s = z + 1;
       }
       if (s < buf.length) carry = Buffer.from(buf.subarray(s));
-    });
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', (e) => reject(new KeywardenError('KW_SOURCE_READ', `cannot run git: ${e.message}`, [], { cause: e })));
-    child.on('close', (code) => {
-      if (failed) return reject(failed);
-      if (carry && carry.length > 0) token(carry, 0, carry.length);
-      if (code === 0) resolve(commits);
-      else reject(new GitCommandError('log', code ?? -1, redact(Buffer.concat(err).toString('utf8'), repo.redact)));
-    });
-    child.stdin.on('error', () => {});
-    child.stdin.end(input);
-  });
+      yield* out;
+      out.length = 0;
+    }
+    if (carry && carry.length > 0) token(carry, 0, carry.length);
+    yield* out;
+    const code = await closed;
+    if (spawnError) {
+      const e = spawnError as Error;
+      throw new KeywardenError('KW_SOURCE_READ', `cannot run git: ${e.message}`, [], { cause: e });
+    }
+    if (code !== 0) throw new GitCommandError('log', code ?? -1, redact(Buffer.concat(err).toString('utf8'), repo.redact));
+  } finally {
+    if (!exited) child.kill();
+  }
 }
 
 /** Metadata of a few commits, by sha (for findings attributed outside a log walk). */

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeywardenError } from '../../errors.js';
+import { KeywardenError } from '../../../errors/error.js';
 import { firstLine, gitEnv, redact, simpleGitAt } from './exec.js';
 import { type GitRepo, openRepo } from './repo.js';
 

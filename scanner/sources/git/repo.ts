@@ -1,7 +1,7 @@
 // Opening a local repository and resolving what the user named in it (refs, merge bases, ref tips),
 // through simple-git. Bad input becomes a typed error here: not a repo, unknown ref.
 import type { SimpleGit } from 'simple-git';
-import { KeywardenError } from '../../errors.js';
+import { KeywardenError } from '../../../errors/error.js';
 import { firstLine, gitEnv, redact, runGit, simpleGitAt } from './exec.js';
 
 export interface GitRepo {

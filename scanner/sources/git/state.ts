@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { KeywardenError } from '../../errors.js';
+import { KeywardenError } from '../../../errors/error.js';
 
 const ScopeState = z.object({ tips: z.record(z.string(), z.string()), scannedAt: z.string() }).strict();
 export const GitState = z

@@ -1,16 +1,17 @@
 // Dump scanning end to end in-process: synthetic minidump, heap snapshot and hprof files with secrets
 // in UTF-8 and UTF-16LE, gzip, chunk boundaries, and a truncated gzip. Offsets are checked against
 // the file bytes. Secrets are generated at test time.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Finding } from '../../../model/finding.js';
+import { builtinRules } from '../../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../../rules/examples.js';
-import { loadBuiltinRules } from '../../../rules/load.js';
 import { type CompiledPack, compilePack } from '../../../scanner/engine/compile.js';
-import { Finding } from '../../../scanner/finding.js';
-import { scanBinaryBytes, scanDumpFile } from '../../../scanner/scan-dump.js';
+import { scanChunk } from '../../../scanner/pipeline.js';
+import { scanDumpFile } from '../../../scanner/scan-dump.js';
 
 const rng = seededRng(4242);
 const ghp = () => expandTemplate('«ghp_{base62:30}{checksum}»', { rng, checksum: 'github-crc32' }).secret!;
@@ -20,8 +21,8 @@ const opts = { fingerprintKey: key, showSecrets: true };
 
 let pack: CompiledPack;
 let dir: string;
-beforeAll(() => {
-  pack = compilePack(loadBuiltinRules());
+beforeAll(async () => {
+  pack = compilePack(await builtinRules());
   dir = mkdtempSync(join(tmpdir(), 'kw-dump-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,16 +38,21 @@ function u32be(n: number): Buffer {
   return b;
 }
 
-/** Each finding's offset points at the secret's bytes in `file` (ASCII, or UTF-16LE when `wide`). */
-function expectAt(file: Buffer, findings: Finding[], secret: string, wide: boolean) {
+/**
+ * The secret's one finding has one occurrence, whose dump provenance names `path` and whose offset
+ * points at the secret's bytes in `file` (ASCII, or UTF-16LE when `wide`).
+ */
+function expectAt(file: Buffer, findings: Finding[], secret: string, wide: boolean, path: string) {
   const enc = Buffer.from(secret, wide ? 'utf16le' : 'latin1');
   const hits = findings.filter((f) => f.secret === secret && f.ruleId === 'github-pat');
   expect(hits).toHaveLength(1);
   const f = hits[0]!;
-  expect(f.source.kind).toBe('dump');
-  const offset = f.source.kind === 'dump' ? f.source.offset : -1;
+  expect(f.occurrences).toHaveLength(1);
+  const p = f.occurrences[0]!.provenance;
+  expect(p.kind === 'dump' && p.path).toBe(path);
+  const offset = p.kind === 'dump' ? p.offset : -1;
   expect(file.subarray(offset, offset + enc.length).equals(enc)).toBe(true);
-  expect(Finding.parse(f)).toBeTruthy();
+  expect(Finding.parse(f)).toEqual(f);
   return offset;
 }
 
@@ -60,8 +66,8 @@ describe('dump scanning', () => {
     writeFileSync(join(dir, 'app.dmp'), file);
     const r = await scanDumpFile(pack, join(dir, 'app.dmp'), 'app.dmp', opts);
     expect(r.error).toBeUndefined();
-    expect(r.bytes).toBe(file.length);
-    const at = expectAt(file, r.findings, secret, true);
+    expect(r.stats).toMatchObject({ files: 1, bytes: file.length, errors: [] });
+    const at = expectAt(file, r.findings, secret, true, 'app.dmp');
     expect(at).toBe(32 + 5000 + Buffer.byteLength(`PATH=C:\\Windows\0GITHUB_TOKEN=`, 'utf16le'));
   });
 
@@ -80,10 +86,10 @@ describe('dump scanning', () => {
     ]);
     writeFileSync(join(dir, 'x.heapsnapshot'), file);
     const r = await scanDumpFile(pack, join(dir, 'x.heapsnapshot'), 'x.heapsnapshot', opts);
-    const offA = expectAt(file, r.findings, a, false);
-    expectAt(file, r.findings, b, true);
+    const offA = expectAt(file, r.findings, a, false, 'x.heapsnapshot');
+    expectAt(file, r.findings, b, true, 'x.heapsnapshot');
     // The snapshot has lines: the finding's line and byte column follow them.
-    const fa = r.findings.find((f) => f.secret === a)!;
+    const fa = r.findings.find((f) => f.secret === a)!.occurrences[0]!.span;
     const before = file.subarray(0, offA).toString('latin1');
     expect(fa.line).toBe(before.split('\n').length);
     expect(fa.column).toBe(offA - before.lastIndexOf('\n'));
@@ -106,7 +112,7 @@ describe('dump scanning', () => {
     ]);
     writeFileSync(join(dir, 'heap.hprof'), file);
     const r = await scanDumpFile(pack, join(dir, 'heap.hprof'), 'heap.hprof', opts);
-    expectAt(file, r.findings, secret, false);
+    expectAt(file, r.findings, secret, false, 'heap.hprof');
   });
 
   it('reads gzip transparently; offsets are in the decompressed stream', async () => {
@@ -115,8 +121,8 @@ describe('dump scanning', () => {
     writeFileSync(join(dir, 'core.gz'), gzipSync(raw));
     const r = await scanDumpFile(pack, join(dir, 'core.gz'), 'core.gz', { ...opts, chunkSize: 64 * 1024 });
     expect(r.error).toBeUndefined();
-    expect(r.bytes).toBe(raw.length);
-    expectAt(raw, r.findings, secret, false);
+    expect(r.stats.bytes).toBe(raw.length);
+    expectAt(raw, r.findings, secret, false, 'core.gz');
   });
 
   it('reports a truncated gzip as KW_DUMP_CORRUPT, with findings from the part that was read', async () => {
@@ -127,6 +133,9 @@ describe('dump scanning', () => {
     const r = await scanDumpFile(pack, join(dir, 'cut.gz'), 'cut.gz', { ...opts, chunkSize: 16 * 1024 });
     expect(r.error?.code).toBe('KW_DUMP_CORRUPT');
     expect(r.findings.filter((f) => f.ruleId === 'github-pat').map((f) => f.secret)).toEqual([secret]);
+    // Counted as an error of that file, not as a scanned file.
+    expect(r.stats.files).toBe(0);
+    expect(r.stats.errors).toEqual([{ path: 'cut.gz', code: 'KW_DUMP_CORRUPT', message: r.error!.message }]);
   });
 
   it('finds each secret exactly once across chunk boundaries, ASCII and UTF-16LE', async () => {
@@ -147,7 +156,7 @@ describe('dump scanning', () => {
       const r = await scanDumpFile(pack, join(dir, 'chunks.bin'), 'chunks.bin', { ...opts, chunkSize });
       const gh = r.findings.filter((f) => f.ruleId === 'github-pat');
       expect(gh).toHaveLength(secrets.length);
-      for (const s of secrets) expectAt(file, gh, s.secret, s.wide);
+      for (const s of secrets) expectAt(file, gh, s.secret, s.wide, 'chunks.bin');
     }
   });
 
@@ -159,13 +168,24 @@ describe('dump scanning', () => {
       Buffer.from(`GITHUB_TOKEN=${secret}\0`),
       noise(100),
     ]);
-    const findings = scanBinaryBytes(pack, file, 'core', opts);
-    expectAt(file, findings, secret, false);
+    const r = scanChunk(
+      pack,
+      { bytes: file, provenance: { kind: 'file', path: 'core' }, offset: 0, startLine: 1 },
+      {
+        ...opts,
+        binary: 'strings',
+      },
+    );
+    expect(r.kind).toBe('scanned');
+    expectAt(file, r.kind === 'scanned' ? r.findings : [], secret, false, 'core');
   });
 
-  it('fails to read a missing file with KW_SOURCE_READ', async () => {
+  it('fails to read a missing file with KW_SOURCE_READ, nothing scanned and the OS error kept as the cause', async () => {
     const r = await scanDumpFile(pack, join(dir, 'nope'), 'nope', opts);
     expect(r.error?.code).toBe('KW_SOURCE_READ');
-    expect(readFileSync).toBeTruthy();
+    expect(r.error?.message).toContain('nope');
+    expect((r.error?.cause as NodeJS.ErrnoException | undefined)?.code).toBe('ENOENT');
+    expect(r.findings).toEqual([]);
+    expect(r.stats).toMatchObject({ files: 0, bytes: 0 });
   });
 });

@@ -1,7 +1,9 @@
 // The sampling run finder must agree exactly with the regular expression it replaces.
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { forEachBase64Run } from '../../../scanner/engine/base64-runs.js';
+import { seededRandom } from '../../helpers/seed.js';
+
+const random = seededRandom();
 
 function viaRegex(text: string): Array<[number, number]> {
   return [...text.matchAll(/[A-Za-z0-9+/]{32,}={0,2}/g)].map((m) => [m.index!, m.index! + m[0].length]);
@@ -17,7 +19,7 @@ describe('forEachBase64Run', () => {
     const alphabet = 'ABCabc012+/';
     for (let trial = 0; trial < 300; trial++) {
       const parts: string[] = [];
-      const r = randomBytes(64);
+      const r = random.bytes(64);
       for (let k = 0; k < 20; k++) {
         const len = r[k]! % 70;
         parts.push(Array.from({ length: len }, (_, i) => alphabet[(r[(k + i) % 64]! + i) % alphabet.length]).join(''));

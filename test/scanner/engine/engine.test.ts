@@ -1,14 +1,16 @@
 // The engine on hand-built rules: windows, boundaries, multi-line secrets, decoding, inline allow.
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type Rule, RuleSpec } from '../../../rules/schema.js';
 import { buildAutomaton, findKeywords, HitList } from '../../../scanner/engine/aho.js';
 import { compilePack } from '../../../scanner/engine/compile.js';
 import { scanBuffer } from '../../../scanner/engine/engine.js';
+import { seededRandom } from '../../helpers/seed.js';
+
+const random = seededRandom();
 
 const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 function rand(n: number, alphabet = B62): string {
-  const bytes = randomBytes(n);
+  const bytes = random.bytes(n);
   let s = '';
   for (const b of bytes) s += alphabet[b % alphabet.length];
   return s;

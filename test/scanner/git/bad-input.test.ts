@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerGitCommands } from '../../../cli/commands/git.js';
+import type { Finding } from '../../../model/finding.js';
 import { DEFAULT_MAX_FILE_SIZE } from '../../../scanner/config.js';
-import type { Finding } from '../../../scanner/finding.js';
+import type { ReportEntry } from '../../../scanner/report.js';
+import { reportEntries } from '../../../scanner/reporters/entries.js';
 import { scanHistory } from '../../../scanner/scan-git.js';
 import { openRepo } from '../../../scanner/sources/git/repo.js';
 import { KWTEST_RULE, lines, secret, TestRepo } from './fixture.js';
@@ -31,7 +33,9 @@ function newRepo(): TestRepo {
   return r;
 }
 
-const secretsOf = (fs: Finding[]) => fs.map((f) => f.secret);
+/** One entry per occurrence, as the report lists them. */
+const entriesOf = (r: { findings: Finding[] }): ReportEntry[] => reportEntries(r.findings, 'finding');
+const secretsOf = (fs: ReportEntry[]) => fs.map((f) => f.secret);
 
 /** Writes `size` bytes of one line (no newline anywhere) with `tail` at the very end, 1 MB at a time. */
 function writeOneLine(path: string, size: number, tail: string): void {
@@ -76,8 +80,8 @@ describe('a 100 MB single-line file in history', () => {
     expect(r.stats.skipped).toEqual({ tooLarge: 1 });
     expect(r.stats.errors).toEqual([]);
     expect(r.stats.files).toBe(1);
-    expect(secretsOf(r.findings)).toEqual([S.small]);
-    expect(r.findings[0]!.source).toMatchObject({ kind: 'git', commit });
+    expect(secretsOf(entriesOf(r))).toEqual([S.small]);
+    expect(entriesOf(r)[0]!.source).toMatchObject({ kind: 'git', commit });
     // The 100 MB went through the pipe and was discarded: the scan never held it.
     expect(peakGrowth).toBeLessThan(64 * 1024 * 1024);
   });
@@ -86,7 +90,7 @@ describe('a 100 MB single-line file in history', () => {
     const r = await scanHistory(await openRepo(repo.dir, process.env), { ...opts, maxFileSize: HUGE + 1 });
     expect(r.stats.skipped).toEqual({});
     expect(r.stats.files).toBe(2);
-    const f = r.findings.find((x) => x.secret === S.huge)!;
+    const f = entriesOf(r).find((x) => x.secret === S.huge)!;
     expect(f).toMatchObject({ path: 'huge.min.js', line: 1, column: HUGE - S.huge.length + 1 });
   });
 });
@@ -112,12 +116,12 @@ describe('non-UTF-8 content and paths', () => {
     expect(result.stats.errors).toEqual([]);
     expect(result.stats.skipped).toEqual({});
     expect(result.stats.files).toBe(3);
-    expect(result.findings.find((f) => f.secret === S.normal)).toMatchObject({ path: 'normal.txt', line: 2, column: 10 });
+    expect(entriesOf(result).find((f) => f.secret === S.normal)).toMatchObject({ path: 'normal.txt', line: 2, column: 10 });
   });
 
   it('finds secrets in non-UTF-8 content and under a non-UTF-8 path (bytes shown as U+FFFD)', () => {
-    expect(result.findings.find((f) => f.secret === S.latin1)).toMatchObject({ path: 'legacy.ini', line: 1 });
-    const odd = result.findings.find((f) => f.secret === S.oddPath)!;
+    expect(entriesOf(result).find((f) => f.secret === S.latin1)).toMatchObject({ path: 'legacy.ini', line: 1 });
+    const odd = entriesOf(result).find((f) => f.secret === S.oddPath)!;
     expect(odd.path.startsWith('bad-')).toBe(true);
     expect(odd.path.endsWith('.cfg')).toBe(true);
     expect(odd.path).toContain('\ufffd');
@@ -149,7 +153,7 @@ describe('a corrupt loose object', () => {
     expect(result.stats.skipped).toEqual({ unreadable: 1 });
     expect(result.stats.errors).toEqual([{ path: 'victim.txt', code: 'KW_GIT_OBJECT', message: expect.stringContaining(sha) }]);
     expect(result.stats.files).toBe(2);
-    expect(secretsOf(result.findings).sort()).toEqual([S.before, S.after].sort());
+    expect(secretsOf(entriesOf(result)).sort()).toEqual([S.before, S.after].sort());
   });
 
   it('survives git dying mid-blob (body corrupt after the header) and scans the blobs after it', async () => {
@@ -157,14 +161,14 @@ describe('a corrupt loose object', () => {
     expect(result.stats.skipped).toEqual({ unreadable: 1 });
     expect(result.stats.errors).toEqual([{ path: 'victim.txt', code: 'KW_GIT_OBJECT', message: expect.stringContaining(sha) }]);
     expect(result.stats.files).toBe(2);
-    expect(secretsOf(result.findings).sort()).toEqual([S.before, S.after].sort());
+    expect(secretsOf(entriesOf(result)).sort()).toEqual([S.before, S.after].sort());
   });
 });
 
 describe('git commands accept --no-progress like scan', () => {
   it.each(['history', 'diff', 'staged'])('%s', (name) => {
     const program = new Command();
-    registerGitCommands(program, () => {});
+    registerGitCommands(program, () => {}, {});
     const cmd = program.commands.find((c) => c.name() === name)!;
     expect(cmd.options.map((o) => o.long)).toContain('--no-progress');
   });

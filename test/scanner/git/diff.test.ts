@@ -3,7 +3,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Finding } from '../../../scanner/finding.js';
+import type { ReportEntry } from '../../../scanner/report.js';
+import { reportEntries } from '../../../scanner/reporters/entries.js';
 import { STAGED_COMMIT, scanDiff, scanStaged } from '../../../scanner/scan-git.js';
 import { openRepo } from '../../../scanner/sources/git/repo.js';
 import { KWTEST_RULE, lines, secret, TestRepo } from './fixture.js';
@@ -21,9 +22,10 @@ const S = {
 };
 const c: Record<string, string> = {};
 let repo: TestRepo;
-let findings: Finding[];
+/** One entry per occurrence, in the scan's order, as `diff --format json` lists them. */
+let findings: ReportEntry[];
 
-const where = (f: Finding) => (f.source.kind === 'git' ? `${f.source.commit.slice(0, 12)} ${f.path}:${f.line}` : '?');
+const where = (f: ReportEntry) => (f.source.kind === 'git' ? `${f.source.commit.slice(0, 12)} ${f.path}:${f.line}` : '?');
 const of = (s: string) => findings.filter((f) => f.secret === s).map(where);
 const short = (s: string | undefined) => s!.slice(0, 12);
 
@@ -56,7 +58,10 @@ beforeAll(async () => {
     const sha = repo.commit(`many ${i}`);
     if (i === 33) c.late = sha;
   }
-  findings = (await scanDiff(await openRepo(repo.dir, process.env), { ...opts, base: 'main', head: 'pr' })).findings;
+  findings = reportEntries(
+    (await scanDiff(await openRepo(repo.dir, process.env), { ...opts, base: 'main', head: 'pr' })).findings,
+    'finding',
+  );
 });
 afterAll(() => rmSync(repo.dir, { recursive: true, force: true }));
 
@@ -105,8 +110,9 @@ describe('scanStaged', () => {
       now: '2024-01-01T00:00:00Z',
       author: { name: 'Ada', email: 'ada@example.com' },
     });
-    expect(res.findings.map((f) => `${f.path}:${f.line}:${f.column} ${f.secret === staged}`)).toEqual(['app.env:3:3 true']);
-    expect(res.findings[0]!.source).toMatchObject({ kind: 'git', commit: STAGED_COMMIT, author: 'Ada' });
+    const entries = reportEntries(res.findings, 'finding');
+    expect(entries.map((f) => `${f.path}:${f.line}:${f.column} ${f.secret === staged}`)).toEqual(['app.env:3:3 true']);
+    expect(entries[0]!.source).toMatchObject({ kind: 'git', commit: STAGED_COMMIT, author: 'Ada' });
     rmSync(r.dir, { recursive: true, force: true });
   });
 
@@ -115,7 +121,7 @@ describe('scanStaged', () => {
     r.write('x.txt', `${secret()}\n`);
     r.git('add', 'x.txt');
     const res = await scanStaged(await openRepo(r.dir, process.env), { ...opts, now: '2024-01-01T00:00:00Z' });
-    expect(res.findings.map((f) => `${f.path}:${f.line}`)).toEqual(['x.txt:1']);
+    expect(reportEntries(res.findings, 'finding').map((f) => `${f.path}:${f.line}`)).toEqual(['x.txt:1']);
     rmSync(r.dir, { recursive: true, force: true });
   });
 });

@@ -1,11 +1,11 @@
 // Real git repositories built in a temp dir for the git tests: deterministic dates (one minute per
-// commit) so log order and attribution are exact, and generated test-only secrets.
+// commit) so log order and attribution are exact, and generated test-only secrets (seeded: test/helpers/seed.ts).
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RuleSpec } from '../../../rules/schema.js';
+import { seededRandom } from '../../helpers/seed.js';
 
 /** A test-only rule, so these tests do not depend on the built-in pack. */
 export const KWTEST_RULE = RuleSpec.parse({
@@ -19,8 +19,9 @@ export const KWTEST_RULE = RuleSpec.parse({
 });
 
 const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const random = seededRandom();
 export function secret(): string {
-  return `kwtest_${[...randomBytes(32)].map((b) => B62[b % 62]).join('')}`;
+  return `kwtest_${[...random.bytes(32)].map((b) => B62[b % 62]).join('')}`;
 }
 
 export class TestRepo {

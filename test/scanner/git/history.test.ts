@@ -3,7 +3,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Finding } from '../../../scanner/finding.js';
+import type { ReportEntry } from '../../../scanner/report.js';
+import { reportEntries } from '../../../scanner/reporters/entries.js';
 import { scanHistory } from '../../../scanner/scan-git.js';
 import { openRepo } from '../../../scanner/sources/git/repo.js';
 import { KWTEST_RULE, lines, secret, TestRepo } from './fixture.js';
@@ -24,10 +25,12 @@ const S = {
 };
 const c: Record<string, string> = {};
 let repo: TestRepo;
-let findings: Finding[];
+/** One entry per occurrence, in the scan's order, as `history --format json` lists them. */
+let findings: ReportEntry[];
 let result: Awaited<ReturnType<typeof scanHistory>>;
 
-const where = (f: Finding) => (f.source.kind === 'git' ? `${f.source.commit.slice(0, 12)} ${f.path}:${f.line}:${f.column}` : '?');
+const where = (f: ReportEntry) =>
+  f.source.kind === 'git' ? `${f.source.commit.slice(0, 12)} ${f.path}:${f.line}:${f.column}` : '?';
 const of = (s: string) => findings.filter((f) => f.secret === s);
 
 beforeAll(async () => {
@@ -76,7 +79,7 @@ beforeAll(async () => {
   c.misc = repo.commit('binary, big, odd name');
 
   result = await scanHistory(await openRepo(repo.dir, process.env), opts);
-  findings = result.findings;
+  findings = reportEntries(result.findings, 'finding');
 });
 afterAll(() => rmSync(repo.dir, { recursive: true, force: true }));
 
@@ -93,6 +96,10 @@ describe('scanHistory', () => {
       message: 'add config',
     });
     expect(new Set(f.map((x) => x.fingerprint)).size).toBe(1);
+    // One finding, both places its occurrences, the introducer first.
+    const [one, ...none] = result.findings.filter((x) => x.secret === S.deleted);
+    expect(none).toEqual([]);
+    expect(one!.occurrences.map((o) => o.provenance.kind === 'git' && o.provenance.commit)).toEqual([c.add, c.again]);
   });
 
   it('reports a secret that lives only on an unmerged branch', () => {
@@ -125,9 +132,10 @@ describe('scanHistory', () => {
   it('walks every commit once and excludes already-scanned history with exclude', async () => {
     expect(result.commits).toBe(Number(repo.git('rev-list', '--all', '--count').trim()));
     const again = await scanHistory(await openRepo(repo.dir, process.env), { ...opts, exclude: [c.merge!] });
-    expect(again.findings.map((f) => f.secret)).toEqual(expect.arrayContaining([S.deleted, S.branch]));
-    expect(again.findings.find((f) => f.secret === S.evil)).toBeUndefined();
-    expect(again.findings.find((f) => f.secret === S.deleted)!.path).toBe('again.txt');
+    const entries = reportEntries(again.findings, 'finding');
+    expect(entries.map((f) => f.secret)).toEqual(expect.arrayContaining([S.deleted, S.branch]));
+    expect(entries.find((f) => f.secret === S.evil)).toBeUndefined();
+    expect(entries.find((f) => f.secret === S.deleted)!.path).toBe('again.txt');
   });
 
   it('limits to one ref with branch', async () => {

@@ -2,9 +2,9 @@
 // generator at test time (never committed); fingerprints use a fixed test key.
 
 import { seededRng } from '../../../rules/examples.js';
-import type { Finding, Report } from '../../../scanner/finding.js';
 import { fingerprint } from '../../../scanner/fingerprint.js';
 import { redactPreview } from '../../../scanner/redact.js';
+import type { Report, ReportEntry } from '../../../scanner/report.js';
 import type { SarifRuleInfo } from '../../../scanner/reporters/index.js';
 
 /** The goldens' seeded PRNG: previews and fingerprints never change. */
@@ -34,8 +34,8 @@ export const RULES: SarifRuleInfo[] = [
 function finding(
   ruleId: string,
   secret: string,
-  rest: Omit<Finding, 'ruleId' | 'description' | 'fingerprint' | 'redacted' | 'confidence'>,
-): Finding {
+  rest: Omit<ReportEntry, 'ruleId' | 'description' | 'fingerprint' | 'redacted' | 'confidence'>,
+): ReportEntry {
   const rule = RULES.find((r) => r.id === ruleId)!;
   return {
     ruleId,
@@ -58,7 +58,7 @@ export function buildFixture(opts: { showSecrets?: boolean } = {}): Fixture {
   const rng = seeded(20240601);
   const ghp = `ghp_${randomString(rng, 36)}`;
   const generic = randomString(rng, 32, '0123456789abcdef');
-  const findings: Finding[] = [
+  const findings: ReportEntry[] = [
     finding('github-pat', ghp, {
       path: 'src/app.js',
       line: 2,

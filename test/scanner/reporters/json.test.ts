@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Finding, Report } from '../../../scanner/finding.js';
+import { Report, ReportEntry } from '../../../scanner/report.js';
 import { renderJson, renderJsonl } from '../../../scanner/reporters/json.js';
 import { buildFixture } from './fixture.js';
 
@@ -18,10 +18,10 @@ describe('JSON reporter', () => {
 
   it('orders keys as the schema declares them, whatever order the finding was built in', () => {
     const { report } = buildFixture({ showSecrets: true });
-    const shuffled = report.findings.map((f) => Object.fromEntries(Object.entries(f).reverse()) as Finding);
+    const shuffled = report.findings.map((f) => Object.fromEntries(Object.entries(f).reverse()) as ReportEntry);
     const out = JSON.parse(renderJson({ ...report, findings: shuffled }));
     expect(Object.keys(out)).toEqual(['version', 'tool', 'findings', 'stats']);
-    expect(Object.keys(out.findings[1])).toEqual(Object.keys(Finding.shape));
+    expect(Object.keys(out.findings[1])).toEqual(Object.keys(ReportEntry.shape));
     expect(Object.keys(out.stats)).toEqual(['files', 'bytes', 'skipped', 'durationMs', 'errors']);
     expect(Object.keys(out.stats.skipped)).toEqual(['binary', 'tooLarge', 'unreadable', 'excluded', 'symlink']);
     expect(Object.keys(out.findings[1].source)).toEqual(['kind', 'commit', 'author', 'email', 'date', 'message']);
@@ -35,13 +35,13 @@ describe('JSON reporter', () => {
 });
 
 describe('JSON Lines reporter', () => {
-  it('writes one Finding per line and nothing else', () => {
+  it('writes one entry per line and nothing else', () => {
     const { report, secrets } = buildFixture();
     const out = renderJsonl(report.findings);
     const lines = out.split('\n');
     expect(lines.pop()).toBe('');
     expect(lines).toHaveLength(2);
-    expect(lines.map((l) => Finding.parse(JSON.parse(l)))).toEqual(report.findings);
+    expect(lines.map((l) => ReportEntry.parse(JSON.parse(l)))).toEqual(report.findings);
     for (const s of secrets) expect(out).not.toContain(s);
   });
 

@@ -2,9 +2,9 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isKeywardenError } from '../../../scanner/errors.js';
-import { looksBinary, walkTree } from '../../../scanner/sources/files.js';
-import type { SourceEvent } from '../../../scanner/sources/types.js';
+import { isKeywardenError } from '../../../errors/error.js';
+import { looksBinary } from '../../../scanner/binary.js';
+import { treeChunks, type WalkEvent, walkTree } from '../../../scanner/sources/files.js';
 
 // Root can read a chmod-000 directory, so the always-run "unreadable directory" case makes readdir
 // fail through a mock instead; the real chmod case runs only when the tests are not root.
@@ -36,15 +36,29 @@ function tree(base: string, files: Record<string, string>): void {
   }
 }
 
-async function walk(dir: string, opts: { excludes?: string[]; maxFileSize?: number } = {}): Promise<SourceEvent[]> {
-  const out: SourceEvent[] = [];
+async function walk(dir: string, opts: { excludes?: string[]; maxFileSize?: number } = {}): Promise<WalkEvent[]> {
+  const out: WalkEvent[] = [];
   for await (const ev of walkTree(dir, { excludes: opts.excludes ?? [], maxFileSize: opts.maxFileSize ?? 1e6 })) out.push(ev);
   return out;
 }
 
-const files = (evs: SourceEvent[]) => evs.flatMap((e) => (e.kind === 'file' ? [e.entry.path] : []));
-const skips = (evs: SourceEvent[]) =>
+const files = (evs: WalkEvent[]) => evs.flatMap((e) => (e.kind === 'file' ? [e.entry.path] : []));
+const skips = (evs: WalkEvent[]) =>
   evs.flatMap((e) => (e.kind === 'skip' ? [`${e.reason} ${e.path}${e.code ? ` ${e.code}` : ''}`] : []));
+
+describe('treeChunks', () => {
+  it('yields each file as a chunk from its start, with file provenance, and skips as counted values', async () => {
+    tree(root, { 'a.txt': 'one\ntwo\n', 'big.bin': 'x'.repeat(50) });
+    const out: unknown[] = [];
+    for await (const ev of treeChunks(root, { excludes: [], maxFileSize: 20 })) {
+      out.push(ev.kind === 'chunk' ? { ...ev.chunk, bytes: ev.chunk.bytes.toString('utf8') } : ev);
+    }
+    expect(out).toEqual([
+      { bytes: 'one\ntwo\n', provenance: { kind: 'file', path: 'a.txt' }, offset: 0, startLine: 1 },
+      { kind: 'skip', path: 'big.bin', reason: 'tooLarge' },
+    ]);
+  });
+});
 
 describe('walkTree', () => {
   it('yields every file with a relative /-separated path, absolute path and size, in name order', async () => {

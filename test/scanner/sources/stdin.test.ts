@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { isKeywardenError } from '../../../scanner/errors.js';
-import { readChunks, type StreamChunk } from '../../../scanner/sources/stdin.js';
+import { isKeywardenError } from '../../../errors/error.js';
+import { readChunks } from '../../../scanner/sources/stdin.js';
+import type { Chunk } from '../../../scanner/sources/types.js';
 
 /** A stream delivering `data` in pieces of the given sizes (cycled), as a pipe would. */
 function streamOf(data: Buffer, pieceSizes: number[]): Readable {
@@ -14,17 +15,18 @@ function streamOf(data: Buffer, pieceSizes: number[]): Readable {
   return Readable.from(pieces);
 }
 
-async function collect(stream: NodeJS.ReadableStream, chunkSize: number, overlap: number): Promise<StreamChunk[]> {
-  const out: StreamChunk[] = [];
-  for await (const c of readChunks(stream, { chunkSize, overlap })) out.push({ ...c, buf: Buffer.from(c.buf) });
+async function collect(stream: NodeJS.ReadableStream, chunkSize: number, overlap: number): Promise<Chunk[]> {
+  const out: Chunk[] = [];
+  for await (const c of readChunks(stream, { chunkSize, overlap })) out.push({ ...c, bytes: Buffer.from(c.bytes) });
   return out;
 }
 
 /** Where the consumer (scan-stream.ts) finds `needle`: in each chunk, starts before ownedEnd only. */
-function found(chunks: StreamChunk[], needle: Buffer): number[] {
+function found(chunks: Chunk[], needle: Buffer): number[] {
   const hits: number[] = [];
   for (const c of chunks) {
-    for (let i = c.buf.indexOf(needle); i !== -1; i = c.buf.indexOf(needle, i + 1)) if (i < c.ownedEnd) hits.push(c.offset + i);
+    for (let i = c.bytes.indexOf(needle); i !== -1; i = c.bytes.indexOf(needle, i + 1))
+      if (i < c.ownedEnd!) hits.push(c.offset + i);
   }
   return hits;
 }
@@ -53,23 +55,35 @@ describe('readChunks', () => {
     const owned: Buffer[] = [];
     chunks.forEach((c, i) => {
       expect(c.offset).toBe(next);
-      expect(c.buf.equals(data.subarray(c.offset, c.offset + c.buf.length))).toBe(true);
+      expect(c.bytes.equals(data.subarray(c.offset, c.offset + c.bytes.length))).toBe(true);
       if (i < chunks.length - 1) {
-        expect(c.buf.length).toBe(100);
+        expect(c.bytes.length).toBe(100);
         expect(c.ownedEnd).toBe(70);
       } else {
-        expect(c.ownedEnd).toBe(c.buf.length);
+        expect(c.ownedEnd).toBe(c.bytes.length);
       }
-      owned.push(c.buf.subarray(0, c.ownedEnd));
-      next += c.ownedEnd;
+      owned.push(c.bytes.subarray(0, c.ownedEnd));
+      next += c.ownedEnd!;
     });
     expect(Buffer.concat(owned).equals(data)).toBe(true);
+  });
+
+  it('starts each chunk at its line and UTF-16 column in the stream, counting only the owned part', async () => {
+    // 'é' is 2 bytes and 1 code unit; lines end at every 7th byte.
+    const data = Buffer.from('aé\nbcdé\nxyzzy\n'.repeat(8), 'utf8');
+    const chunks = await collect(streamOf(data, [5]), 24, 8);
+    for (const c of chunks) {
+      const before = data.subarray(0, c.offset).toString('utf8');
+      const lines = before.split('\n');
+      expect([c.startLine, c.startColumn], `chunk at ${c.offset}`).toEqual([lines.length, lines.at(-1)!.length]);
+      expect(c.provenance).toEqual({ kind: 'stdin' });
+    }
   });
 
   it('yields one chunk owning everything when the stream is no longer than a chunk', async () => {
     for (const n of [1, 99, 100]) {
       const chunks = await collect(streamOf(Buffer.alloc(n, 'a'), [7]), 100, 30);
-      expect(chunks.map((c) => [c.offset, c.buf.length, c.ownedEnd])).toEqual([[0, n, n]]);
+      expect(chunks.map((c) => [c.offset, c.bytes.length, c.ownedEnd])).toEqual([[0, n, n]]);
     }
   });
 
@@ -79,7 +93,7 @@ describe('readChunks', () => {
 
   it('accepts string pieces (a stream with an encoding set)', async () => {
     const chunks = await collect(Readable.from(['héllo ', 'wörld']), 100, 10);
-    expect(Buffer.concat(chunks.map((c) => c.buf)).toString('utf8')).toBe('héllo wörld');
+    expect(Buffer.concat(chunks.map((c) => c.bytes)).toString('utf8')).toBe('héllo wörld');
   });
 
   it('rejects a chunk size not larger than the overlap', async () => {

@@ -1,0 +1,123 @@
+// The git history source (Nosey Parker's shape): `git log --raw` (log.ts) names the blob each commit
+// introduced at each path; each unique blob is read once from `git cat-file --batch` (cat-file.ts,
+// started while the log still runs) and yielded once as a chunk, whose provenance is the first place
+// the log showed it. Every other (commit, path) that introduced the same blob is kept, compactly, for
+// `appearances`: a consumer scans each blob once and places its findings at all of them.
+import type { GitProvenance } from '../../../model/provenance.js';
+import type { SourceEvent } from '../types.js';
+import { openBlobSource } from './cat-file.js';
+import { type CommitMeta, type LogRange, readLog } from './log.js';
+import type { GitRepo } from './repo.js';
+
+/** Where a blob was introduced: git provenance, and the commit's log position (higher is older). */
+export interface Appearance {
+  /** The blob id (the chunk's `id`). */
+  id: string;
+  provenance: GitProvenance;
+  order: number;
+}
+
+export interface HistoryOptions {
+  /** Blobs larger than this (bytes) are `tooLarge` skips, never read into memory. */
+  maxFileSize: number;
+}
+
+export class HistorySource implements AsyncIterable<SourceEvent> {
+  private readonly metas: CommitMeta[] = [];
+  private readonly blobIds = new Map<string, number>();
+  private readonly shas: string[] = [];
+  private readonly paths: string[] = [];
+  private readonly pathIds = new Map<string, number>();
+  // Appearances as flat triples (blob, commit, path): ~12 bytes each, the only per-change state kept.
+  private app = new Int32Array(3 << 16);
+  private appN = 0;
+  private walked = 0;
+  /** The consumer stopped iterating: the log walk stops too. */
+  private stopped = false;
+
+  constructor(
+    private readonly repo: GitRepo,
+    private readonly range: LogRange,
+    private readonly opts: HistoryOptions,
+  ) {}
+
+  /** Commits the log walked (complete once the iteration has ended). */
+  get commits(): number {
+    return this.walked;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<SourceEvent> {
+    const blobs = openBlobSource(this.repo, this.opts.maxFileSize);
+    const walking = this.walk(blobs.request.bind(blobs)).finally(() => blobs.finish());
+    // Handled at once: the log can fail while the blob reader is still draining, before the awaits
+    // below are reached (a broken object), and that must not surface as an unhandled rejection.
+    walking.catch(() => {});
+    try {
+      yield* blobs;
+    } catch (err) {
+      // A failing log usually takes cat-file down with it: the log's error is the one to report.
+      await walking;
+      throw err;
+    } finally {
+      this.stopped = true; // only matters when the consumer left early
+    }
+    await walking;
+  }
+
+  /** Every (commit, path) that introduced one of the blobs `ids`, in log order. Call after the iteration. */
+  *appearances(ids: ReadonlySet<string>): Iterable<Appearance> {
+    if (ids.size === 0) return;
+    const wanted = new Set<number>();
+    for (const sha of ids) {
+      const id = this.blobIds.get(sha);
+      if (id !== undefined) wanted.add(id);
+    }
+    const { app } = this;
+    for (let a = 0; a < this.appN; a++) {
+      const blob = app[a * 3]!;
+      if (!wanted.has(blob)) continue;
+      const order = app[a * 3 + 1]!;
+      yield { id: this.shas[blob]!, provenance: place(this.metas[order]!, this.paths[app[a * 3 + 2]!]!), order };
+    }
+  }
+
+  private async walk(request: (sha: string, provenance: GitProvenance) => void): Promise<void> {
+    let commitIdx = -1;
+    for await (const e of readLog(this.repo, this.range)) {
+      if (this.stopped) return;
+      if (e.kind === 'commit') {
+        this.metas.push(e.meta);
+        commitIdx++;
+        this.walked++;
+        continue;
+      }
+      let pid = this.pathIds.get(e.path);
+      if (pid === undefined) {
+        pid = this.paths.length;
+        this.paths.push(e.path);
+        this.pathIds.set(e.path, pid);
+      }
+      let id = this.blobIds.get(e.sha);
+      if (id === undefined) {
+        id = this.shas.length;
+        this.blobIds.set(e.sha, id);
+        this.shas.push(e.sha);
+        request(e.sha, place(this.metas[commitIdx]!, e.path));
+      }
+      if (this.appN * 3 + 3 > this.app.length) {
+        const grown = new Int32Array(this.app.length * 2);
+        grown.set(this.app);
+        this.app = grown;
+      }
+      this.app[this.appN * 3] = id;
+      this.app[this.appN * 3 + 1] = commitIdx;
+      this.app[this.appN * 3 + 2] = pid;
+      this.appN++;
+    }
+  }
+}
+
+/** A commit's git provenance at `path`. */
+export function place(meta: CommitMeta, path: string): GitProvenance {
+  return { kind: 'git', commit: meta.sha, path, author: meta.author, email: meta.email, date: meta.date, message: meta.message };
+}
