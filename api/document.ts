@@ -17,6 +17,11 @@ export interface OpenApiRouteConfig {
   params?: z.ZodObject;
   /** A body fastify does not parse as JSON (the intake's raw batches), by media type. */
   body?: Record<string, z.ZodType>;
+  /**
+   * The route's own credentials, for an `ownToken` route that is not the intake's (the rotation
+   * callback's one-time token, a GitHub webhook's signature).
+   */
+  security?: Array<Record<string, string[]>>;
 }
 
 declare module 'fastify' {
@@ -53,6 +58,7 @@ const transform: SwaggerTransform = (args) => {
     );
   }
   const doc = config.openapi;
+  if (doc?.security) out.security = doc.security;
   if (doc?.params) out.params = toJsonSchema(doc.params);
   if (doc?.body) {
     out.body = {
@@ -127,6 +133,10 @@ const transformObject: SwaggerTransformObject = (args) => tidyDocument(jsonSchem
 export interface ApiDocumentOptions {
   /** The log-shipper intake is mounted (its security scheme is described). */
   intake: boolean;
+  /** The rotation loop's routes are mounted (the callback token's scheme is described). */
+  loop?: boolean;
+  /** POST /v1/github/webhook is mounted (its signature's scheme is described). */
+  github?: boolean;
 }
 
 /**
@@ -155,6 +165,27 @@ export async function registerApiDocument(app: FastifyInstance, opts: ApiDocumen
                   type: 'http',
                   scheme: 'bearer',
                   description: 'The value of KEYWARDEN_INTAKE_TOKEN: what log shippers hold; it opens nothing but /v1/intake.',
+                },
+              }
+            : {}),
+          ...(opts.loop
+            ? {
+                callbackToken: {
+                  type: 'http',
+                  scheme: 'bearer',
+                  description:
+                    'The one-time `callback.token` of a rotation webhook: it opens only that finding’s callback, once.',
+                },
+              }
+            : {}),
+          ...(opts.github
+            ? {
+                githubSignature: {
+                  type: 'apiKey',
+                  in: 'header',
+                  name: 'X-Hub-Signature-256',
+                  description:
+                    '`sha256=` + hex HMAC-SHA256 of the raw body with KEYWARDEN_GITHUB_WEBHOOK_SECRET, as GitHub signs deliveries.',
                 },
               }
             : {}),

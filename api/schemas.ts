@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { ErrorCode } from '../errors/codes.js';
 import { FindingState, Fingerprint, Provenance, Span } from '../model/finding.js';
+import { CallbackRequest } from '../rotation/callback.js';
 import { JOB_KINDS, JOB_RESULT_SCHEMAS, JOB_SCHEMAS, type JobKind, ScanOutcome, TransitionOutcome } from '../workers/jobs.js';
 import { LifecycleEvent } from '../workers/lifecycle.js';
 import { JOB_STATES, type JobView } from '../workers/queue.js';
@@ -213,6 +214,118 @@ export const OpenApiDocumentSchema = z.looseObject({
   info: z.looseObject({ title: z.string(), version: z.string() }),
   paths: z.record(z.string(), z.unknown()),
 });
+
+// ---------------------------------------------------------------------------------------------------
+// The rotation loop (api/routes/rotation.ts, api/routes/github.ts). The callback body is rotation/'s.
+
+export const CallbackBody = CallbackRequest.meta({
+  id: 'CallbackBody',
+  description:
+    'Optional. `revoked`: the receiver’s claim that the old key is revoked (recorded, never taken as confirmation: only the provider’s answer closes the finding); `note`: kept in the audit trail after redaction. Other fields are ignored.',
+});
+
+export const CallbackResult = z
+  .object({
+    fingerprint: FingerprintSchema,
+    from: FindingStateSchema,
+    state: FindingStateSchema.describe(
+      '`rotated` (or `revocation_pending` when keywarden is already confirming a self-revocation).',
+    ),
+    confirmation: z.object({
+      round: z.number().int().min(1),
+      firstCheckAt: Timestamp.describe('When the first liveness check runs (KEYWARDEN_REVOCATION_FIRST_POLL after now).'),
+    }),
+  })
+  .meta({ id: 'CallbackResult' });
+
+export const RotationActionBody = z
+  .object({
+    reason: z.string().trim().min(1).max(2000).optional().describe('Why: kept in the audit trail.'),
+    actor: z
+      .string()
+      .regex(/^[\w.@+-]{1,100}$/, 'letters, digits and . @ + - _ only, at most 100')
+      .optional()
+      .describe('Who, as the audit trail shows it (`api:<actor>`). Default: `api`.'),
+  })
+  .strict();
+
+export const RotateResult = z
+  .object({
+    fingerprint: FingerprintSchema,
+    request: z.number().int().min(1).describe('The request’s number (1 was the policy’s); its idempotency key is the finding’s.'),
+    targets: z.array(z.string()).describe('The rotation targets it goes to; workers deliver and retry.'),
+  })
+  .meta({ id: 'RotateResult' });
+
+export const VerifyResult = z
+  .object({
+    fingerprint: FingerprintSchema,
+    ruleId: z.string(),
+    provider: z.string(),
+    verdict: z.enum(['live', 'revoked', 'unknown']),
+    reason: z.string().describe('Why, in one line; never the secret.'),
+    trusted: z
+      .boolean()
+      .optional()
+      .describe('For `revoked`: whether the loop believes it (an `after-live` check needs a key once seen live).'),
+    status: z.number().int().optional().describe('The provider’s HTTP status, when it answered.'),
+    call: z.string().optional().describe('What was called, e.g. `GET https://api.github.com/user`.'),
+    durationMs: z.number().optional(),
+  })
+  .meta({ id: 'VerifyResult' });
+
+const StoredDecisionSchema = z.object({
+  action: z.enum(['rotate', 'notify', 'none']),
+  rotationTargets: z.array(z.string()),
+  notifyTargets: z.array(z.string()),
+  selfRevoke: z.string(),
+  reason: z.string(),
+  at: z.number().describe('Epoch milliseconds.'),
+});
+
+export const LifecycleResult = z
+  .object({
+    fingerprint: FingerprintSchema,
+    state: FindingStateSchema,
+    lifecycle: z
+      .array(z.object({ state: FindingStateSchema, at: Timestamp, event: z.string(), actor: z.string(), reason: z.string() }))
+      .describe('Each state the finding entered, oldest first, with the event, who and why.'),
+    rotation: z.object({
+      provider: z.string(),
+      providerKey: z.string().nullable(),
+      decision: StoredDecisionSchema.nullable().describe('What the rotation policy decided when the finding was new.'),
+      requests: z.number().int().min(0),
+      confirmationRounds: z.number().int().min(0),
+      checksThisRound: z.number().int().min(0),
+      seenLive: z.boolean().describe('The provider once accepted the key (what `after-live` checks need to believe `revoked`).'),
+      rawSecret: z.string().describe('Whether the raw secret is kept (sealed with AES-256-GCM) or why not.'),
+      liveness: z.string().describe('Whether keywarden can ask the provider about this key, and if not why.'),
+      githubAlerts: z.array(z.object({ repository: z.string(), number: z.number().int(), url: z.string() })),
+    }),
+  })
+  .meta({ id: 'Lifecycle' });
+
+export const GitHubWebhookBody = z
+  .looseObject({ action: z.string().optional() })
+  .describe(
+    'A GitHub webhook delivery, signed with `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with KEYWARDEN_GITHUB_WEBHOOK_SECRET). `secret_scanning_alert` events with action `created`, `reopened` or `publicly_leaked` are taken; others are acknowledged.',
+  );
+
+export const GitHubWebhookResult = z
+  .union([
+    z.object({
+      status: z.literal('recorded'),
+      fingerprint: FingerprintSchema,
+      ruleId: z.string(),
+      newFinding: z.boolean(),
+      locations: z.number().int().min(0),
+      loop: z.enum(['started', 'already running']),
+    }),
+    z.object({ status: z.literal('ignored'), event: z.string().optional(), action: z.string().optional() }),
+  ])
+  .meta({ id: 'GitHubWebhookResult' });
+
+export const GitHubPong = z.object({ status: z.literal('pong') });
 
 // ---------------------------------------------------------------------------------------------------
 // Errors: the codes each route answers with (http/schemas.ts's `errorResponses` gives each its status).

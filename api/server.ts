@@ -14,6 +14,8 @@ import { errorResponses, json } from '../http/schemas.js';
 import { serializerCompiler, validatorCompiler } from '../http/validate.js';
 import { type FindingsSink, type IntakeCommonOptions, type IntakeRoutes, registerIntakeRoutes } from '../intake/server.js';
 import { logBatchFindings } from '../workers/log-occurrences.js';
+import { createLoop, type Loop, type LoopOptions } from '../workers/loop.js';
+import { handOver } from '../workers/loop-actions.js';
 import { JobQueues } from '../workers/queue.js';
 import { createRedis } from '../workers/redis.js';
 import type { Schedule } from '../workers/scheduler.js';
@@ -22,8 +24,10 @@ import type { ApiContext } from './context.js';
 import { registerApiDocument } from './document.js';
 import { ServiceMetrics } from './metrics.js';
 import { registerFindingRoutes } from './routes/findings.js';
+import { type GitHubRouteOptions, registerGitHubRoutes } from './routes/github.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerRotationRoutes } from './routes/rotation.js';
 import { GUARDED_ERRORS, OpenApiDocumentSchema } from './schemas.js';
 
 /** @defaultValue 8 MiB: a log batch of 100,000 short lines fits. */
@@ -66,6 +70,10 @@ export interface ApiServerOptions {
   closeGraceMs?: number;
   /** Mount the log-shipper intake at INTAKE_PREFIX. @defaultValue none */
   intake?: ApiIntakeOptions;
+  /** The rotation loop's routes (callback, rotate, verify, lifecycle) over this server's store and queues. @defaultValue none */
+  loop?: Omit<LoopOptions, 'store' | 'queues'>;
+  /** `POST /v1/github/webhook` (needs `loop`). @defaultValue none */
+  github?: Omit<GitHubRouteOptions, 'loop'>;
 }
 
 export interface ApiServer {
@@ -97,7 +105,7 @@ function bounded(p: Promise<unknown>, ms: number): Promise<void> {
  * occurrence keys on the batch digest): a shipper re-sending a batch adds nothing. Bounded:
  * the store's client waits through a Redis outage, but a shipper must get its 503 and retry.
  */
-function storeSink(store: FindingStore, actor: string, timeoutMs: number): FindingsSink {
+function storeSink(store: FindingStore, actor: string, timeoutMs: number, loop: Loop | null): FindingsSink {
   return async (findings, meta) => {
     const placed = logBatchFindings(findings, { stream: meta.stream, body: meta.body, time: meta.receivedAt });
     let timer: NodeJS.Timeout | undefined;
@@ -108,7 +116,8 @@ function storeSink(store: FindingStore, actor: string, timeoutMs: number): Findi
       );
     });
     try {
-      await Promise.race([store.record(placed, { actor }), late]);
+      // Then into the rotation loop like a scan's findings: raw secrets (in memory only) to the vault.
+      await Promise.race([store.record(placed, { actor }).then(() => (loop ? handOver(loop, placed) : 0)), late]);
     } finally {
       clearTimeout(timer);
     }
@@ -140,6 +149,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     processMetrics: opts.processMetrics ?? true,
     intake: opts.intake !== undefined,
   });
+  const loop = opts.loop ? createLoop({ ...opts.loop, store, queues }) : null;
   const ctx: ApiContext = {
     redis,
     queues,
@@ -164,7 +174,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     const response = (r.schema?.response ?? {}) as Record<string, unknown>;
     if (guarded && !('401' in response)) throw new Error(`${r.method} ${r.url} is guarded but documents no 401`);
   });
-  await registerApiDocument(app, { intake: opts.intake !== undefined });
+  await registerApiDocument(app, {
+    intake: opts.intake !== undefined,
+    loop: opts.loop !== undefined,
+    github: opts.loop !== undefined && opts.github !== undefined,
+  });
 
   app.addHook('onRequest', async (req, reply) => {
     // Unknown routes answer 404 either way: nothing is served there, so there is nothing to guard.
@@ -188,6 +202,10 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   registerHealthRoutes(app, ctx);
   registerJobRoutes(app, ctx);
   registerFindingRoutes(app, ctx);
+  if (loop) {
+    registerRotationRoutes(app, { loop, isAdmin: authorized });
+    if (opts.github) await registerGitHubRoutes(app, { ...opts.github, loop });
+  }
   const intake = opts.intake
     ? await registerIntakeRoutes(app, {
         ...opts.intake,
@@ -198,6 +216,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
           store,
           opts.intake.actor ?? `intake:${hostname()}:${process.pid}`,
           opts.intake.recordTimeoutMs ?? 5000,
+          loop,
         ),
         onBatch: (e) => metrics.observeIntakeBatch(e),
       })

@@ -23,6 +23,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   redact: async () => (await import('./commands/redact.js')).registerRedactCommand,
   queue: async () => (await import('./commands/worker.js')).registerQueueCommands,
   serve: async () => (await import('./commands/serve.js')).registerServeCommand,
+  rotation: async () => (await import('./commands/rotation.js')).registerRotationCommands,
   action: async () => (await import('./commands/action.js')).registerActionCommand,
 };
 
@@ -40,6 +41,8 @@ const COMMAND_MODULE: Record<string, string> = {
   enqueue: 'queue',
   findings: 'queue',
   serve: 'serve',
+  verify: 'rotation',
+  rotate: 'rotation',
   action: 'action',
 };
 

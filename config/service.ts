@@ -13,10 +13,12 @@ import { describeIssue, fieldPath } from './problems.js';
 import { bindingOf, type ConfigSection, type Environment } from './section.js';
 import { apiSection } from './sections/api.js';
 import { fingerprintSection } from './sections/fingerprint.js';
+import { githubSection } from './sections/github.js';
 import { defaultIntakeSpool, intakeSection } from './sections/intake.js';
 import { logSection } from './sections/log.js';
 import { pathsSection } from './sections/paths.js';
 import { redisSection } from './sections/redis.js';
+import { rotationSection, type SettledRotation, settleRotationSection } from './sections/rotation.js';
 
 /**
  * Every section, by its key. A later issue adds its settings as a section file in config/sections/
@@ -31,12 +33,18 @@ export const SECTIONS = {
   intake: intakeSection,
   fingerprint: fingerprintSection,
   log: logSection,
+  rotation: rotationSection,
+  github: githubSection,
 } as const satisfies Record<string, ConfigSection>;
 
 export type SectionKey = keyof typeof SECTIONS;
 type Parsed<K extends SectionKey> = z.output<(typeof SECTIONS)[K]['schema']>;
 /** What the settle step adds to a section's own value (defaults that depend on another section). */
-type Settled<K extends SectionKey> = K extends 'intake' ? Omit<Parsed<'intake'>, 'spoolDir'> & { spoolDir: string } : Parsed<K>;
+type Settled<K extends SectionKey> = K extends 'intake'
+  ? Omit<Parsed<'intake'>, 'spoolDir'> & { spoolDir: string }
+  : K extends 'rotation'
+    ? SettledRotation
+    : Parsed<K>;
 
 /** The frozen service configuration. */
 export type ServiceConfig = { readonly [K in SectionKey]: Readonly<Settled<K>> } & {
@@ -226,14 +234,47 @@ export function loadServiceConfig(opts: LoadServiceConfigOptions): ServiceConfig
     });
   }
 
+  // The rotation section settles against the environment as a whole (each target's `urlEnv` and
+  // `secretEnv`) and the API port (the default public URL), once its shape is valid.
+  let rotation: SettledRotation | undefined;
+  if (parsed.rotation !== undefined) {
+    const fileSection = doc !== null && isRecord(doc.data) ? doc.data.rotation : undefined;
+    const r = settleRotationSection({
+      ...(fileSection !== undefined ? { file: fileSection } : {}),
+      fileName: doc?.file ?? '.keywarden.yaml',
+      env: opts.env,
+      ...(api ? { apiPort: api.port } : {}),
+    });
+    if (r.ok) rotation = r.value;
+    else for (const [name, text] of r.problems) problems.push({ name, text });
+  }
+
   if (problems.length > 0) throw invalidServiceConfig(problems);
   const paths = parsed.paths as Parsed<'paths'>;
   return deepFreeze({
     ...(parsed as { [K in SectionKey]: Parsed<K> }),
     intake: { ...intake!, spoolDir: resolve(intake!.spoolDir ?? defaultIntakeSpool(paths)) },
+    rotation: rotation!,
     file: doc?.file ?? null,
-    childEnv: { ...opts.env },
+    childEnv: withoutKeys(opts.env),
   });
+}
+
+/**
+ * Keys no child process (git) needs: the vault key and the webhook and GitHub credentials stay in
+ * this process, so a child's environment dump (a crash report, `ps e`) cannot reveal them.
+ */
+const CHILD_ENV_WITHHELD = [
+  'KEYWARDEN_SECRET_KEY',
+  'KEYWARDEN_WEBHOOK_SECRET',
+  'KEYWARDEN_GITHUB_TOKEN',
+  'KEYWARDEN_GITHUB_WEBHOOK_SECRET',
+] as const;
+
+function withoutKeys(env: Environment): Environment {
+  const out: Record<string, string | undefined> = { ...env };
+  for (const k of CHILD_ENV_WITHHELD) delete out[k];
+  return out;
 }
 
 function invalidServiceConfig(problems: readonly Problem[]): KeywardenError {

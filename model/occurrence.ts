@@ -14,6 +14,8 @@ export function pathOf(p: Provenance): string {
       return p.path ?? '-';
     case 'log':
       return p.stream;
+    case 'github-alert':
+      return p.path ?? p.locationUrl ?? p.url;
     default: {
       const never: never = p;
       return (never as { kind: string }).kind;
@@ -47,6 +49,9 @@ export function occurrenceKey(o: Occurrence): string {
       const where = p.batch !== undefined ? `#${p.batch}` : `@${field(p.run ?? '')}`;
       return `log|${field(p.stream)}|${where}|${at}`;
     }
+    case 'github-alert':
+      // One alert's locations: a commit location by its blob place, any other by its own page.
+      return `github-alert|${field(p.repo)}|${p.alert}|${field(p.location)}|${p.commit ?? ''}|${field(p.path ?? p.locationUrl ?? '')}|${at}`;
     default: {
       const never: never = p;
       throw new Error(`unknown provenance kind ${(never as { kind: string }).kind}`);
@@ -62,6 +67,7 @@ export function occurrenceTarget(o: Occurrence): string {
   const p = o.provenance;
   switch (p.kind) {
     case 'git':
+    case 'github-alert':
       return p.repo ?? '-';
     case 'file':
     case 'stdin':

@@ -59,12 +59,36 @@ export const LogProvenance = z
   .strict();
 export type LogProvenance = z.infer<typeof LogProvenance>;
 
+/**
+ * A GitHub secret scanning alert (`POST /v1/github/webhook`): the secret GitHub found, at one of the
+ * alert's locations. `repo` names the repository as the store does (`https://github.com/<owner>/<repo>`, see
+ * `targetOf`); `location` is GitHub's location type (`commit`, `issue_comment`, `pull_request_body`,
+ * ...): a `commit` location has `commit` and `path` (and the span's lines), the others only `url`.
+ */
+export const GitHubAlertProvenance = z
+  .object({
+    kind: z.literal('github-alert'),
+    repo: z.string(),
+    /** The alert's number in its repository. */
+    alert: z.number().int().min(1),
+    /** The alert's page. */
+    url: z.string(),
+    location: z.string(),
+    commit: z.string().optional(),
+    path: z.string().optional(),
+    /** The location's own page (a blob, an issue comment), when GitHub gives one. */
+    locationUrl: z.string().optional(),
+  })
+  .strict();
+export type GitHubAlertProvenance = z.infer<typeof GitHubAlertProvenance>;
+
 export const Provenance = z.discriminatedUnion('kind', [
   FileProvenance,
   StdinProvenance,
   GitProvenance,
   DumpProvenance,
   LogProvenance,
+  GitHubAlertProvenance,
 ]);
 export type Provenance = z.infer<typeof Provenance>;
 export type ProvenanceKind = Provenance['kind'];

@@ -9,8 +9,12 @@ import { z } from 'zod';
 export const CALLBACK_TOKEN_PREFIX = 'kwcb_';
 const TOKEN_SHAPE = /^kwcb_[A-Za-z0-9_-]{43}$/;
 
-/** Tokens kept per finding: a retried or re-sent webhook carries a new token, and any of them may call back. */
-export const MAX_LIVE_TOKENS = 10;
+/**
+ * Tokens kept per finding: every try of every delivery carries a new token, and any of them may call
+ * back. Enough for `rotation.delivery.attempts` (at most 100) tries to each of a few targets, so a
+ * target retried many times cannot push out the token another target already received.
+ */
+export const MAX_LIVE_TOKENS = 200;
 
 export const CallbackTokenRecord = z
   .object({

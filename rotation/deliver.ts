@@ -5,7 +5,7 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { DeliverySettings, RotationTarget } from '../config/rotation.js';
+import type { DeliverySettings, RotationTarget } from '../config/sections/rotation.js';
 import type { WebhookEvent } from './events.js';
 import type { NotificationBody } from './notification.js';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.js';

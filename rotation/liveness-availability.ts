@@ -1,6 +1,6 @@
 // Whether keywarden can ask the provider about a finding's key, and if not, the one line that says why:
 // for `keywarden findings show`, `keywarden verify` and the revocation worker. Pure.
-import { RAW_SECRETS_OFF_MESSAGE, type RawSecretKeeping } from '../config/rotation.js';
+import { RAW_SECRETS_OFF_MESSAGE, type RawSecretKeeping } from '../config/sections/rotation.js';
 import type { VaultRead } from './vault.js';
 
 export type LivenessAvailability =

@@ -7,7 +7,7 @@ import {
   type RotationTarget,
   type Selector,
   type SelfRevokeMode,
-} from '../config/rotation.js';
+} from '../config/sections/rotation.js';
 import type { RotationFindingView } from './finding-view.js';
 
 export type RotationAction = 'rotate' | 'notify' | 'none';
@@ -107,7 +107,11 @@ export function selects(s: Selector, finding: RotationFindingView): boolean {
   if (s.sources && !finding.locations.some((l) => (s.sources as readonly string[]).includes(l.kind))) return false;
   if (s.repositories) {
     const repos = s.repositories;
-    if (!finding.locations.some((l) => l.repo !== undefined && repos.some((p) => globMatch(p, l.repo as string)))) return false;
+    // The store names a remote repository `https://github.com/acme/app` (`targetOf`); a selector may
+    // leave the scheme out (`github.com/acme/**`), as the docs write them.
+    const matchesRepo = (repo: string) =>
+      repos.some((p) => globMatch(p, repo) || globMatch(p, repo.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')));
+    if (!finding.locations.some((l) => l.repo !== undefined && matchesRepo(l.repo))) return false;
   }
   return true;
 }

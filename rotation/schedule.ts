@@ -1,7 +1,7 @@
 // When to ask the provider whether the old key still works, and when to escalate: pure functions of
 // the times the caller persisted (request, rotation, last check) and the revocation settings. The
 // confirm-revocation processor schedules its next job at `at`; no clock is read here.
-import type { RevocationSchedule } from '../config/rotation.js';
+import type { RevocationSchedule } from '../config/sections/rotation.js';
 
 /** Epoch ms by which the key must be confirmed dead: the rotation request plus the SLA. */
 export function slaDeadline(requestedAt: number, schedule: Pick<RevocationSchedule, 'slaMs'>): number {

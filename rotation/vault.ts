@@ -3,7 +3,7 @@
 // associated data, so a record copied onto another finding does not decrypt. The storage behind it
 // (the finding store, in Redis) only ever holds the sealed text; `delete` runs when the finding closes.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import type { SecretValue } from '../config/rotation.js';
+import type { SecretValue } from '../config/sections/rotation.js';
 
 /** Where sealed records live. The store implements it on Redis; the key never reaches it. */
 export interface CiphertextStorage {

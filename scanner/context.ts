@@ -94,6 +94,7 @@ export function contextOfProvenance(p: Provenance): FindingContext | undefined {
     case 'git':
       return contextOf(p.path);
     case 'dump':
+    case 'github-alert': // a commit location has a path; an issue comment or PR body has none
       return p.path === undefined || p.path === '-' ? undefined : contextOf(p.path);
     case 'stdin':
     case 'log':

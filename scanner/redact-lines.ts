@@ -29,7 +29,7 @@ export function redactLines(r: Redactor, buf: Buffer, json: boolean, lineBase = 
   const escaped = json ? suspectEscapedLines(r, buf, escapedLineStarts(buf)) : null;
   if (matches.length === 0 && (escaped === null || escaped.length === 0)) return { out: buf, findings: [] };
 
-  const findings = findingsIn(r.pack, chunk, matches, { fingerprintKey: r.key, showSecrets: false });
+  const findings = findingsIn(r.pack, chunk, matches, { fingerprintKey: r.key, showSecrets: r.showSecrets ?? false });
   const decoded: Finding[] = [];
 
   // Spans per line, keyed by line start; a multi-line match is clipped to each line it touches so

@@ -23,6 +23,11 @@ export interface Redactor {
   readonly key: Buffer;
   readonly stream: string;
   readonly markers: Map<string, string>;
+  /**
+   * Findings carry their secret, in memory (a service worker hands it to the sealed vault; the
+   * redacted output never holds it either way). @defaultValue false
+   */
+  readonly showSecrets?: boolean;
 }
 
 export function createRedactor(opts: RedactorOptions): Redactor {
@@ -110,6 +115,6 @@ export function findingOnLine(r: Redactor, m: RawMatch, line: number, column = 1
     m,
     { kind: 'log', stream: r.stream },
     { line, column, endLine: line, endColumn },
-    { fingerprintKey: r.key, showSecrets: false },
+    { fingerprintKey: r.key, showSecrets: r.showSecrets ?? false },
   );
 }

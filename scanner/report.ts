@@ -4,7 +4,14 @@
 // builds the entries).
 import { z } from 'zod';
 import { Finding, Occurrence, Span } from '../model/finding.js';
-import { DumpProvenance, FileProvenance, GitProvenance, LogProvenance, StdinProvenance } from '../model/provenance.js';
+import {
+  DumpProvenance,
+  FileProvenance,
+  GitHubAlertProvenance,
+  GitProvenance,
+  LogProvenance,
+  StdinProvenance,
+} from '../model/provenance.js';
 import { SKIP_REASONS } from './skip-reasons.js';
 
 /** An occurrence's provenance as a report entry's `source`: everything but the path, which the entry has. */
@@ -14,6 +21,7 @@ export const ReportSource = z.discriminatedUnion('kind', [
   GitProvenance.omit({ path: true }),
   DumpProvenance.omit({ path: true }),
   LogProvenance,
+  GitHubAlertProvenance.omit({ path: true }),
 ]);
 export type ReportSource = z.infer<typeof ReportSource>;
 

@@ -1,6 +1,6 @@
 // One processor per job kind (`processors`): typed job data and a context in, a typed result out.
 // The scan kinds share one path (scan, then record the findings' occurrences, then count); the kinds
-// that act on one finding (rotate, confirm-revocation) are the rotation issue's. No BullMQ here
+// that act on one finding (rotate, confirm-revocation) are the rotation loop's (workers/processors/). No BullMQ here
 // (worker.ts wires it), so tests and the bench can call these directly.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -19,6 +19,10 @@ import { existingCommits, type GitRepo, openRepo } from '../scanner/sources/git/
 import { targetOf } from '../scanner/target.js';
 import type { JobData, JobKind, JobResult, ScanKind } from './jobs.js';
 import { type LogBatch, logBatchFindings } from './log-occurrences.js';
+import type { Loop } from './loop.js';
+import { handOver } from './loop-actions.js';
+import { processConfirmRevocation } from './processors/confirm-revocation.js';
+import { processRotate, requireLoop } from './processors/rotate.js';
 import type { FindingStore } from './store.js';
 
 /** What every handler needs, built once per worker process. */
@@ -49,6 +53,16 @@ export interface ProcessorContext {
    * (`keywarden worker --debug-hold-after`: to stop a worker mid-job at a known point).
    */
   afterRecord?: (recorded: number) => Promise<void>;
+  /**
+   * The rotation loop: new findings of a scan go to it (raw secret into the vault, the policy's job),
+   * and the rotate and confirm-revocation kinds need it. @defaultValue none: scans only record
+   */
+  loop?: Loop;
+}
+
+/** Whether a scan keeps raw secrets in memory: only to hand them to the vault, and only if there is one. */
+function keepsSecrets(ctx: ProcessorContext): boolean {
+  return ctx.loop?.vault != null;
 }
 
 /** A job kind's work: its parsed data and the context in, its result out (BullMQ keeps it). */
@@ -109,16 +123,11 @@ function scanProcessor<K extends ScanKind>(
         ...(ctx.afterRecord ? { onBatch: ctx.afterRecord, batchSize: 1 } : {}),
       },
     );
+    // Before the job can fail: what was recorded enters the loop even if the source broke part-way.
+    if (ctx.loop) await handOver(ctx.loop, scanned.findings);
     if (scanned.error) throw scanned.error;
     if (scanned.after) await scanned.after();
     return { kind, ...recorded, bytes: scanned.bytes, durationMs: Math.round(performance.now() - started) } as JobResult<K>;
-  };
-}
-
-/** A kind whose work another issue brings: fails at once, permanently (worker.ts), with the reason. */
-function notImplemented<K extends JobKind>(kind: K): Processor<K> {
-  return async () => {
-    throw new KeywardenError('KW_NOT_IMPLEMENTED', `${kind} jobs are not implemented until the rotation issue`);
   };
 }
 
@@ -128,8 +137,8 @@ export const processors: { [K in JobKind]: Processor<K> } = {
   'scan-diff': scanProcessor('scan-diff', scanDiffJob),
   'scan-dump': scanProcessor('scan-dump', scanDumpJob),
   'scan-log-batch': scanProcessor('scan-log-batch', scanLogBatchJob),
-  rotate: notImplemented('rotate'),
-  'confirm-revocation': notImplemented('confirm-revocation'),
+  rotate: (d, ctx) => processRotate(d, requireLoop(ctx.loop), ctx.actor),
+  'confirm-revocation': (d, ctx) => processConfirmRevocation(d, requireLoop(ctx.loop), ctx.actor),
 };
 
 /** Runs `kind`'s processor on data already parsed for it. */
@@ -156,13 +165,13 @@ async function openTarget(repoArg: string, s: ScanSettings): Promise<OpenedRepo>
   return { repo, target: targetOf(repo.workTree ?? repo.gitDir) };
 }
 
-async function gitOptions(repo: GitRepo, s: ScanSettings): Promise<GitScanOptions> {
+async function gitOptions(repo: GitRepo, s: ScanSettings, showSecrets: boolean): Promise<GitScanOptions> {
   if (repo.workTree === null)
     return {
       rules: s.rules,
       globalAllow: s.globalAllow,
       fingerprintKey: s.fingerprintKey,
-      showSecrets: false,
+      showSecrets,
       maxFileSize: s.maxFileSize,
     };
   const config = await loadConfig(repo.workTree);
@@ -171,7 +180,7 @@ async function gitOptions(repo: GitRepo, s: ScanSettings): Promise<GitScanOption
     rules,
     globalAllow: config.allowlist,
     fingerprintKey: s.fingerprintKey,
-    showSecrets: false,
+    showSecrets,
     maxFileSize: config.maxFileSize,
   };
 }
@@ -189,7 +198,7 @@ function inRepo(target: string, result: GitScanResult): Finding[] {
 async function scanHistoryJob(d: JobData<'scan-history'>, ctx: ProcessorContext): Promise<Scanned> {
   const { store } = ctx;
   const { repo, target } = await openTarget(d.repo, ctx.scan);
-  const opts = await gitOptions(repo, ctx.scan);
+  const opts = await gitOptions(repo, ctx.scan, keepsSecrets(ctx));
   const scope = d.branch ?? '--all';
   // Old tips may be gone (force-push, deleted branch): exclude only the ones still present.
   const exclude = d.incremental ? await existingCommits(repo, await store.gitTips(target, scope)) : [];
@@ -201,7 +210,7 @@ async function scanHistoryJob(d: JobData<'scan-history'>, ctx: ProcessorContext)
 
 async function scanDiffJob(d: JobData<'scan-diff'>, ctx: ProcessorContext): Promise<Scanned> {
   const { repo, target } = await openTarget(d.repo, ctx.scan);
-  const opts = await gitOptions(repo, ctx.scan);
+  const opts = await gitOptions(repo, ctx.scan, keepsSecrets(ctx));
   const result = await scanDiff(repo, { ...opts, base: d.base, head: d.head });
   return { findings: inRepo(target, result), bytes: result.stats.bytes };
 }
@@ -213,7 +222,10 @@ async function scanDumpJob(d: JobData<'scan-dump'>, ctx: ProcessorContext): Prom
   const path = resolve(d.path);
   if (!existsSync(path)) throw new KeywardenError('KW_JOB_INVALID', `dump ${path} does not exist on this worker`);
   // String extraction, gzip and offsets are scanner/scan-dump.ts's; the dump is named as `findings list --dump` names it.
-  const r = await scanDumpFile(packOf(s), path, targetOf(path), { fingerprintKey: s.fingerprintKey, showSecrets: false });
+  const r = await scanDumpFile(packOf(s), path, targetOf(path), {
+    fingerprintKey: s.fingerprintKey,
+    showSecrets: keepsSecrets(ctx),
+  });
   return { findings: r.findings, bytes: r.stats.bytes, ...(r.error ? { error: r.error } : {}) };
 }
 
@@ -221,7 +233,13 @@ async function scanLogBatchJob(d: JobData<'scan-log-batch'>, ctx: ProcessorConte
   const s = ctx.scan;
   const buf = Buffer.from(d.lines.join('\n'), 'utf8');
   // redactLines also finds JSON-escaped secrets in JSON log lines; its redacted output is not needed here.
-  const redactor: Redactor = { pack: packOf(s), key: s.fingerprintKey, stream: d.stream, markers: new Map() };
+  const redactor: Redactor = {
+    pack: packOf(s),
+    key: s.fingerprintKey,
+    stream: d.stream,
+    markers: new Map(),
+    showSecrets: keepsSecrets(ctx),
+  };
   const { findings } = redactLines(redactor, buf, true, (d.firstLine ?? 1) - 1);
   const batch: LogBatch = { stream: d.stream, body: buf };
   if (d.firstLine !== undefined) batch.firstLine = d.firstLine;

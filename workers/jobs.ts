@@ -5,6 +5,7 @@ import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { KeywardenError } from '../errors/error.js';
 import { FindingState, Fingerprint } from '../model/finding.js';
+import { ESCALATION_STAGES } from '../rotation/events.js';
 
 const nonEmpty = z.string().min(1);
 
@@ -30,10 +31,56 @@ export const JOB_SCHEMAS = {
       firstLine: z.number().int().min(1).optional(),
     })
     .strict(),
-  /** Rotate a finding's key (rotation issue). */
-  rotate: z.object({ fingerprint: Fingerprint }).strict(),
-  /** Check that a rotated key no longer works (rotation issue). */
-  'confirm-revocation': z.object({ fingerprint: Fingerprint }).strict(),
+  /**
+   * The rotation loop for one finding (docs/rotation.md). `{fingerprint}` alone: the policy's decision
+   * for a new finding (first liveness check, then the rotation request, notifications, self-revocation).
+   * With `sequence`: rotation request number `sequence` (each `keywarden rotate` adds one) sent to every
+   * rotation target now, whatever the policy. With `delivery`: one try of one webhook to one configured
+   * target (retries are new delayed jobs with `attempt` + 1). With `deadline`: at the SLA, escalate
+   * request `sequence` if nobody called back. Every job id derives from this data, so a re-run sends nothing twice.
+   */
+  rotate: z
+    .object({
+      fingerprint: Fingerprint,
+      sequence: z.number().int().min(1).optional(),
+      delivery: z
+        .object({
+          /** A configured target's name (never a URL: only settings name destinations). */
+          target: z.string().min(1).max(64),
+          type: z.enum(['rotation.requested', 'rotation.escalated', 'notification']),
+          /** rotation.escalated, and a notification about an escalation. */
+          stage: z.enum(ESCALATION_STAGES).optional(),
+          /** What a notification says. */
+          subject: z.enum(['detected', 'rotation-requested', 'escalated']).optional(),
+          /** Why the finding was escalated, in words (no secret): the body's `escalation.reason`. */
+          reason: z.string().max(2000).optional(),
+          /** The SLA deadline that passed, epoch ms. */
+          deadline: z.number().int().optional(),
+          /** 1-based try of this delivery. */
+          attempt: z.number().int().min(1),
+          /** When the event was made (epoch ms): every try keeps it. */
+          createdAt: z.number().int(),
+        })
+        .strict()
+        .optional(),
+      deadline: z.literal(true).optional(),
+    })
+    .strict()
+    .refine((d) => !(d.delivery && d.deadline), { message: 'a rotate job is a delivery or a deadline, not both' })
+    .refine((d) => !((d.delivery || d.deadline) && d.sequence === undefined), {
+      message: 'a delivery or a deadline names the request (sequence)',
+    }),
+  /**
+   * One liveness check of a rotated (or self-revoked) key: check `check` (1-based) of confirmation
+   * round `round` (one per callback or self-revocation). Absent: start a round now (`keywarden enqueue`).
+   */
+  'confirm-revocation': z
+    .object({
+      fingerprint: Fingerprint,
+      round: z.number().int().min(1).optional(),
+      check: z.number().int().min(1).optional(),
+    })
+    .strict(),
 } as const;
 
 export type JobKind = keyof typeof JOB_SCHEMAS;
@@ -111,13 +158,17 @@ export const ScanOutcome = z
   .strict();
 export type ScanOutcome = z.infer<typeof ScanOutcome>;
 
-/** What a job acting on one finding returns: the lifecycle move it made (filled in by the rotation issue). */
+/**
+ * What a job acting on one finding returns: the state before and after it, and what it did in words
+ * (`decided: rotate`, `delivered (HTTP 202)`, `check 2: live`, `stale: a newer request owns it`).
+ */
 export const TransitionOutcome = z
   .object({
     kind: z.enum(['rotate', 'confirm-revocation']),
     fingerprint: Fingerprint,
     from: FindingState,
     to: FindingState,
+    outcome: z.string(),
     durationMs: z.number(),
   })
   .strict();

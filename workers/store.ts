@@ -6,7 +6,15 @@ import { z } from 'zod';
 import { KeywardenError } from '../errors/error.js';
 import { Finding, FindingState, Occurrence } from '../model/finding.js';
 import { occurrenceKey, occurrenceTarget } from '../model/occurrence.js';
-import { isOpen, type LifecycleEvent, OPEN_STATES, RESOLUTIONS, type Resolution, transition } from './lifecycle.js';
+import {
+  CLOSED_STATES,
+  isOpen,
+  type LifecycleEvent,
+  OPEN_STATES,
+  RESOLUTIONS,
+  type Resolution,
+  transition,
+} from './lifecycle.js';
 
 /** A time as the store writes it: ISO 8601 in UTC (`Date.prototype.toISOString`). */
 export const IsoTime = z.iso.datetime();
@@ -92,6 +100,13 @@ export interface HealthFigures {
   timeToRevoke: { count: number; medianSeconds: number | null; p90Seconds: number | null; maxSeconds: number | null };
 }
 
+/** One more key a transition compares and sets (`expected` null: the key must be absent). */
+export interface Guarded {
+  key: string;
+  expected: string | null;
+  value: string;
+}
+
 export interface Actor {
   actor: string;
   /** Milliseconds since the epoch; the caller's clock (tests pass a fixed one). */
@@ -123,22 +138,44 @@ end
 return {created, added}
 `;
 
-// KEYS: finding, audit, from-state set, to-state set
-// ARGV: expected state, new state, event, now, actor, reason, fp
-// Returns -1 (no finding), 0 (state changed meanwhile: caller retries) or the audit entry id.
+// KEYS: finding, audit, from-state set, to-state set, the finding's raw-secret record, a guarded key
+// ARGV: expected state, new state, event, now, actor, reason, fp, closing ('1': delete the raw secret),
+//       guard ('1': KEYS[6] must hold ARGV[10], or be absent when ARGV[10] is empty; then set to ARGV[11])
+// Returns -1 (no finding), 0 (state changed meanwhile: caller retries), -2 (the guarded key changed
+// meanwhile: caller re-reads and decides again) or the audit entry id.
 const TRANSITION_LUA = `
 local cur = redis.call('HGET', KEYS[1], 'state')
 if not cur then return -1 end
 if cur ~= ARGV[1] then return 0 end
+if ARGV[9] == '1' then
+  local held = redis.call('GET', KEYS[6])
+  if (held or '') ~= ARGV[10] then return -2 end
+  redis.call('SET', KEYS[6], ARGV[11])
+end
+local reason = ARGV[6]
+if ARGV[8] == '1' and redis.call('DEL', KEYS[5]) == 1 then reason = reason .. '; raw secret deleted' end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'stateChangedAt', ARGV[4], 'at:' .. ARGV[2], ARGV[4])
 redis.call('SMOVE', KEYS[3], KEYS[4], ARGV[7])
-return redis.call('XADD', KEYS[2], '*', 'what', ARGV[3], 'from', ARGV[1], 'to', ARGV[2], 'at', ARGV[4], 'actor', ARGV[5], 'reason', ARGV[6])
+return redis.call('XADD', KEYS[2], '*', 'what', ARGV[3], 'from', ARGV[1], 'to', ARGV[2], 'at', ARGV[4], 'actor', ARGV[5], 'reason', reason)
+`;
+
+// KEYS: finding, audit, the finding's rotation hash (once-markers)
+// ARGV: what, reason, now, actor, once field ('' for none)
+// An audit entry that changes no state (a check, a delivery, a refused callback): from = to = the
+// current state. With a once field, written at most once (a re-run job does not repeat its entry).
+// Returns -1 (no finding), 0 (already written) or the audit entry id.
+const NOTE_LUA = `
+local cur = redis.call('HGET', KEYS[1], 'state')
+if not cur then return -1 end
+if ARGV[5] ~= '' and redis.call('HSETNX', KEYS[3], ARGV[5], ARGV[3]) == 0 then return 0 end
+return redis.call('XADD', KEYS[2], '*', 'what', ARGV[1], 'from', cur, 'to', cur, 'at', ARGV[3], 'actor', ARGV[4], 'reason', ARGV[2])
 `;
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
     kwRecord(...args: (string | number)[]): Result<[number, number], Context>;
     kwTransition(...args: (string | number)[]): Result<string | number, Context>;
+    kwNote(...args: (string | number)[]): Result<string | number, Context>;
   }
 }
 
@@ -156,7 +193,8 @@ export class FindingStore {
     this.ns = `${prefix}:store`;
     // Scripts are sent as EVALSHA; ioredis falls back to EVAL after a Redis restart empties the cache.
     redis.defineCommand('kwRecord', { numberOfKeys: 7, lua: RECORD_LUA });
-    redis.defineCommand('kwTransition', { numberOfKeys: 4, lua: TRANSITION_LUA });
+    redis.defineCommand('kwTransition', { numberOfKeys: 6, lua: TRANSITION_LUA });
+    redis.defineCommand('kwNote', { numberOfKeys: 3, lua: NOTE_LUA });
   }
 
   private fKey(fp: string): string {
@@ -179,6 +217,15 @@ export class FindingStore {
   }
   private targetKey(t: string): string {
     return `${this.ns}:target:${t}`;
+  }
+
+  /**
+   * The finding's other keys, for the rotation loop (workers/rotation-store.ts): `secret` (the sealed
+   * raw secret, deleted by the transition that closes the finding), `rotation` (progress and
+   * once-markers), `callback` (callback token hashes).
+   */
+  keyOf(fp: string, part: 'secret' | 'rotation' | 'callback'): string {
+    return `${this.ns}:f:${fp}:${part}`;
   }
 
   /**
@@ -293,22 +340,29 @@ export class FindingStore {
   /**
    * Applies a lifecycle event: the pure `transition` decides, a script writes the new state and the
    * audit event together, only if the state is still the one decided from (else it re-reads and
-   * decides again). Throws KW_ILLEGAL_TRANSITION or KW_FINDING_NOT_FOUND.
+   * decides again). Entering a closed state deletes the raw secret in the same script. `guard`, called
+   * with the current finding on every try, names one more key to compare-and-set with the move (the
+   * callback route spends its token this way); it may throw to refuse. Throws KW_ILLEGAL_TRANSITION or
+   * KW_FINDING_NOT_FOUND.
    */
   async apply(
     fp: string,
     event: LifecycleEvent,
     who: Actor & { reason: string },
+    opts: { guard?: (current: StoredFinding) => Promise<Guarded> | Guarded } = {},
   ): Promise<{ from: FindingState; to: FindingState; auditId: string }> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const current = await this.mustGet(fp);
       const next = transition(current.state, event);
+      const guard = opts.guard ? await opts.guard(current) : null;
       const now = who.now ?? Date.now();
       const r = await this.redis.kwTransition(
         this.fKey(fp),
         this.auditKey(fp),
         this.stateKey(current.state),
         this.stateKey(next),
+        this.keyOf(fp, 'secret'),
+        guard?.key ?? this.keyOf(fp, 'callback'),
         current.state,
         next,
         event,
@@ -316,11 +370,75 @@ export class FindingStore {
         who.actor,
         who.reason,
         fp,
+        CLOSED_STATES.includes(next) ? '1' : '0',
+        guard ? '1' : '0',
+        guard?.expected ?? '',
+        guard?.value ?? '',
       );
       if (r === -1) throw new KeywardenError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
-      if (r !== 0) return { from: current.state, to: next, auditId: String(r) };
+      if (r !== 0 && r !== -2) return { from: current.state, to: next, auditId: String(r) };
     }
     throw new KeywardenError('KW_REDIS', `finding ${fp} keeps changing state; gave up after 10 tries`);
+  }
+
+  /**
+   * An audit entry that changes no state (a liveness check, a webhook delivery, a refused callback);
+   * with `once`, at most one entry per finding for that name (a re-run job does not repeat it).
+   * Returns the entry id, or null when `once` was already written. Throws KW_FINDING_NOT_FOUND.
+   */
+  async note(fp: string, what: string, who: Actor & { reason: string }, once?: string): Promise<string | null> {
+    const r = await this.redis.kwNote(
+      this.fKey(fp),
+      this.auditKey(fp),
+      this.keyOf(fp, 'rotation'),
+      what,
+      who.reason,
+      who.now ?? Date.now(),
+      who.actor,
+      once === undefined ? '' : `once:${once}`,
+    );
+    if (r === -1) throw new KeywardenError('KW_FINDING_NOT_FOUND', `no finding ${fp}`);
+    return r === 0 ? null : String(r);
+  }
+
+  /**
+   * The service's own audit stream (`<prefix>:store:audit`), for what belongs to no finding: a
+   * rejected GitHub webhook, a callback for a fingerprint that does not exist. Capped near 10,000.
+   */
+  async serviceNote(what: string, who: Actor & { reason: string }): Promise<string> {
+    const at = who.now ?? Date.now();
+    const id = await this.redis.xadd(
+      `${this.ns}:audit`,
+      'MAXLEN',
+      '~',
+      '10000',
+      '*',
+      'what',
+      what,
+      'at',
+      String(at),
+      'actor',
+      who.actor,
+      'reason',
+      who.reason,
+    );
+    return String(id);
+  }
+
+  /** The service audit stream, oldest first. */
+  async serviceAudit(): Promise<Array<{ id: string; what: string; at: string; actor: string; reason: string }>> {
+    const entries = await this.redis.xrange(`${this.ns}:audit`, '-', '+');
+    return entries.map(([id, fields]) => {
+      const m = new Map<string, string>();
+      for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!, fields[i + 1]!);
+      return {
+        id,
+        what: m.get('what') ?? '',
+        at: new Date(Number(m.get('at'))).toISOString(),
+        actor: m.get('actor') ?? '',
+        reason: m.get('reason') ?? '',
+      };
+    });
   }
 
   /** `findings resolve --as false_positive|accepted_risk --reason …` */

@@ -8,6 +8,8 @@ import { codeOf, specOf } from '../errors/error.js';
 import type { Logger } from '../logging/logger.js';
 import { type ProcessorContext, runProcessor, type ScanSettings } from './handlers.js';
 import { JOB_KINDS, type JobKind, type JobResult, parseJob } from './jobs.js';
+import { createLoop, type Loop, type LoopOptions } from './loop.js';
+import { JobQueues } from './queue.js';
 import { createRedis } from './redis.js';
 import { FindingStore } from './store.js';
 
@@ -34,11 +36,14 @@ export interface WorkerOptions {
   log?: (entry: Record<string, unknown>) => void;
   /** Job start, completion and failure from `processJob` (ids, counts, codes; never job data). @defaultValue none */
   logger?: Logger;
+  /** The rotation loop (workers/loop.ts) over this worker's store and queues. @defaultValue none: scans only */
+  loop?: Omit<LoopOptions, 'store' | 'queues'>;
 }
 
 export interface RunningWorkers {
   workers: Worker[];
   store: FindingStore;
+  loop: Loop | null;
   /** Stops taking jobs, waits for the in-flight ones, closes connections. */
   close(): Promise<void>;
 }
@@ -83,6 +88,9 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
   const workers: Worker[] = [];
   // BullMQ leaves connections it was given open on close(): these are ours to quit.
   const conns: Redis[] = [storeConn];
+  // Follow-up jobs of the loop (deliveries, retries, checks) are added on the store's connection.
+  const queues = new JobQueues(storeConn, opts.prefix);
+  const loop = opts.loop ? createLoop({ ...opts.loop, store, queues }) : null;
   for (const kind of opts.queues ?? JOB_KINDS) {
     const processor = async (job: Job): Promise<JobResult<JobKind>> => {
       try {
@@ -93,6 +101,7 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
           ...(job.id ? { jobId: job.id } : {}),
           ...(opts.afterRecord ? { afterRecord: opts.afterRecord } : {}),
           ...(opts.logger ? { logger: opts.logger } : {}),
+          ...(loop ? { loop } : {}),
         };
         return await processJob(kind, job.data, ctx);
       } catch (err) {
@@ -125,8 +134,10 @@ export async function startWorkers(opts: WorkerOptions): Promise<RunningWorkers>
   return {
     workers,
     store,
+    loop,
     async close() {
       await Promise.all(workers.map((w) => w.close()));
+      await queues.close();
       await Promise.all(conns.map((c) => c.quit().catch(() => c.disconnect())));
     },
   };

@@ -12,11 +12,13 @@ import { type FlagSetting, loadServiceConfig, type ServiceConfig } from '../../c
 import { TOKEN_HINT } from '../../config/tokens.js';
 import { createLogger } from '../../logging/logger.js';
 import { configFromDocument, resolveRules } from '../../scanner/config.js';
+import { compilePack } from '../../scanner/engine/compile.js';
 import { createRedactor } from '../../scanner/redact-spans.js';
 import { JobQueues } from '../../workers/queue.js';
 import { createRedis, safeRedisUrl } from '../../workers/redis.js';
 import { loadSchedule, scheduleFromDocument, syncSchedules } from '../../workers/scheduler.js';
 import { serviceFingerprintKey, serviceStartup } from '../startup.js';
+import { loopOptions, rotationStartupWarnings } from './rotation.js';
 
 /** The flags of `serve`; each one left out falls back to its environment variable, the config file, the default. */
 export interface ServeFlags {
@@ -131,12 +133,29 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
         const rules = await resolveRules(config);
         intake = {
           ...intakeCfg,
-          redactor: createRedactor({ rules, globalAllow: config.allowlist, fingerprintKey: fk.key, stream: 'intake' }),
+          // With a vault key, findings keep their raw secret in memory, for the rotation loop's vault only.
+          redactor: {
+            ...createRedactor({ rules, globalAllow: config.allowlist, fingerprintKey: fk.key, stream: 'intake' }),
+            showSecrets: cfg.rotation.rawSecrets.kept,
+          },
           // One line per batch (kind, bytes, finding count), never its content.
           logger: createLogger({ name: 'intake', level: cfg.log.level }),
         };
       }
 
+      // The rotation loop's routes use the workers' rules and fingerprint key (a GitHub alert's secret is
+      // fingerprinted as a scan of it would be); start-up says what the rotation settings leave out.
+      const loopConfig = await configFromDocument(document);
+      const loopRules = await resolveRules(loopConfig);
+      for (const w of rotationStartupWarnings(cfg, loopRules)) log({ event: 'rotation-settings', message: w });
+      const github = cfg.github.webhookSecret
+        ? {
+            webhookSecret: cfg.github.webhookSecret,
+            pack: compilePack(loopRules, loopConfig.allowlist),
+            fingerprintKey: serviceFingerprintKey(cfg).key,
+            apiUrl: cfg.github.apiUrl,
+          }
+        : undefined;
       const server = await createApiServer({
         redisUrl: cfg.redis.url,
         prefix: cfg.redis.prefix,
@@ -145,6 +164,8 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
         // Secrets censored by path (Authorization and friends); requests logged without query strings.
         loggerInstance: createLogger({ name: 'api', level: cfg.log.level }),
         ...(intake ? { intake } : {}),
+        loop: loopOptions(cfg, loopRules),
+        ...(github ? { github } : {}),
       });
       if (schedule) {
         // A schedule that cannot be written (Redis down, bad cron) is reported, and the API serves regardless.
@@ -167,6 +188,8 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
         redis: safeRedisUrl(cfg.redis.url),
         schedule: schedule ? `${schedule.repos.length} repositories` : 'none',
         intake: intakeCfg ? `${url}${INTAKE_PREFIX}` : 'off',
+        callbacks: `${cfg.rotation.publicUrl}/v1/findings/<fingerprint>/rotated`,
+        githubWebhook: github ? `${url}/v1/github/webhook` : 'off',
         ...(intakeCfg ? { intakeSpool: intakeCfg.spoolDir, intakeSpooled: server.intake?.spool.length ?? 0 } : {}),
       });
 

@@ -1,7 +1,6 @@
 // `keywarden worker`, `keywarden enqueue <kind>`, `keywarden findings list|show|resolve|health`: the
 // service side of the CLI (workers/). Settings come from the service configuration (REDIS_URL,
 // KEYWARDEN_PREFIX, ...: config/service.ts), built once per command at start-up.
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { FINGERPRINT_KEY_ENV } from '../../config/fingerprint.js';
@@ -19,6 +18,7 @@ import { createRedis, safeRedisUrl } from '../../workers/redis.js';
 import { FindingStore, type StoredFinding } from '../../workers/store.js';
 import { startWorkers } from '../../workers/worker.js';
 import { serviceFingerprintKey, serviceStartup } from '../startup.js';
+import { cliActor, loopOptions, rotationStartupWarnings, showFinding, showText } from './rotation.js';
 
 function positiveInt(flag: string) {
   return (v: string): number => {
@@ -41,14 +41,6 @@ function parseQueues(v: string): JobKind[] {
       `--queues takes a comma-separated list of ${JOB_KINDS.join(', ')}; got ${JSON.stringify(v)}`,
     );
   return kinds as JobKind[];
-}
-
-function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
 }
 
 /** Runs `fn` with a store on a fresh connection, closed afterwards. */
@@ -171,6 +163,8 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
           join(cfg.paths.cacheDir, 'repos'),
           cfg.childEnv,
         );
+        // The rotation loop: what start-up says about it (raw secrets off, a loopback public URL).
+        for (const w of rotationStartupWarnings(cfg, scan.rules)) logger.warn({ event: 'rotation-settings' }, w);
         // Resolved by the first SIGTERM or SIGINT: what --debug-hold-after waits for.
         let stopRequested!: () => void;
         const stopping = new Promise<void>((resolve) => {
@@ -196,6 +190,7 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
             : {}),
           logger,
           log: (e) => logger.info(e, String(e.event)),
+          loop: loopOptions(cfg, scan.rules),
         });
         logger.info({ event: 'ready', redis: safeRedisUrl(cfg.redis.url), queues: flags.queues ?? JOB_KINDS }, 'ready');
         // First signal: finish in-flight jobs, then exit. A second one: exit now; the jobs' locks lapse
@@ -298,21 +293,23 @@ export function registerQueueCommands(program: Command, setExit: (code: number) 
 
   findings
     .command('show')
-    .description('one finding with its occurrences and audit trail (JSON)')
+    .description(
+      "one finding: its lifecycle with times, the raw secret's status, occurrences and audit trail (JSON, or -f text; audited)",
+    )
     .argument('<fingerprint>')
-    .action(async (fp: string) => {
-      const cfg = await serviceConfig();
-      const out = await withStore(cfg, async (s) => ({
-        finding: await s.mustGet(fp),
-        occurrences: await s.occurrences(fp),
-        audit: await s.audit(fp),
-      }));
-      printJson(out);
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['json', 'text']).default('json'))
+    .option('--actor <name>', 'who, for the audit trail (default: cli:<user>)')
+    .action(async (fp: string, flags: { format: string; actor?: string }) => {
+      const out = await showFinding(env, fp, flags.actor ?? cliActor());
+      if (flags.format === 'text') process.stdout.write(showText(out));
+      else printJson(out);
     });
 
   findings
     .command('resolve')
-    .description('close a finding by judgement: false positive or accepted risk (audited)')
+    .description(
+      "close a finding by judgement: false positive, accepted risk, or revoked (a human's confirm_revoked, for a key keywarden cannot check); audited, the raw secret deleted",
+    )
     .argument('<fingerprint>')
     .addOption(new Option('--as <resolution>', 'how it is resolved').choices(Object.keys(RESOLUTIONS)).makeOptionMandatory())
     .requiredOption('--reason <text>', 'why (kept in the audit trail)')

@@ -58,6 +58,13 @@ export interface DemoOptions {
     onReady?: (info: LoopInfo) => void | Promise<void>;
     /** @defaultValue 10 min */
     timeoutMs?: number;
+    /** Print how to run keywarden against the demo (not when a script runs it: examples/loop/demo.ts). @defaultValue true */
+    instructions?: boolean;
+    /**
+     * Awaited after the load stops, before the provider and receiver close: keywarden's confirmation
+     * asks the provider whether key 1 still works, so it must still be there.
+     */
+    beforeClose?: () => Promise<void>;
   };
 }
 
@@ -224,8 +231,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     // history and sends the rotation webhook to the receiver (KEYWARDEN_ROTATION_WEBHOOK_URL, signed
     // with KEYWARDEN_WEBHOOK_SECRET); the receiver calls back keywarden's API at KEYWARDEN_PUBLIC_URL,
     // and keywarden confirms the revocation at the fake provider (KEYWARDEN_PROVIDER_OPENAI_BASE_URL).
-    // Without it the demo signs and sends the webhook itself, byte for byte as the rotation issue
-    // defines it, to a stand-in callback route. Steps: examples/agent/README.md, "Hooking up keywarden's loop".
+    // examples/loop/demo.ts (`npm run demo:loop`) runs keywarden serve and worker for it and watches the
+    // finding's lifecycle; test/examples/loop-demo.test.ts runs that against the real loop. Without
+    // `--loop` the demo signs and sends the webhook itself, byte for byte as the rotation issue defines
+    // it, to a stand-in callback route. Steps by hand: examples/agent/README.md, "Hooking up keywarden's loop".
     if (loop !== undefined) {
       const info: LoopInfo = {
         env: {
@@ -235,7 +244,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
         },
         repo: leakDir,
       };
-      if (print) {
+      if (print && loop.instructions !== false) {
         console.log(`\nwaiting for keywarden's rotation webhook. Run keywarden (serve + worker) with:`);
         for (const [k, v] of Object.entries(info.env))
           console.log(`  ${k}=${k === 'KEYWARDEN_WEBHOOK_SECRET' ? '<as given>' : v}`);
@@ -311,6 +320,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
           `provider refused ${provider.stats.refused}; key 1 live: ${result.oldKeyLive}, key 2 live: ${result.newKeyLive}`,
       );
     }
+    await loop?.beforeClose?.();
     return result;
   } finally {
     for (const c of closers.reverse()) await c().catch(() => {});

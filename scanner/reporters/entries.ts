@@ -82,6 +82,18 @@ export function reportSource(s: Provenance | ReportSource): ReportSource {
         ...(s.run !== undefined ? { run: s.run } : {}),
         ...(s.batch !== undefined ? { batch: s.batch } : {}),
       };
+    case 'github-alert': {
+      const { repo, alert, url, location, commit, locationUrl } = s;
+      return {
+        kind: s.kind,
+        repo,
+        alert,
+        url,
+        location,
+        ...(commit !== undefined ? { commit } : {}),
+        ...(locationUrl !== undefined ? { locationUrl } : {}),
+      };
+    }
     default: {
       const never: never = s;
       throw new KeywardenError('KW_INTERNAL', `unknown provenance kind ${(never as { kind: string }).kind}`);

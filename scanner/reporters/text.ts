@@ -67,6 +67,8 @@ function origin(f: ReportEntry): string {
       return `offset ${s.offset}`;
     case 'log':
       return `stream ${s.stream}${s.time ? ` ${s.time}` : ''}`;
+    case 'github-alert':
+      return `GitHub alert ${s.repo}#${s.alert}${s.commit ? ` commit ${s.commit.slice(0, 12)}` : ''}`;
     default: {
       const never: never = s;
       return never;

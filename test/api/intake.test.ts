@@ -12,6 +12,8 @@ import { type ApiIntakeOptions, type ApiServer, createApiServer } from '../../ap
 import { intakeSettings, type ServeFlags } from '../../cli/commands/serve.js';
 import { keywardenPaths } from '../../config/paths.js';
 import { defaultIntakeSpool } from '../../config/sections/intake.js';
+import { rotationSettings } from '../../config/sections/rotation.js';
+import { resolveProviderBaseUrls } from '../../providers/base-urls.js';
 import { builtinRules } from '../../rules/builtin.js';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
 import { createRedactor, type Redactor } from '../../scanner/redact-spans.js';
@@ -303,6 +305,43 @@ describe('the intake mounted in the API server', () => {
     expect(batch.responses['503'].headers['Retry-After']).toMatchObject({ required: false });
     expect(doc.components.schemas.StreamName).toMatchObject({ maxLength: 200, pattern: expect.any(String) });
     expect(doc.components.securitySchemes).toHaveProperty('intakeBearer');
+  });
+
+  it('with the rotation loop: a batch’s new finding keeps its raw secret sealed in the vault and gets the policy’s job', async () => {
+    const vaultKey = randomBytes(32).toString('hex');
+    const settings = rotationSettings({ env: { KEYWARDEN_SECRET_KEY: vaultKey } });
+    if (!settings.ok) throw new Error(settings.problems.join('\n'));
+    const prefix = `${PREFIX}-loop`;
+    const looped = await createApiServer({
+      redisUrl: redis.url,
+      prefix,
+      token: API_TOKEN,
+      processMetrics: false,
+      intake: { ...intakeOptions('spool-loop', downstream.url), redactor: { ...redactor, showSecrets: true } },
+      loop: { settings: settings.settings, rules: await builtinRules(), baseUrls: resolveProviderBaseUrls({}) },
+    });
+    extra.push(looped);
+    const url = await looped.listen('127.0.0.1', 0);
+    const secret = ghp();
+    const res = await shipper(`${url}/v1/intake/app`, jsonLines([{ date: 1763782001.5, log: `token=${secret}` }]));
+    expect(res.status).toBe(200);
+    const [f] = await looped.ctx.store.list();
+    const sealed = await looped.ctx.redis.get(looped.ctx.store.keyOf(f!.fingerprint, 'secret'));
+    expect(sealed).toMatch(/^kwv1\./);
+    expect((await looped.ctx.queues.counts(['rotate'])).rotate).toMatchObject({ waiting: 1 });
+    const keys = await looped.ctx.redis.keys(`${prefix}:*`);
+    for (const k of keys) {
+      const type = await looped.ctx.redis.type(k);
+      const text =
+        type === 'string'
+          ? await looped.ctx.redis.get(k)
+          : type === 'hash'
+            ? JSON.stringify(await looped.ctx.redis.hgetall(k))
+            : type === 'stream'
+              ? JSON.stringify(await looped.ctx.redis.xrange(k, '-', '+'))
+              : '';
+      expect(text ?? '').not.toContain(secret);
+    }
   });
 
   it('serves its health with the intake token only', async () => {

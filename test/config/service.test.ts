@@ -149,6 +149,75 @@ describe('loadServiceConfig', () => {
   });
 });
 
+describe('the rotation and github sections', () => {
+  const SIGNING = 'service-config-signing-secret-0123';
+  const KEY = '0123456789abcdef'.repeat(4);
+
+  it('settle from the environment over the file, with the API port in the default public URL', () => {
+    const c = loadServiceConfig({
+      env: { KEYWARDEN_ROTATION_SLA: '2h', KEYWARDEN_SECRET_KEY: KEY, KEYWARDEN_API_PORT: '9100' },
+      document: doc('rotation: {sla: 4h, revocation: {firstPoll: 5s}}\n'),
+    });
+    expect(c.rotation.revocation).toMatchObject({ slaMs: 7_200_000, firstPollMs: 5000 });
+    expect(c.rotation.publicUrl).toBe('http://127.0.0.1:9100');
+    expect(c.rotation.rawSecrets.kept).toBe(true);
+    expect(c.rotation.warnings).toEqual([]);
+    expect(Object.isFrozen(c.rotation)).toBe(true);
+    // Not in the settings' printable form, and not handed to git either.
+    expect(JSON.stringify(c)).not.toContain(KEY);
+    expect(c.childEnv.KEYWARDEN_SECRET_KEY).toBeUndefined();
+  });
+
+  it('without a secret key: settled, with the start-up warning', () => {
+    const c = loadServiceConfig({ env: {} });
+    expect(c.rotation.rawSecrets.kept).toBe(false);
+    expect(c.rotation.warnings).toEqual([expect.stringContaining('KEYWARDEN_SECRET_KEY is not set')]);
+    expect(c.github).toEqual({ apiUrl: 'https://api.github.com' });
+  });
+
+  it('a rotation target without KEYWARDEN_WEBHOOK_SECRET is a problem named by its variable (serve and worker exit 2)', () => {
+    const err = failure({ env: { KEYWARDEN_ROTATION_WEBHOOK_URL: 'http://127.0.0.1:9/hook' } });
+    expect(err.code).toBe('KW_CONFIG_INVALID');
+    expect(err.message).toMatch(/^KEYWARDEN_WEBHOOK_SECRET required when a rotation or notification target is set/);
+  });
+
+  it("names the variable of a bad duration and the file field of a bad key, with the other sections' problems", () => {
+    const err = failure({
+      env: { KEYWARDEN_REVOCATION_FIRST_POLL: '30', KEYWARDEN_WEBHOOK_SECRET: '', REDIS_URL: 'x' },
+      document: doc('rotation: {delivery: {attempts: 0}, colour: red}\n'),
+    });
+    expect([...err.details].sort()).toEqual(
+      [
+        'REDIS_URL: must start with redis:// or rediss://',
+        'KEYWARDEN_REVOCATION_FIRST_POLL: expected a duration such as 0s, 500ms, 15m or 4h',
+        '.keywarden.yaml > rotation: unknown field "colour"',
+        '.keywarden.yaml > rotation.delivery.attempts: Too small: expected number to be >=1',
+      ].sort(),
+    );
+    const settled = failure({ env: { KEYWARDEN_WEBHOOK_SECRET: '', KEYWARDEN_SECRET_KEY: 'nope' } });
+    expect([...settled.details].sort()).toEqual([
+      'KEYWARDEN_SECRET_KEY: must be 64 hex digits or the base64 of 32 bytes (openssl rand -hex 32); got 4 characters',
+      'KEYWARDEN_WEBHOOK_SECRET: must be at least 16 characters; got 0',
+    ]);
+    expect(loadServiceConfig({ env: { KEYWARDEN_WEBHOOK_SECRET: SIGNING } }).rotation.webhookSecret?.reveal()).toBe(SIGNING);
+  });
+
+  it('the GitHub webhook secret needs a token, and neither may be in the file', () => {
+    expect(failure({ env: { KEYWARDEN_GITHUB_WEBHOOK_SECRET: SIGNING } }).message).toMatch(
+      /^KEYWARDEN_GITHUB_TOKEN is not set; POST \/v1\/github\/webhook needs it/,
+    );
+    const c = loadServiceConfig({
+      env: {
+        KEYWARDEN_GITHUB_WEBHOOK_SECRET: SIGNING,
+        KEYWARDEN_GITHUB_TOKEN: 'ghs_x',
+        GITHUB_API_URL: 'https://ghe.example.com/api/v3/',
+      },
+    });
+    expect(c.github).toEqual({ webhookSecret: SIGNING, token: 'ghs_x', apiUrl: 'https://ghe.example.com/api/v3' });
+    expect(failure({ env: {}, document: doc('github: {token: abc}\n') }).message).toMatch(/read from the environment only/);
+  });
+});
+
 describe('sections', () => {
   it('are listed under their own key', () => {
     for (const [key, section] of Object.entries(SECTIONS)) expect(section.key).toBe(key);

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RotationTarget } from '../../config/rotation.js';
+import type { RotationTarget } from '../../config/sections/rotation.js';
 import {
   bearerToken,
   CallbackRequest,

@@ -98,18 +98,19 @@ describe('one-time callback tokens', () => {
     expect(checkCallbackToken(b.state, b.token, T0 + 20).ok).toBe(true);
   });
 
-  it('keeps at most 10 live tokens and drops expired ones', () => {
+  it(`keeps at most ${MAX_LIVE_TOKENS} live tokens and drops expired ones`, () => {
     let s: CallbackTokens | null = null;
     const tokens: string[] = [];
-    for (let i = 0; i < 12; i++) {
+    const n = MAX_LIVE_TOKENS + 2;
+    for (let i = 0; i < n; i++) {
       const r = issueCallbackToken(s, { now: T0 + i, ttlMs: TTL });
       s = r.state;
       tokens.push(r.token);
     }
     expect(s?.tokens).toHaveLength(MAX_LIVE_TOKENS);
-    expect(checkCallbackToken(s, tokens[0], T0 + 20)).toMatchObject({ reason: 'unknown' });
-    expect(checkCallbackToken(s, tokens[11], T0 + 20).ok).toBe(true);
-    const later = issueCallbackToken(s, { now: T0 + TTL + 100, ttlMs: TTL });
+    expect(checkCallbackToken(s, tokens[0], T0 + n + 20)).toMatchObject({ reason: 'unknown' });
+    expect(checkCallbackToken(s, tokens[n - 1], T0 + n + 20).ok).toBe(true);
+    const later = issueCallbackToken(s, { now: T0 + TTL + n + 100, ttlMs: TTL });
     expect(later.state.tokens).toHaveLength(1);
   });
 });

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DeliverySettings, RotationTarget } from '../../config/rotation.js';
+import type { DeliverySettings, RotationTarget } from '../../config/sections/rotation.js';
 import { issueCallbackToken } from '../../rotation/callback.js';
 import {
   type AttemptResult,

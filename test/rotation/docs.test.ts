@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ROTATION_DEFAULTS, type RotationTarget, rotationSettings } from '../../config/rotation.js';
+import { ROTATION_DEFAULTS, type RotationTarget, rotationSettings } from '../../config/sections/rotation.js';
 import { issueCallbackToken } from '../../rotation/callback.js';
 import { deliverWebhook, rotationPayload } from '../../rotation/deliver.js';
 import { rotationRequested } from '../../rotation/events.js';

@@ -1,6 +1,6 @@
 // Findings and settings for rotation tests, built at test time (random fingerprints and secrets).
 import { randomBytes } from 'node:crypto';
-import { type RotationSettings, type RotationSettingsInput, rotationSettings } from '../../config/rotation.js';
+import { type RotationSettings, type RotationSettingsInput, rotationSettings } from '../../config/sections/rotation.js';
 import type { RotationFindingView } from '../../rotation/finding-view.js';
 
 export function randomFingerprint(): string {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { RAW_SECRETS_OFF_MESSAGE, type RawSecretKeeping, SecretValue } from '../../config/rotation.js';
+import { RAW_SECRETS_OFF_MESSAGE, type RawSecretKeeping, SecretValue } from '../../config/sections/rotation.js';
 import { livenessAvailability } from '../../rotation/liveness-availability.js';
 import type { VaultRead } from '../../rotation/vault.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RotationFindingView } from '../../rotation/finding-view.js';
-import { decideRotation, globMatch, selfRevokeFor, targetsFor } from '../../rotation/policy.js';
+import { decideRotation, globMatch, selects, selfRevokeFor, targetsFor } from '../../rotation/policy.js';
 import { finding, settings, signingSecret } from './fixtures.js';
 
 const secret = signingSecret();
@@ -190,5 +190,14 @@ describe('glob matching of repositories and rule ids', () => {
   it('stays linear on a hostile path', () => {
     // A backtracking matcher takes exponential time here; the state walk takes a few milliseconds.
     expect(globMatch('**a**a**a**a**a**a**b', 'a'.repeat(5000))).toBe(false);
+  });
+});
+
+describe('repositories as the store names them', () => {
+  it('a selector without the scheme matches the https:// name the store records for a remote', () => {
+    const f = finding({ locations: [{ kind: 'git', repo: 'https://github.com/acme/app', path: 'a', line: 1 }] });
+    expect(selects({ repositories: ['github.com/acme/**'] }, f)).toBe(true);
+    expect(selects({ repositories: ['https://github.com/acme/*'] }, f)).toBe(true);
+    expect(selects({ repositories: ['github.com/other/**'] }, f)).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RevocationSchedule } from '../../config/rotation.js';
+import type { RevocationSchedule } from '../../config/sections/rotation.js';
 import {
   callbackOverdue,
   nextRevocationCheck,

@@ -12,7 +12,7 @@ import {
   type RotationSettingsInput,
   rotationSettings,
   unknownRotationNames,
-} from '../../config/rotation.js';
+} from '../../config/sections/rotation.js';
 
 // Built at test time: no key-shaped text in the repository.
 const signing = `signing-${randomBytes(8).toString('hex')}`;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { rotationSettings } from '../../config/rotation.js';
+import { rotationSettings } from '../../config/sections/rotation.js';
 import { MemoryCiphertextStorage, openSecret, SecretVault, sealSecret, vaultKeyId } from '../../rotation/vault.js';
 import { randomFingerprint } from './fixtures.js';
 

@@ -28,6 +28,16 @@ const LEGAL: Record<string, [S, E, S]> = {
   'an escalated key confirmed revoked': ['escalated', 'confirm_revoked', 'revoked'],
   'an escalated match judged a false positive': ['escalated', 'mark_false_positive', 'false_positive'],
   'an escalated key whose risk is accepted': ['escalated', 'accept_risk', 'accepted_risk'],
+  'a detected key revoked by keywarden at once (selfRevoke: immediately)': ['detected', 'self_revoked', 'revocation_pending'],
+  'a requested rotation overtaken by a self-revocation': ['rotation_requested', 'self_revoked', 'revocation_pending'],
+  'an escalated key revoked by keywarden at the SLA (selfRevoke: on-sla)': ['escalated', 'self_revoked', 'revocation_pending'],
+  'a rotated key that stays live is sent for rotation again': ['rotated', 'request_rotation', 'rotation_requested'],
+  'a pending revocation whose key stays live is sent for rotation again': [
+    'revocation_pending',
+    'request_rotation',
+    'rotation_requested',
+  ],
+  'a rotation reported while a self-revocation is being confirmed': ['revocation_pending', 'rotated', 'revocation_pending'],
 };
 
 describe('transition', () => {

@@ -175,7 +175,7 @@ describe('workers under failure', () => {
     await queues.close();
   });
 
-  it('invalid job data and unimplemented kinds fail visibly without crashing the worker, which stops on SIGTERM', async () => {
+  it('invalid job data and a rotate job for no finding fail visibly without crashing the worker, which stops on SIGTERM', async () => {
     const { prefix, queues } = setup();
     const w = await spawnWorker(prefix, ['--queues', 'scan-dump,rotate']);
     // Bypass the enqueue-side validation, as a buggy producer would.
@@ -187,7 +187,8 @@ describe('workers under failure', () => {
     expect(badView.failedReason).toMatch(/KW_JOB_INVALID: invalid scan-dump job data: scan-dump > path/);
     const rotView = await queues.waitFor('rotate', rot.id, 20_000);
     expect(rotView.state).toBe('failed');
-    expect(rotView.failedReason).toMatch(/KW_NOT_IMPLEMENTED.*rotation issue/);
+    expect(rotView).toMatchObject({ state: 'failed', attemptsMade: 1 });
+    expect(rotView.failedReason).toMatch(/^KW_FINDING_NOT_FOUND: no finding kw1:9{32}/);
     expect(w.proc.exitCode).toBeNull();
     expect((await queues.counts(['scan-dump']))['scan-dump']).toMatchObject({ failed: 1 });
 
@@ -257,7 +258,10 @@ describe('workers under failure', () => {
     const shown = JSON.parse((await run(process.execPath, [BIN, 'findings', 'show', fp], { env: e })).stdout);
     expect(shown.finding.state).toBe('false_positive');
     expect(shown.occurrences[0].span.line).toBe(2);
-    expect(shown.audit.at(-1)).toMatchObject({ what: 'mark_false_positive', reason: 'documented example' });
+    expect(shown.audit.at(-2)).toMatchObject({ what: 'mark_false_positive', reason: 'documented example' });
+    // Reading a leaked key's finding is audited too.
+    expect(shown.audit.at(-1)).toMatchObject({ what: 'viewed', reason: 'findings show' });
+    expect(shown.lifecycle.map((s: { state: string }) => s.state)).toEqual(['detected', 'false_positive']);
     expect(JSON.stringify(shown)).not.toContain(token);
     const illegal = await run(process.execPath, [BIN, 'findings', 'resolve', fp, '--as', 'accepted_risk', '--reason', 'x'], {
       env: e,

@@ -165,12 +165,12 @@ describe('FindingStore', () => {
     expect(Object.keys(processors).sort()).toEqual([...JOB_KINDS].sort());
   });
 
-  it('rejects invalid job data and unimplemented kinds with typed errors', async () => {
+  it('rejects invalid job data, and rotation jobs where no rotation loop runs, with typed errors', async () => {
     const ctx = { scan: scanSettings(), store: freshStore(), actor: 'test' };
     await expect(processJob('scan-history', { repo: 42 }, ctx)).rejects.toSatisfy((e) => isKeywardenError(e, 'KW_JOB_INVALID'));
     for (const kind of ['rotate', 'confirm-revocation'] as const) {
       await expect(processJob(kind, { fingerprint: `kw1:${'2'.repeat(32)}` }, ctx)).rejects.toSatisfy(
-        (e) => isKeywardenError(e, 'KW_NOT_IMPLEMENTED') && /rotation issue/.test((e as Error).message),
+        (e) => isKeywardenError(e, 'KW_CONFIG_INVALID') && /without the rotation loop/.test((e as Error).message),
       );
     }
   });

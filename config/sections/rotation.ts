@@ -1,9 +1,10 @@
-// The `rotation:` settings (config-file section and environment) for `keywarden serve` and
-// `keywarden worker`: validated once at start-up, every problem reported together, then frozen.
-// A leaf: zod and node: only, nothing of keywarden's, so every room may import it. docs/rotation.md
-// documents each option with its default and unit.
+// The `rotation:` section of the service configuration (config/service.ts's SECTIONS) for `keywarden
+// serve` and `keywarden worker`: the config-file section and its environment variables, validated once
+// at start-up, every problem reported together, then settled (`rotationSettings`) and frozen. zod and
+// node: only; docs/rotation.md documents each option with its default and unit.
 import { inspect } from 'node:util';
 import { z } from 'zod';
+import { defineSection } from '../section.js';
 
 /** The environment variables this section reads; the environment overrides the config file. */
 export const ROTATION_ENV = {
@@ -711,4 +712,53 @@ export function unknownRotationNames(
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The section as config/service.ts builds it: the `rotation:` file section with the environment over
+ * it (`KEYWARDEN_ROTATION_WEBHOOK_URL` ... `KEYWARDEN_ROTATION_SLA`), shape-checked by the strict file
+ * schema; then `settleRotationSection` turns it into {@link RotationSettings} (targets, secrets, the
+ * public URL, the targets' own `urlEnv`/`secretEnv` variables). The two secrets may be set in the file
+ * too (docs/rotation.md: prefer the environment); set-but-empty is an error for them.
+ */
+export const rotationSection = defineSection({
+  key: 'rotation',
+  fromFile: true,
+  env: {
+    [ROTATION_ENV.webhookUrl]: 'webhookUrl',
+    [ROTATION_ENV.webhookSecret]: { field: 'webhookSecret', emptyIsValue: true },
+    [ROTATION_ENV.publicUrl]: 'publicUrl',
+    [ROTATION_ENV.secretKey]: { field: 'secretKey', emptyIsValue: true },
+    [ROTATION_ENV.firstPoll]: 'revocation.firstPoll',
+    [ROTATION_ENV.pollInterval]: 'revocation.pollInterval',
+    [ROTATION_ENV.sla]: 'sla',
+  },
+  schema: RotationFileSection,
+});
+
+/** The settled section: the settings, and what start-up should say about them. */
+export type SettledRotation = RotationSettings & {
+  /** Lines for start-up (raw secrets off, a loopback public URL). */
+  readonly warnings: readonly string[];
+};
+
+/**
+ * Settles the section once its shape is valid: `file` is the config file's own `rotation:` value (the
+ * environment is applied here, as `rotationSettings` documents), so every problem keeps naming the
+ * variable or file field it is about. Problems come back as `[name, text]`.
+ */
+export function settleRotationSection(
+  input: RotationSettingsInput,
+): { ok: true; value: SettledRotation } | { ok: false; problems: Array<[string, string]> } {
+  const r = rotationSettings(input);
+  if (!r.ok) {
+    return {
+      ok: false,
+      problems: r.problems.map((p): [string, string] => {
+        const at = p.indexOf(': ');
+        return at < 0 ? [p, ''] : [p.slice(0, at), p.slice(at + 2)];
+      }),
+    };
+  }
+  return { ok: true, value: { ...r.settings, warnings: Object.freeze([...r.warnings]) } };
 }
