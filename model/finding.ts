@@ -92,6 +92,12 @@ export const Finding = z
     entropy: z.number(),
     /** Present only when the user asked with `--show-secrets`; never stored, logged or sent. */
     secret: z.string().optional(),
+    /**
+     * Both halves of a paired credential found as a pair (rules/schema.ts `pair`), under the rule's
+     * `pair.parts` names, for a liveness check that needs both (AWS SigV4 signs with the key id and
+     * the secret). Present only with `secret`, in memory: never stored, reported, logged or sent.
+     */
+    parts: z.record(z.string(), z.string()).optional(),
     state: FindingState,
     occurrences: z.array(Occurrence),
   })

@@ -175,7 +175,10 @@ function newFinding(pack: CompiledPack, m: RawMatch, fp: string, occ: Occurrence
     state: 'detected',
     occurrences: [occ],
   };
-  if (opts.showSecrets) f.secret = m.secret;
+  if (opts.showSecrets) {
+    f.secret = m.secret;
+    if (m.parts) f.parts = { ...m.parts };
+  }
   return f;
 }
 

@@ -14,7 +14,7 @@ export interface RawMatch {
   /**
    * Both halves of a paired credential (rules/schema.ts `pair`), under the rule's `parts` names, for
    * a liveness check that needs both (an AWS key id with its secret). Holds secrets: never log it,
-   * and reports show at most a redacted form.
+   * and reports show at most a redacted form. Carried to the finding as `Finding.parts`.
    */
   parts?: Readonly<Record<string, string>>;
   /** For a pair: byte range of the other half (the id), which the pair's `supersedes` also covers. */
