@@ -91,8 +91,9 @@ export function parseContextList(text: string): { contexts: Set<FindingContext>;
 export function contextOfProvenance(p: Provenance): FindingContext | undefined {
   switch (p.kind) {
     case 'file':
-    case 'git':
       return contextOf(p.path);
+    case 'git': // commit metadata has no path that says what it is
+      return p.location === undefined ? contextOf(p.path) : undefined;
     case 'dump':
     case 'github-alert': // a commit location has a path; an issue comment or PR body has none
       return p.path === undefined || p.path === '-' ? undefined : contextOf(p.path);

@@ -6,7 +6,7 @@
 import type { GitProvenance } from '../../../model/provenance.js';
 import type { SourceEvent } from '../types.js';
 import { openBlobSource } from './cat-file.js';
-import { type CommitMeta, type LogRange, readLog } from './log.js';
+import { type CommitMeta, type CommitRecord, type LogRange, readLog } from './log.js';
 import type { GitRepo } from './repo.js';
 
 /** Where a blob was introduced: git provenance, and the commit's log position (higher is older). */
@@ -20,6 +20,12 @@ export interface Appearance {
 export interface HistoryOptions {
   /** Blobs larger than this (bytes) are `tooLarge` skips, never read into memory. */
   maxFileSize: number;
+  /**
+   * Called once per commit as the log reaches it, before any of its blobs is placed, with the commit's
+   * whole message and its log position: the caller scans the metadata and returns the metadata to
+   * keep (redacted). Only the returned metadata is kept; the message body is dropped.
+   */
+  onCommit?: (commit: CommitRecord, order: number) => CommitMeta;
 }
 
 export class HistorySource implements AsyncIterable<SourceEvent> {
@@ -81,12 +87,18 @@ export class HistorySource implements AsyncIterable<SourceEvent> {
     }
   }
 
+  /** The kept (redacted) metadata of a walked commit, by sha. Call after the iteration. */
+  commitMeta(sha: string): CommitMeta | undefined {
+    return this.metas.find((m) => m.sha === sha);
+  }
+
   private async walk(request: (sha: string, provenance: GitProvenance) => void): Promise<void> {
     let commitIdx = -1;
     for await (const e of readLog(this.repo, this.range)) {
       if (this.stopped) return;
       if (e.kind === 'commit') {
-        this.metas.push(e.meta);
+        const { body: _body, ...meta } = e.meta;
+        this.metas.push(this.opts.onCommit ? this.opts.onCommit(e.meta, commitIdx + 1) : meta);
         commitIdx++;
         this.walked++;
         continue;
