@@ -29,7 +29,7 @@ export function scanSettings(): ScanSettings {
   };
 }
 
-function git(cwd: string, ...args: string[]): void {
+export function git(cwd: string, ...args: string[]): void {
   execFileSync('git', args, {
     cwd,
     stdio: 'ignore',
