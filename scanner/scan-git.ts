@@ -6,7 +6,7 @@ import type { GitLocation, GitProvenance } from '../model/provenance.js';
 import type { Rule } from '../rules/schema.js';
 import { type CompiledPack, compilePack, type GlobalAllowlist } from './engine/compile.js';
 import { fingerprint } from './fingerprint.js';
-import { findingsIn, matchChunk, type PipelineOptions, placed, type ScanResult, scanEvent } from './pipeline.js';
+import { findingsIn, matchChunk, type PipelineOptions, placed, type ScanResult, scanChunk, scanEvent } from './pipeline.js';
 import type { ScanStats } from './report.js';
 import { openBlobSource } from './sources/git/cat-file.js';
 import { type AddedLines, addedLines, addedLinesInCommit, changedFiles, touchesAdded } from './sources/git/diff.js';
@@ -111,16 +111,65 @@ async function walkHistory(
   }
   for (const a of source.appearances(new Set(blobFindings.keys()))) {
     for (const f of blobFindings.get(a.id)!) {
-      if (pathAllowed(pack, f.ruleId, a.provenance.path)) continue;
+      if (pathAllowed(pack, f.ruleId, a.provenance.path) || gateShut(pack, f.ruleId, a.provenance.path)) continue;
       for (const occ of f.occurrences) located.push({ finding: f, occurrence: placed(occ, a.provenance), order: a.order });
     }
   }
+  located.push(...(await regatedBlobs(repo, pack, opts, source)));
   const metaOf = (sha: string) => {
     const meta = source.commitMeta(sha);
     const order = orders.get(sha);
     return meta && order !== undefined ? { meta, order } : undefined;
   };
   return { located, stats, commits: source.commits, metaOf };
+}
+
+/**
+ * A path-gated rule's finding (a keystore by its path, a `.pgpass` line) belongs only where the path
+ * opens the rule's gate, as in a tree scan: a blob scanned at `release.keystore` and also committed
+ * as `notes.bin` is reported at the first and not at the second.
+ */
+function gateShut(pack: CompiledPack, ruleId: string, path: string): boolean {
+  const gate = pack.rules.find((r) => r.rule.id === ruleId)?.gate;
+  return gate != null && !gate.some((re) => re.test(path));
+}
+
+/**
+ * Blobs scanned at a path that opened no gate but committed elsewhere at a path that opens one (a
+ * file renamed to `*.p12`): read once more and scanned under that path, keeping only the gated
+ * rules' findings (the rest were placed from the first scan). Rare: one RE2 test per distinct path.
+ */
+async function regatedBlobs(repo: GitRepo, pack: CompiledPack, opts: GitScanOptions, source: HistorySource): Promise<Located[]> {
+  const gateAny = pack.gateAny;
+  if (gateAny === null) return [];
+  const wanted = new Map<string, Array<{ provenance: GitProvenance; order: number }>>();
+  for (const a of source.regated((path) => gateAny.test(path))) {
+    const key = `${a.id}\0${a.provenance.path}`;
+    const list = wanted.get(key);
+    if (list) list.push(a);
+    else wanted.set(key, [a]);
+  }
+  if (wanted.size === 0) return [];
+  const blobs = openBlobSource(repo, opts.maxFileSize);
+  for (const [key, list] of wanted) blobs.request(key.slice(0, key.indexOf('\0')), list[0]!.provenance);
+  blobs.finish();
+  const pipe = blobPipeline(opts);
+  const located: Located[] = [];
+  for await (const ev of blobs) {
+    if (ev.kind !== 'chunk') continue; // counted (and reported) by the first read
+    const prov = ev.chunk.provenance as GitProvenance;
+    const r = scanChunk(pack, ev.chunk, pipe);
+    if (r.kind !== 'scanned') continue;
+    for (const a of wanted.get(`${ev.chunk.id}\0${prov.path}`) ?? []) {
+      for (const f of r.findings) {
+        const rule = pack.rules.find((x) => x.rule.id === f.ruleId);
+        if (rule?.gate == null || pathAllowed(pack, f.ruleId, a.provenance.path) || gateShut(pack, f.ruleId, a.provenance.path))
+          continue;
+        for (const occ of f.occurrences) located.push({ finding: f, occurrence: placed(occ, a.provenance), order: a.order });
+      }
+    }
+  }
+  return located;
 }
 
 // ---- commit metadata: scanned content with its own provenance -----------------------------------
@@ -426,7 +475,7 @@ async function scanChanges(
     for (const path of pathsOf.get(ev.chunk.id!) ?? []) {
       const lines = added.get(path);
       for (const f of found) {
-        if (pathAllowed(pack, f.ruleId, path)) continue;
+        if (pathAllowed(pack, f.ruleId, path) || gateShut(pack, f.ruleId, path)) continue;
         for (const occurrence of f.occurrences) {
           if (touchesAdded(lines, occurrence.span.line, occurrence.span.endLine)) changes.push({ finding: f, occurrence, path });
         }

@@ -87,6 +87,32 @@ export class HistorySource implements AsyncIterable<SourceEvent> {
     }
   }
 
+  /**
+   * Appearances at a path that `opens` accepts of blobs first seen (and so scanned) at a path it
+   * rejects: a file renamed or copied into a credential path (`release.keystore`) whose content the
+   * path-gated rules never saw. Call after the iteration; `opens` is asked once per path.
+   */
+  *regated(opens: (path: string) => boolean): Iterable<Appearance> {
+    const first = new Int32Array(this.shas.length).fill(-1);
+    const verdict = new Int8Array(this.paths.length); // 0 unknown, 1 opens, 2 shut
+    const at = (pid: number) => {
+      if (verdict[pid] === 0) verdict[pid] = opens(this.paths[pid]!) ? 1 : 2;
+      return verdict[pid] === 1;
+    };
+    const { app } = this;
+    for (let a = 0; a < this.appN; a++) {
+      const blob = app[a * 3]!;
+      const pid = app[a * 3 + 2]!;
+      if (first[blob] === -1) {
+        first[blob] = pid;
+        continue;
+      }
+      if (pid === first[blob] || !at(pid) || at(first[blob]!)) continue;
+      const order = app[a * 3 + 1]!;
+      yield { id: this.shas[blob]!, provenance: place(this.metas[order]!, this.paths[pid]!), order };
+    }
+  }
+
   /** The kept (redacted) metadata of a walked commit, by sha. Call after the iteration. */
   commitMeta(sha: string): CommitMeta | undefined {
     return this.metas.find((m) => m.sha === sha);

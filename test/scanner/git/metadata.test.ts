@@ -84,7 +84,7 @@ describe('commit metadata in a range', () => {
   it('reports a secret in the message of a commit the range adds, not one in a message before it', async () => {
     const result = await scanDiff(await openRepo(repo.dir, process.env), { ...opts, base: 'main', head: 'pr' });
     const entries = reportEntries(result.findings, 'finding');
-    expect(entries.map((e) => `${e.path}:${e.line}:${e.column}`)).toEqual(["<message>:1:10"]);
+    expect(entries.map((e) => `${e.path}:${e.line}:${e.column}`)).toEqual(['<message>:1:10']);
     expect(entries[0]!.source).toMatchObject({
       kind: 'git',
       commit: c.range,
@@ -92,5 +92,31 @@ describe('commit metadata in a range', () => {
       message: expect.stringMatching(/^fix: use \[REDACTED:/),
     });
     expect(JSON.stringify(result.findings)).not.toContain(S.range);
+  });
+});
+
+describe('files judged by path, in history', () => {
+  it('reports a keystore at the paths that make it one: committed as a .p12, renamed from a .bin, never at the .bin', async () => {
+    const r = new TestRepo();
+    try {
+      // Binary content built here; a PKCS#12 file is judged by its path, never by its bytes.
+      const bytes = Buffer.concat([Buffer.from([0x30, 0x82, 0x0a, 0x00, 0x00]), Buffer.from(secret())]);
+      r.write('certs/client.p12', bytes);
+      const added = r.commit('add client cert');
+      r.write('build/blob.bin', Buffer.concat([bytes, Buffer.from([1])]));
+      r.commit('an unrelated binary');
+      r.write('android/release.keystore', Buffer.concat([bytes, Buffer.from([1])]));
+      r.git('rm', '-q', 'build/blob.bin');
+      const renamed = r.commit('rename into a keystore path');
+      const { builtinRules } = await import('../../../rules/builtin.js');
+      const rules = (await builtinRules()).filter((x) => x.id === 'java-keystore-file');
+      const result = await scanHistory(await openRepo(r.dir, process.env), { ...opts, rules });
+      const at = reportEntries(result.findings, 'finding').map(
+        (e) => `${e.source.kind === 'git' ? e.source.commit : ''} ${e.path} ${e.confidence}`,
+      );
+      expect(at.sort()).toEqual([`${added} certs/client.p12 low`, `${renamed} android/release.keystore low`].sort());
+    } finally {
+      rmSync(r.dir, { recursive: true, force: true });
+    }
   });
 });
