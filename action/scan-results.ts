@@ -202,6 +202,8 @@ async function presentAtHead(repo: GitRepo, head: string, findings: readonly Fin
   for (const f of findings) {
     const first = f.occurrences[0];
     if (!first || !f.secret) continue;
+    // A commit's message, author or ref name is in no file of the head: reported at its commit.
+    if (first.provenance.kind === 'git' && first.provenance.location !== undefined) continue;
     const path = pathOf(first.provenance);
     const { line, endLine } = first.span;
     let text = files.get(path);
