@@ -163,6 +163,8 @@ function hasMarkerWord(s: string): boolean {
 
 /** Short consonant-only parts that are common abbreviations in names (`db_pwd`, `cfg.tls`). */
 const ABBREVIATIONS = new Set([
+  // `cloudflare-crc32`: an algorithm id in this repository's own history.
+  'crc',
   'html',
   'xhtml',
   'http',
@@ -305,9 +307,10 @@ function isIdentifier(name: string): boolean {
         withDigits++;
         continue;
       }
-      // A single letter: a whole chunk only (`e.password` in minified code).
+      // A single letter: a whole chunk only (`e.password` in minified code), or a version (`key-v2`).
       if (seg.length === 1) {
-        if (segments.length > 1) return false;
+        const version = (seg === 'v' || seg === 'V') && i === 0 && segments.length === 2 && /^[0-9]{1,3}$/.test(segments[1]!);
+        if (segments.length > 1 && !version) return false;
         words++;
         continue;
       }
@@ -379,6 +382,8 @@ export function looksLikeIdentifierOrCode(secret: string): boolean {
   if (KEY_VALUE_LIST.test(s) && s.split(',').every((kv) => isIdentifier(kv.slice(0, kv.indexOf('='))))) return true;
   if (CONCATENATED.test(s) || MEMBER_ASSIGNMENT.test(s)) return true;
   if (/^urn:[a-z0-9][a-z0-9-]*:/i.test(s)) return true; // a URN names a thing (`urn:uuid:…` lock tokens)
+  // Optional chaining is code (`rawSecret = stored?.status === 'ok' ? …`): a member path of names.
+  if (/^[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)+$/.test(s) && s.includes('?.')) return isIdentifier(s.replace(/\?\./g, '.'));
   if (/[\\/]/.test(s)) return looksLikePath(s);
   return isIdentifier(s);
 }
