@@ -12,7 +12,7 @@ export interface Annotation {
   properties: core.AnnotationProperties;
 }
 
-/** Pure: what to annotate. `failing` findings are errors, others (fail-on: none) warnings. */
+/** Pure: what to annotate. `failing` findings are errors, others (fail-on: none, `info`) warnings. */
 export function annotationsFor(findings: readonly ActionFinding[], failing: boolean): Annotation[] {
   return findings.map((f) => {
     const at = f.locations[0]!;
@@ -35,7 +35,7 @@ export function annotationsFor(findings: readonly ActionFinding[], failing: bool
             ...(at.line === at.endLine ? { startColumn: at.column, endColumn: at.endColumn } : {}),
           }
         : { title };
-    return { level: failing ? 'error' : 'warning', title, message, properties };
+    return { level: failing && f.confidence !== 'info' ? 'error' : 'warning', title, message, properties };
   });
 }
 

@@ -52,7 +52,8 @@ export async function runAction(ctx: ActionContext, toolVersion: string): Promis
   const baselined = scan.findings.filter((f) => f.suppressedBy === 'baseline');
   const ignored = scan.findings.filter((f) => f.suppressedBy === 'ignore');
   const shown = ctx.inputs.failOn === 'any' ? [...fresh, ...baselined] : fresh;
-  const failing = ctx.inputs.failOn !== 'none' && shown.length > 0;
+  // `info` findings (hashes, public-by-design keys) are shown but fail nothing, as in `keywarden scan`.
+  const failing = ctx.inputs.failOn !== 'none' && shown.some((f) => f.confidence !== 'info');
 
   writeSarif(ctx.inputs.sarif, scan.sarif(new Set(shown.map((f) => f.fingerprint)), toolVersion));
   logFindings(scope, scan, shown);

@@ -2,9 +2,9 @@
 // `.keywardenignore` and the baseline, and hands the rest of action/ its own view of the results
 // (`ActionFinding`: one secret identity with its locations). Only this module knows the finding
 // model's `Finding` shape (model/finding.ts), so a change to it is absorbed here.
-import type { Finding, Occurrence } from '../model/finding.js';
+import type { Finding, FindingConfidence, Occurrence } from '../model/finding.js';
 import { pathOf } from '../model/occurrence.js';
-import type { Confidence, Rule } from '../rules/schema.js';
+import type { Rule } from '../rules/schema.js';
 import { loadBaseline } from '../scanner/baseline.js';
 import { loadConfig, resolveRules } from '../scanner/config.js';
 import { toReport } from '../scanner/reporters/entries.js';
@@ -41,7 +41,8 @@ export interface ActionFinding {
   description: string;
   /** Redacted preview (`ghp_…Xy`). */
   redacted: string;
-  confidence: Confidence;
+  /** `info` (a password hash, a key public by design) is reported but fails no check. */
+  confidence: FindingConfidence;
   /** First: at the head when `head` is `present`, else where it was introduced. Never empty. */
   locations: Location[];
   head: HeadState;
@@ -201,6 +202,8 @@ async function presentAtHead(repo: GitRepo, head: string, findings: readonly Fin
   for (const f of findings) {
     const first = f.occurrences[0];
     if (!first || !f.secret) continue;
+    // A commit's message, author or ref name is in no file of the head: reported at its commit.
+    if (first.provenance.kind === 'git' && first.provenance.location !== undefined) continue;
     const path = pathOf(first.provenance);
     const { line, endLine } = first.span;
     let text = files.get(path);

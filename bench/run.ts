@@ -230,7 +230,14 @@ async function exportPatterns(work: string, rules: readonly Rule[], timeoutMs: n
     return { path, from: 'keywarden rules export --format rg' };
   }
   // Each pattern wrapped as (?:...): ripgrep 13 joins -f lines with a bare | (docs/benchmarks.md, design measurements).
-  writeFileSync(path, rules.map((rule) => `(?:${rule.pattern})\n`).join(''));
+  // As `rules export` does: path-gated rules are not line patterns (cli/commands/rules.ts).
+  writeFileSync(
+    path,
+    rules
+      .filter((rule) => !rule.paths?.length)
+      .map((rule) => `(?:${rule.pattern})\n`)
+      .join(''),
+  );
   return { path, from: `written by the bench (rules export failed: ${missing ?? (r ? reason(r.stderr) : '')})` };
 }
 

@@ -1,5 +1,9 @@
-// What every report-writing command shares: picking the format from the flags.
+// What every report-writing command shares: picking the format from the flags, the context filter,
+// and the exit code a report gives.
 import { KeywardenError } from '../errors/error.js';
+import type { Finding } from '../model/finding.js';
+import { excludeContexts, FINDING_CONTEXTS, parseContextList } from '../scanner/context.js';
+import type { Report } from '../scanner/report.js';
 import { REPORT_FORMATS, type ReportFormat } from '../scanner/reporters/index.js';
 
 /** The flags every report-writing command takes (scan, history, diff, staged). */
@@ -10,6 +14,32 @@ export interface ReportFlags {
   baseline?: string;
   showSecrets?: boolean;
   maxFileSize?: string;
+  /** `--exclude-context test,docs`: drop occurrences in files of these kinds (scanner/context.ts). */
+  excludeContext?: string;
+}
+
+/** The `--exclude-context` option's help text, shared by scan, history, diff and staged. */
+export const EXCLUDE_CONTEXT_HELP = `drop findings in files of these kinds, comma-separated: ${FINDING_CONTEXTS.filter((c) => c !== 'code').join(', ')}`;
+
+/**
+ * `--exclude-context` as a filter over findings: occurrences whose context is listed are dropped,
+ * and a finding left with none. Parsed at once, so a bad flag fails before an hour of history.
+ */
+export function contextFilter(flag: string | undefined): (findings: readonly Finding[]) => Finding[] {
+  if (flag === undefined) return (findings) => [...findings];
+  const { contexts, unknown } = parseContextList(flag);
+  if (unknown.length > 0 || contexts.size === 0) {
+    throw new KeywardenError(
+      'KW_USAGE',
+      `--exclude-context takes ${FINDING_CONTEXTS.join(', ')} (comma-separated); got ${JSON.stringify(flag)}`,
+    );
+  }
+  return (findings) => excludeContexts(findings, contexts);
+}
+
+/** Exit 1 when the report holds a credential; `info` entries (hashes, public keys) fail nothing. */
+export function exitCodeFor(report: Report): number {
+  return report.findings.some((f) => f.confidence !== 'info') ? 1 : 0;
 }
 
 /** `--format`, else from the `--output` extension; text for a person at a terminal, JSON for a program. */

@@ -6,8 +6,10 @@ import type { Occurrence, Provenance } from './finding.js';
 export function pathOf(p: Provenance): string {
   switch (p.kind) {
     case 'file':
-    case 'git':
       return p.path;
+    case 'git':
+      // Commit metadata has no path: `<message>`, `<author>`, `<ref>` (no git path holds `<` and `>` here).
+      return p.location === undefined ? p.path : `<${p.location}>`;
     case 'stdin':
       return '-';
     case 'dump':
@@ -41,7 +43,10 @@ export function occurrenceKey(o: Occurrence): string {
     case 'stdin':
       return `stdin|${at}`;
     case 'git':
-      return `git|${field(p.repo ?? '')}|${p.commit}|${field(p.path)}|${at}`;
+      // Metadata keys add where in the commit (blob keys are as they were before metadata was scanned).
+      return p.location === undefined
+        ? `git|${field(p.repo ?? '')}|${p.commit}|${field(p.path)}|${at}`
+        : `git|${field(p.repo ?? '')}|${p.commit}|<${p.location}>${field(p.ref ?? '')}|${at}`;
     case 'dump':
       return `dump|${field(p.path ?? '')}|${p.offset}`;
     case 'log': {

@@ -13,8 +13,19 @@ export const StdinProvenance = z.object({ kind: z.literal('stdin') }).strict();
 export type StdinProvenance = z.infer<typeof StdinProvenance>;
 
 /**
- * A blob at `path` in `commit`. `repo` names the repository (see `targetOf` in scanner/target.ts) when
- * the scan records it (service jobs); a CLI scan of the repository at hand leaves it out.
+ * Where in a commit's metadata a secret was found (absent: in the blob at `path`): `message` (the
+ * whole commit message, lines counted from its subject), `author` (the text `Name <email>`), `ref` (a
+ * branch or tag name pointing at the commit, in `ref`).
+ */
+export const GitLocation = z.enum(['message', 'author', 'ref']);
+export type GitLocation = z.infer<typeof GitLocation>;
+
+/**
+ * A blob at `path` in `commit`, or with `location`, the commit's own metadata (then `path` is empty).
+ * `repo` names the repository (see `targetOf` in scanner/target.ts) when the scan records it (service
+ * jobs); a CLI scan of the repository at hand leaves it out. Commit metadata is scanned content: the
+ * `author`, `email`, `message` and `ref` carried here are redacted of every secret found in that
+ * commit's metadata before any finding is made (scanner/scan-git.ts), so none is stored or reported.
  */
 export const GitProvenance = z
   .object({
@@ -26,8 +37,11 @@ export const GitProvenance = z
     email: z.string(),
     /** Author date, ISO 8601. */
     date: z.string(),
-    /** Subject line. */
+    /** Subject line (redacted). */
     message: z.string(),
+    location: GitLocation.optional(),
+    /** For `location: 'ref'`: the ref's full name (`refs/heads/...`), redacted. */
+    ref: z.string().optional(),
   })
   .strict();
 export type GitProvenance = z.infer<typeof GitProvenance>;

@@ -91,6 +91,28 @@ function regexProblems(raw: Record<string, unknown>, at: string, problems: strin
       }
     }
   }
+  const reCheck = (re: unknown, field: string): boolean => {
+    if (typeof re !== 'string' || !re) return false;
+    const err = re2Error(re);
+    if (err) problems.push(`${at}.${field}: RE2 rejects ${JSON.stringify(re.slice(0, 80))}: ${err}`);
+    return err === null;
+  };
+  if (Array.isArray(raw.paths)) {
+    raw.paths.forEach((re, i) => {
+      reCheck(re, `paths[${i}]`);
+    });
+  }
+  const format = raw.format as Record<string, unknown> | undefined;
+  if (typeof format === 'object' && format !== null) reCheck(format.keys, 'format.keys');
+  const near = raw.near as Record<string, unknown> | undefined;
+  if (typeof near === 'object' && near !== null) reCheck(near.pattern, 'near.pattern');
+  const pair = raw.pair as Record<string, unknown> | undefined;
+  if (typeof pair === 'object' && pair !== null && reCheck(pair.pattern, 'pair.pattern')) {
+    const g = pair.secretGroup;
+    if (typeof g === 'number' && Number.isInteger(g) && g > 0 && g > groupCount(pair.pattern as string)) {
+      problems.push(`${at}.pair.secretGroup: ${g} but pair.pattern has ${groupCount(pair.pattern as string)} capture groups`);
+    }
+  }
   const allow = raw.allowlist;
   if (typeof allow === 'object' && allow !== null) {
     for (const key of ['regexes', 'paths'] as const) {
@@ -102,6 +124,29 @@ function regexProblems(raw: Record<string, unknown>, at: string, problems: strin
         if (err) problems.push(`${at}.allowlist.${key}[${i}]: RE2 rejects ${JSON.stringify(re.slice(0, 80))}: ${err}`);
       });
     }
+  }
+}
+
+/**
+ * Field combinations the schema cannot express: a rule without keywords must be path-gated (else it
+ * would run on every file), a parser needs paths to choose its files, and path-gated examples need
+ * a path to be tested at, one that the gate lets through.
+ */
+function shapeProblems(rule: Rule, at: string, problems: string[]): void {
+  const paths = rule.paths ?? [];
+  if (rule.keywords.length === 0 && paths.length === 0) problems.push(`${at}.keywords: required unless the rule has paths`);
+  if (rule.format && paths.length === 0) problems.push(`${at}.format: a format rule needs paths (the files it parses)`);
+  if (paths.length > 0 && !rule.examplePaths?.length)
+    problems.push(`${at}.examplePaths: a path-gated rule needs the paths its examples are tested at`);
+  if (rule.examplePaths && paths.length === 0) problems.push(`${at}.examplePaths: only a rule with paths takes examplePaths`);
+  if (rule.pair && rule.near) problems.push(`${at}.pair: a rule takes pair or near, not both`);
+  if (rule.format && (rule.pair || rule.near)) problems.push(`${at}.format: a format rule takes neither pair nor near`);
+  const gates = paths.flatMap((p) => (re2Error(p) === null ? [new RE2(p)] : []));
+  if (gates.length === paths.length) {
+    rule.examplePaths?.forEach((p, i) => {
+      if (!gates.some((g) => g.exec(p) !== null))
+        problems.push(`${at}.examplePaths[${i}]: ${JSON.stringify(p)} matches none of paths`);
+    });
   }
 }
 
@@ -147,6 +192,7 @@ function collect(doc: unknown, file: string, problems: string[]): Located[] {
     }
     // RE2 checks run on the raw fields too, so one pass reports a bad regex beside a missing field.
     regexProblems(raw as Record<string, unknown>, at, problems);
+    if (parsed.success) shapeProblems(parsed.data, at, problems);
     if (parsed.success && problems.length === before) {
       const first = seen.get(parsed.data.id);
       if (first) {

@@ -15,8 +15,49 @@ export const CHECKSUM_NAMES = [
 ] as const;
 export type ChecksumName = (typeof CHECKSUM_NAMES)[number];
 
+/** Names of keyword-hit prefilters; implementations live in `scanner/engine/prefilters.ts`. */
+export const PREFILTER_NAMES = [
+  'userinfo',
+  'assignment-password',
+  'assignment-secret',
+  'assignment-token',
+  'assignment-api-key',
+  'assignment-aws-secret',
+  'env-name',
+  'cli-flag',
+  'key-value-attribute',
+] as const;
+export type PrefilterName = (typeof PREFILTER_NAMES)[number];
+
 export const Confidence = z.enum(['high', 'medium', 'low']);
 export type Confidence = z.infer<typeof Confidence>;
+
+/**
+ * What a rule's match is. `credential` authenticates as found; `hash` is a password hash (it must be
+ * cracked first); `public` is public by design (a Stripe publishable key, a Mapbox `pk.` token, a
+ * Firebase web API key). Findings of `hash` and `public` rules carry the confidence `info`.
+ */
+export const RuleKind = z.enum(['credential', 'hash', 'public']);
+export type RuleKind = z.infer<typeof RuleKind>;
+
+/**
+ * Parsers a rule may name in `format.parser` (implementations in scanner/engine/formats.ts). Each
+ * reads a whole file and yields its values with their key paths; `path` yields no value: the file
+ * itself is the credential (a Java keystore), reported without content.
+ */
+export const FORMAT_PARSERS = [
+  'path',
+  'netrc',
+  'pgpass',
+  'passwd',
+  'line-pairs',
+  'ini',
+  'properties',
+  'json',
+  'yaml',
+  'xml',
+] as const;
+export type FormatParser = (typeof FORMAT_PARSERS)[number];
 
 /*
  * Declarative liveness checks ("does the provider still accept this key?") and self-revocation plans
@@ -278,20 +319,71 @@ export const RuleSpec = z
       'observability',
       'database',
       'private-key',
+      'credential-file',
+      'framework',
       'generic',
     ]),
     /** RE2 syntax. Should start at its literal anchor (how a pattern starts decides its speed: docs/benchmarks.md, design measurements). */
     pattern: z.string().min(1),
     /** Capture group holding the secret; 0 = the whole match. */
     secretGroup: z.number().int().min(0).default(0),
-    /** Literals (3+ chars, matched case-insensitively) of which one must occur near a match. */
+    /**
+     * Literals (3+ chars, matched case-insensitively) of which one must occur near a match. Only a
+     * rule with `paths` may have none: it then runs on the whole of every file its paths select.
+     */
     keywords: z
       .array(z.string().min(3, 'keywords need 3+ characters (shorter ones occur in most files: see docs/benchmarks.md)'))
-      .min(1),
+      .default([]),
+    /**
+     * RE2 patterns on the `/`-separated relative path: the rule runs only on files whose path matches
+     * one (credential stores and config files are known by name: `.pgpass`, `wp-config.php`).
+     */
+    paths: z.array(z.string().min(1)).optional(),
+    /** Paths (each matching `paths`) at which the examples and negatives are tested. */
+    examplePaths: z.array(z.string().min(1)).optional(),
+    /**
+     * Parse the file as this format and match `pattern` against each value whose key path matches
+     * `keys` (RE2; INI `section.key`, JSON/YAML `a.b.c`, XML `a.b.c` or `a.b@attr`), whole-value.
+     */
+    format: z
+      .object({
+        parser: z.enum(FORMAT_PARSERS),
+        keys: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    /** A match counts only when this RE2 pattern also matches within `lines` lines of it. */
+    near: z
+      .object({
+        pattern: z.string().min(1),
+        lines: z.number().int().min(0).max(50).default(5),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Paired credentials (an id with a prefix, a secret without one): `pattern` finds the half with
+     * the prefix, `pair.pattern` the other half within `lines` lines; the secret reported is the
+     * pair's, and the engine's match carries both halves under the names in `parts`.
+     */
+    pair: z
+      .object({
+        pattern: z.string().min(1),
+        secretGroup: z.number().int().min(0).default(0),
+        lines: z.number().int().min(0).max(50).default(5),
+        parts: z.tuple([z.string().min(1), z.string().min(1)]),
+      })
+      .strict()
+      .optional(),
     /** Minimum Shannon entropy (bits per character) of the secret. */
     entropy: z.number().min(0).max(8).optional(),
     checksum: z.enum(CHECKSUM_NAMES).optional(),
+    /**
+     * A named check on each keyword hit before the rule's window is queued (scanner/engine/prefilters.ts):
+     * cheap byte tests that keep weak-keyword rules under 1% of the scan (`npm run bench:rules`).
+     */
+    prefilter: z.enum(PREFILTER_NAMES).optional(),
     confidence: Confidence.default('high'),
+    kind: RuleKind.default('credential'),
     /**
      * Characters that must not touch the secret on either side (checked in code, after the match,
      * which keeps `\b` out of the pattern's front: docs/benchmarks.md, design measurements). `word` = [A-Za-z0-9_].
@@ -310,6 +402,11 @@ export const RuleSpec = z
           .max(1 << 20)
           .default(512),
         multiline: z.boolean().default(false),
+        /**
+         * Every match starts at a keyword hit (the pattern begins with the keyword): the engine then
+         * tries the pattern once, anchored, at each hit instead of searching merged windows.
+         */
+        anchored: z.boolean().optional(),
       })
       .strict()
       .optional(),

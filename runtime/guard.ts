@@ -140,7 +140,8 @@ export function createOutputGuard(opts: OutputGuardOptions = {}): OutputGuard {
   async function checkBuffer(body: Buffer, json = false) {
     const r = redactor ?? (await load());
     const { out, findings } = r.redact(body, json);
-    return { body: out, findings, blocked: mode === 'block' && findings.length > 0 };
+    // A hash or a public-by-design key (`info`) is redacted but withholds no output.
+    return { body: out, findings, blocked: mode === 'block' && findings.some((f) => f.confidence !== 'info') };
   }
 
   async function check(text: string): Promise<GuardResult> {

@@ -12,7 +12,8 @@ export interface GuardFinding {
   fingerprint: string;
   /** A redacted preview (first and last characters). */
   redacted: string;
-  confidence: 'high' | 'medium' | 'low';
+  /** `info`: a password hash or a key public by design: redacted all the same, but it blocks nothing. */
+  confidence: 'high' | 'medium' | 'low' | 'info';
   /** 1-based, in the checked text. */
   line: number;
   column: number;

@@ -4,9 +4,10 @@
 import type { Finding, Occurrence, Provenance, Span } from '../model/finding.js';
 import { pathOf } from '../model/occurrence.js';
 import { BINARY_SNIFF_BYTES, looksBinary } from './binary.js';
+import { contextOfProvenance } from './context.js';
 import type { CompiledPack } from './engine/compile.js';
-import { scanBuffer } from './engine/engine.js';
-import type { RawMatch } from './engine/types.js';
+import { scanBuffer, scanPathRules } from './engine/engine.js';
+import type { RawMatch, ScanContext } from './engine/types.js';
 import { fingerprint } from './fingerprint.js';
 import { locateOffsets } from './locate.js';
 import { redactPreview } from './redact.js';
@@ -38,14 +39,35 @@ export interface PipelineOptions extends FindingOptions {
 
 export type ChunkResult = { kind: 'scanned'; bytes: number; findings: Finding[] } | Skip;
 
-/** One chunk through the whole pipeline: binary policy, engine, findings. */
+/** One chunk through the whole pipeline: path rules, binary policy, engine, findings. */
 export function scanChunk(pack: CompiledPack, chunk: Chunk, opts: PipelineOptions): ChunkResult {
   const { bytes } = chunk;
+  // Files that are credentials by their path (a keystore, a PKCS#12 bundle) are reported without
+  // their content, binary or not, even where binaries are skipped (git blobs, --skip-binary): only
+  // whole files and blobs, never a window of a stream or dump.
+  const whole = chunk.provenance.kind === 'file' || chunk.provenance.kind === 'git';
+  const byPath = whole ? scanPathRules(pack, bytes, scanContext(chunk, opts)) : [];
   if (opts.binary !== 'scan' && looksBinary(bytes.subarray(0, BINARY_SNIFF_BYTES))) {
-    if (opts.binary === 'skip') return { kind: 'skip', path: pathOf(chunk.provenance), reason: 'binary' };
-    return { kind: 'scanned', bytes: bytes.length, findings: scanStrings(pack, chunk, opts) };
+    if (opts.binary === 'skip') {
+      if (byPath.length === 0) return { kind: 'skip', path: pathOf(chunk.provenance), reason: 'binary' };
+      return { kind: 'scanned', bytes: bytes.length, findings: findingsIn(pack, chunk, byPath, opts) };
+    }
+    const strings = scanStrings(pack, chunk, opts);
+    const findings = byPath.length > 0 ? [...findingsIn(pack, chunk, byPath, opts), ...strings] : strings;
+    return { kind: 'scanned', bytes: bytes.length, findings };
   }
-  return { kind: 'scanned', bytes: bytes.length, findings: findingsIn(pack, chunk, matchChunk(pack, chunk, opts), opts) };
+  const matches = matchChunk(pack, chunk, opts);
+  const all = byPath.length > 0 ? [...byPath, ...matches] : matches;
+  return { kind: 'scanned', bytes: bytes.length, findings: findingsIn(pack, chunk, all, opts) };
+}
+
+/**
+ * The engine's view of where a chunk came from. Its path selects path-gated rules (`paths`) always;
+ * path allowlists apply here unless the caller applies them per place (git blobs, `pathAllowlists`).
+ */
+function scanContext(chunk: Chunk, opts: { pathAllowlists?: boolean }): ScanContext {
+  const path = pathOf(chunk.provenance);
+  return opts.pathAllowlists === false ? { gatePath: path } : { path };
 }
 
 /**
@@ -83,8 +105,7 @@ export function scanEvent(pack: CompiledPack, ev: SourceEvent, opts: PipelineOpt
 
 /** The engine's matches that start in the chunk's owned range. Hold secrets: never log them. */
 export function matchChunk(pack: CompiledPack, chunk: Chunk, opts: { pathAllowlists?: boolean } = {}): RawMatch[] {
-  const ctx = opts.pathAllowlists === false ? undefined : { path: pathOf(chunk.provenance) };
-  const matches = scanBuffer(pack, chunk.bytes, ctx);
+  const matches = scanBuffer(pack, chunk.bytes, scanContext(chunk, opts));
   const from = chunk.ownedStart ?? 0;
   const to = chunk.ownedEnd ?? chunk.bytes.length;
   if (from === 0 && to >= chunk.bytes.length) return matches;
@@ -105,8 +126,7 @@ export function findingsIn(pack: CompiledPack, chunk: Chunk, matches: readonly R
   const byFp = new Map<string, Finding>();
   ordered.forEach((m, i) => {
     const { provenance, span } = places[i]!;
-    const occ: Occurrence = { provenance, span };
-    if (m.encoding) occ.encoding = m.encoding;
+    const occ = occurrenceAt(provenance, span, m);
     const fp = fingerprint(opts.fingerprintKey, pack.rules[m.ruleIndex]!.rule.id, m.secret);
     const seen = byFp.get(fp);
     if (seen) seen.occurrences.push(occ);
@@ -117,24 +137,48 @@ export function findingsIn(pack: CompiledPack, chunk: Chunk, matches: readonly R
 
 /** The finding of one match seen at one place the caller worked out (a secret found in decoded text). */
 export function findingAt(pack: CompiledPack, m: RawMatch, provenance: Provenance, span: Span, opts: FindingOptions): Finding {
-  const occ: Occurrence = { provenance, span };
-  if (m.encoding) occ.encoding = m.encoding;
+  const occ = occurrenceAt(provenance, span, m);
   return newFinding(pack, m, fingerprint(opts.fingerprintKey, pack.rules[m.ruleIndex]!.rule.id, m.secret), occ, opts);
 }
 
+function occurrenceAt(provenance: Provenance, span: Span, m: RawMatch): Occurrence {
+  const occ: Occurrence = { provenance, span };
+  if (m.encoding) occ.encoding = m.encoding;
+  const context = contextOfProvenance(provenance);
+  if (context !== undefined) occ.context = context;
+  return occ;
+}
+
+/**
+ * `occ` seen at another place (a blob's finding at each commit and path that introduced it): the
+ * same span and encoding, that place's provenance, and the context its path gives.
+ */
+export function placed(occ: Occurrence, provenance: Provenance): Occurrence {
+  const { context: _old, ...rest } = occ;
+  const out: Occurrence = { ...rest, provenance };
+  const context = contextOfProvenance(provenance);
+  if (context !== undefined) out.context = context;
+  return out;
+}
+
 function newFinding(pack: CompiledPack, m: RawMatch, fp: string, occ: Occurrence, opts: FindingOptions): Finding {
-  const rule = pack.rules[m.ruleIndex]!.rule;
+  const compiled = pack.rules[m.ruleIndex]!;
+  const rule = compiled.rule;
   const f: Finding = {
     fingerprint: fp,
     ruleId: rule.id,
     description: rule.description,
-    confidence: rule.confidence,
+    // Hashes must be cracked and public keys grant nothing: reported, but as `info`.
+    confidence: compiled.kind === 'credential' ? rule.confidence : 'info',
     redacted: redactPreview(m.secret),
     entropy: Math.round(m.entropy * 1000) / 1000,
     state: 'detected',
     occurrences: [occ],
   };
-  if (opts.showSecrets) f.secret = m.secret;
+  if (opts.showSecrets) {
+    f.secret = m.secret;
+    if (m.parts) f.parts = { ...m.parts };
+  }
   return f;
 }
 

@@ -42,6 +42,8 @@ export const ReportEntry = z
     fingerprint: F.fingerprint,
     redacted: F.redacted,
     confidence: F.confidence,
+    /** What kind of file holds it (`code`, `test`, `fixture`, `docs`, `example`); absent for stdin and logs. */
+    context: Occurrence.shape.context,
     entropy: F.entropy,
     encoding: Occurrence.shape.encoding,
     secret: F.secret,

@@ -2,16 +2,18 @@
 // that introduced the blob, later ones kept as occurrences under the same fingerprint), a PR range
 // (head-side added lines of merge-base..head) and the index (staged changes, for a pre-commit hook).
 import type { Finding, Occurrence } from '../model/finding.js';
-import type { GitProvenance } from '../model/provenance.js';
+import type { GitLocation, GitProvenance } from '../model/provenance.js';
 import type { Rule } from '../rules/schema.js';
 import { type CompiledPack, compilePack, type GlobalAllowlist } from './engine/compile.js';
-import { type PipelineOptions, type ScanResult, scanEvent } from './pipeline.js';
+import { fingerprint } from './fingerprint.js';
+import { findingsIn, matchChunk, type PipelineOptions, placed, type ScanResult, scanChunk, scanEvent } from './pipeline.js';
 import type { ScanStats } from './report.js';
 import { openBlobSource } from './sources/git/cat-file.js';
 import { type AddedLines, addedLines, addedLinesInCommit, changedFiles, touchesAdded } from './sources/git/diff.js';
 import { HistorySource, place } from './sources/git/history.js';
-import { commitMetas } from './sources/git/log.js';
+import { type CommitMeta, type CommitRecord, commitMetas, subjectOf } from './sources/git/log.js';
 import { blameLine, type GitRepo, mergeBase, refTips, resolveCommit, secretsPresentAt, shallowInfo } from './sources/git/repo.js';
+import type { Chunk } from './sources/types.js';
 import { addStats, emptyStats } from './stats.js';
 
 export interface GitScanOptions {
@@ -69,6 +71,7 @@ export async function scanHistory(repo: GitRepo, opts: HistoryScanOptions): Prom
   const exclude = opts.exclude ? await Promise.all(opts.exclude.map((r) => resolveCommit(repo, r))) : [];
   const pack = compilePack(opts.rules, opts.globalAllow);
   const walk = await walkHistory(repo, pack, opts, [...new Set(tips.values())], exclude);
+  walk.located.push(...scanRefNames(pack, opts, tips, walk.metaOf));
   const findings = reveal(groupByFingerprint(walk.located), opts.showSecrets);
   walk.stats.durationMs = Math.round(performance.now() - started);
   return { findings, stats: walk.stats, commits: walk.commits, tips, warnings };
@@ -78,6 +81,8 @@ interface Walk {
   located: Located[];
   stats: ScanStats;
   commits: number;
+  /** A walked commit's metadata as kept (redacted) and its log position. */
+  metaOf: (sha: string) => { meta: CommitMeta; order: number } | undefined;
 }
 
 /** The history source (scanner/sources/git/history.ts): each blob scanned once, its findings placed at every (commit, path) that introduced it. */
@@ -89,22 +94,184 @@ async function walkHistory(
   exclude: string[],
 ): Promise<Walk> {
   const stats = emptyStats();
-  const source = new HistorySource(repo, { include, exclude }, { maxFileSize: opts.maxFileSize });
   const pipe = blobPipeline(opts);
+  const located: Located[] = [];
+  const orders = new Map<string, number>();
+  const onCommit = (c: CommitRecord, order: number): CommitMeta => {
+    const scanned = scanCommitMetadata(pack, pipe, c, order);
+    located.push(...scanned.located);
+    orders.set(c.sha, order);
+    return scanned.meta;
+  };
+  const source = new HistorySource(repo, { include, exclude }, { maxFileSize: opts.maxFileSize, onCommit });
   const blobFindings = new Map<string, Finding[]>();
   for await (const ev of source) {
     const found = scanEvent(pack, ev, pipe, stats);
     if (found.length > 0 && ev.kind === 'chunk') blobFindings.set(ev.chunk.id!, found);
   }
-  const located: Located[] = [];
   for (const a of source.appearances(new Set(blobFindings.keys()))) {
     for (const f of blobFindings.get(a.id)!) {
-      if (pathAllowed(pack, f.ruleId, a.provenance.path)) continue;
-      for (const occ of f.occurrences)
-        located.push({ finding: f, occurrence: { ...occ, provenance: a.provenance }, order: a.order });
+      if (pathAllowed(pack, f.ruleId, a.provenance.path) || gateShut(pack, f.ruleId, a.provenance.path)) continue;
+      for (const occ of f.occurrences) located.push({ finding: f, occurrence: placed(occ, a.provenance), order: a.order });
     }
   }
-  return { located, stats, commits: source.commits };
+  located.push(...(await regatedBlobs(repo, pack, opts, source)));
+  const metaOf = (sha: string) => {
+    const meta = source.commitMeta(sha);
+    const order = orders.get(sha);
+    return meta && order !== undefined ? { meta, order } : undefined;
+  };
+  return { located, stats, commits: source.commits, metaOf };
+}
+
+/**
+ * A path-gated rule's finding (a keystore by its path, a `.pgpass` line) belongs only where the path
+ * opens the rule's gate, as in a tree scan: a blob scanned at `release.keystore` and also committed
+ * as `notes.bin` is reported at the first and not at the second.
+ */
+function gateShut(pack: CompiledPack, ruleId: string, path: string): boolean {
+  const gate = pack.rules.find((r) => r.rule.id === ruleId)?.gate;
+  return gate != null && !gate.some((re) => re.test(path));
+}
+
+/**
+ * Blobs scanned at a path that opened no gate but committed elsewhere at a path that opens one (a
+ * file renamed to `*.p12`): read once more and scanned under that path, keeping only the gated
+ * rules' findings (the rest were placed from the first scan). Rare: one RE2 test per distinct path.
+ */
+async function regatedBlobs(repo: GitRepo, pack: CompiledPack, opts: GitScanOptions, source: HistorySource): Promise<Located[]> {
+  const gateAny = pack.gateAny;
+  if (gateAny === null) return [];
+  const wanted = new Map<string, Array<{ provenance: GitProvenance; order: number }>>();
+  for (const a of source.regated((path) => gateAny.test(path))) {
+    const key = `${a.id}\0${a.provenance.path}`;
+    const list = wanted.get(key);
+    if (list) list.push(a);
+    else wanted.set(key, [a]);
+  }
+  if (wanted.size === 0) return [];
+  const blobs = openBlobSource(repo, opts.maxFileSize);
+  for (const [key, list] of wanted) blobs.request(key.slice(0, key.indexOf('\0')), list[0]!.provenance);
+  blobs.finish();
+  const pipe = blobPipeline(opts);
+  const located: Located[] = [];
+  for await (const ev of blobs) {
+    if (ev.kind !== 'chunk') continue; // counted (and reported) by the first read
+    const prov = ev.chunk.provenance as GitProvenance;
+    const r = scanChunk(pack, ev.chunk, pipe);
+    if (r.kind !== 'scanned') continue;
+    for (const a of wanted.get(`${ev.chunk.id}\0${prov.path}`) ?? []) {
+      for (const f of r.findings) {
+        const rule = pack.rules.find((x) => x.rule.id === f.ruleId);
+        if (rule?.gate == null || pathAllowed(pack, f.ruleId, a.provenance.path) || gateShut(pack, f.ruleId, a.provenance.path))
+          continue;
+        for (const occ of f.occurrences) located.push({ finding: f, occurrence: placed(occ, a.provenance), order: a.order });
+      }
+    }
+  }
+  return located;
+}
+
+// ---- commit metadata: scanned content with its own provenance -----------------------------------
+
+/**
+ * Scans one commit's metadata, its whole message and its author (`Name <email>`), as content of its
+ * own (`location` in the git provenance). Returns the occurrences found and the commit's metadata
+ * redacted of every secret found in any of it: the only metadata later placed in a provenance, so no
+ * secret of a message, an author or an email reaches a finding, the store or a report.
+ */
+export function scanCommitMetadata(
+  pack: CompiledPack,
+  pipe: PipelineOptions,
+  c: CommitRecord,
+  order: number,
+): { meta: CommitMeta; located: Located[] } {
+  const { body, ...meta } = c;
+  const parts: Array<[GitLocation, string]> = [
+    ['message', body],
+    ['author', `${c.author} <${c.email}>`],
+  ];
+  const found: Array<{ location: GitLocation; findings: Finding[] }> = [];
+  const cuts: Cut[] = [];
+  for (const [location, text] of parts) {
+    const r = scanMetadataText(pack, pipe, text, { ...place(meta, ''), location });
+    if (r.findings.length > 0) found.push({ location, findings: r.findings });
+    cuts.push(...r.cuts);
+  }
+  if (found.length === 0) return { meta, located: [] };
+  const clean: CommitMeta = {
+    sha: meta.sha,
+    author: redactText(meta.author, cuts),
+    email: redactText(meta.email, cuts),
+    date: meta.date,
+    // Derived from the redacted message, so a secret split over the subject's lines goes too.
+    message: subjectOf(redactText(body, cuts)),
+  };
+  const located: Located[] = [];
+  for (const { location, findings } of found)
+    for (const finding of findings)
+      for (const occ of finding.occurrences)
+        located.push({ finding, occurrence: placed(occ, { ...place(clean, ''), location }), order });
+  return { meta: clean, located };
+}
+
+/** Ref names (branches, tags) are text a user typed too: each tip's name scanned, placed at the tip. */
+function scanRefNames(
+  pack: CompiledPack,
+  opts: GitScanOptions,
+  tips: ReadonlyMap<string, string>,
+  metaOf: Walk['metaOf'],
+): Located[] {
+  const pipe = blobPipeline(opts);
+  const located: Located[] = [];
+  for (const [ref, sha] of tips) {
+    const at = metaOf(sha);
+    if (!at) continue; // a tip the walk excluded (already scanned)
+    const r = scanMetadataText(pack, pipe, ref, { ...place(at.meta, ''), location: 'ref', ref });
+    if (r.findings.length === 0) continue;
+    const provenance: GitProvenance = { ...place(at.meta, ''), location: 'ref', ref: redactText(ref, r.cuts) };
+    for (const finding of r.findings)
+      for (const occ of finding.occurrences) located.push({ finding, occurrence: placed(occ, provenance), order: at.order });
+  }
+  return located;
+}
+
+/** A piece of metadata text to cut out (a secret, or the encoded text it was decoded from) and its marker. */
+interface Cut {
+  text: string;
+  marker: string;
+}
+
+/**
+ * Findings in one piece of metadata text (no path: path-gated rules stay shut, no path allowlist
+ * applies), and what redaction must cut: each match's text as written and its secret, marked
+ * `[REDACTED:<rule-id>:kw1:<first 6 hex>]` as log redaction marks it (correlatable, not reversible).
+ */
+function scanMetadataText(
+  pack: CompiledPack,
+  pipe: PipelineOptions,
+  text: string,
+  provenance: GitProvenance,
+): { findings: Finding[]; cuts: Cut[] } {
+  if (text === '') return { findings: [], cuts: [] };
+  const chunk: Chunk = { bytes: Buffer.from(text, 'utf8'), provenance, offset: 0, startLine: 1 };
+  const matches = matchChunk(pack, chunk, { pathAllowlists: false });
+  if (matches.length === 0) return { findings: [], cuts: [] };
+  const cuts: Cut[] = [];
+  for (const m of matches) {
+    const id = pack.rules[m.ruleIndex]!.rule.id;
+    const marker = `[REDACTED:${id}:${fingerprint(pipe.fingerprintKey, id, m.secret).slice(0, 10)}]`;
+    cuts.push({ text: m.secret, marker }, { text: chunk.bytes.toString('utf8', m.start, m.end), marker });
+  }
+  return { findings: findingsIn(pack, chunk, matches, pipe), cuts };
+}
+
+/** `text` with every occurrence of every cut replaced by its marker; longest first, so one inside another goes whole. */
+export function redactText(text: string, cuts: readonly Cut[]): string {
+  const ordered = cuts.filter((c) => c.text !== '').sort((a, b) => b.text.length - a.text.length);
+  let out = text;
+  for (const c of ordered) if (out.includes(c.text)) out = out.split(c.text).join(c.marker);
+  return out;
 }
 
 /** True when a global or the rule's own path allowlist excludes this path. */
@@ -179,22 +346,29 @@ export async function scanDiff(repo: GitRepo, opts: DiffScanOptions): Promise<Gi
   const range = mb === null ? head : `${mb}..${head}`;
   const blamed = await Promise.all(headSide.map((c) => blameLine(repo, range, c.path, c.occurrence.span.line)));
   const metas = await commitMetas(repo, [head, ...blamed.filter((s): s is string => s !== null)]);
-  const located: Located[] = headSide.map((c, i) => {
-    const meta = metas.get(blamed[i] ?? head) ?? metas.get(head)!;
-    return {
-      finding: c.finding,
-      occurrence: { ...c.occurrence, provenance: place(meta, c.path) },
-      order: Number.MAX_SAFE_INTEGER - i,
-    };
-  });
 
-  // Commits of the range, for secrets that no longer reach head.
+  // Commits of the range, for secrets that no longer reach head, and their metadata (scanned, and
+  // redacted before any provenance carries it).
   const walk = await walkHistory(repo, pack, opts, [head], mb === null ? [] : [mb]);
+  const pipe = blobPipeline(opts);
+  const cleanMeta = (sha: string): CommitMeta => {
+    const record = metas.get(sha) ?? metas.get(head)!;
+    return walk.metaOf(record.sha)?.meta ?? scanCommitMetadata(pack, pipe, record, 0).meta;
+  };
+  const located: Located[] = headSide.map((c, i) => ({
+    finding: c.finding,
+    occurrence: placed(c.occurrence, place(cleanMeta(blamed[i] ?? head), c.path)),
+    order: Number.MAX_SAFE_INTEGER - i,
+  }));
   const seen = new Set(headSide.map((c) => c.finding.fingerprint));
   const lineCache = new Map<string, AddedLines>();
   let commits = walk.commits;
   for (const l of walk.located) {
     const p = l.occurrence.provenance;
+    if (p.kind === 'git' && p.location !== undefined) {
+      located.push(l); // a range commit's own message or author: new with the range
+      continue;
+    }
     if (seen.has(l.finding.fingerprint) || p.kind !== 'git') continue;
     let added = lineCache.get(p.commit);
     if (!added) {
@@ -216,7 +390,9 @@ export async function scanDiff(repo: GitRepo, opts: DiffScanOptions): Promise<Gi
           mb,
           located.map((l) => l.finding.secret ?? ''),
         );
-  const introduced = located.filter((l) => !before.has(l.finding.secret ?? ''));
+  const introduced = located.filter(
+    (l) => !before.has(l.finding.secret ?? '') || (l.occurrence.provenance as GitProvenance).location !== undefined,
+  );
   return {
     findings: reveal(groupByFingerprint(introduced), opts.showSecrets),
     stats,
@@ -254,7 +430,7 @@ export async function scanStaged(repo: GitRepo, opts: StagedScanOptions): Promis
   };
   const located = changes.map((c, i) => ({
     finding: c.finding,
-    occurrence: { ...c.occurrence, provenance: place(staged, c.path) },
+    occurrence: placed(c.occurrence, place(staged, c.path)),
     order: Number.MAX_SAFE_INTEGER - i,
   }));
   stats.durationMs = Math.round(performance.now() - started);
@@ -299,7 +475,7 @@ async function scanChanges(
     for (const path of pathsOf.get(ev.chunk.id!) ?? []) {
       const lines = added.get(path);
       for (const f of found) {
-        if (pathAllowed(pack, f.ruleId, path)) continue;
+        if (pathAllowed(pack, f.ruleId, path) || gateShut(pack, f.ruleId, path)) continue;
         for (const occurrence of f.occurrences) {
           if (touchesAdded(lines, occurrence.span.line, occurrence.span.endLine)) changes.push({ finding: f, occurrence, path });
         }

@@ -33,11 +33,16 @@ export interface ScanProgress {
   findings: number;
 }
 
+export interface TreeScanResult extends ScanResult {
+  /** Files and directories a `.gitignore` dropped without a skip record (for the zero-files notice). */
+  gitignored?: number;
+}
+
 /** Files per batch and bytes per batch: per-file messages cost more than the scan of a small file. */
 const BATCH_FILES = 256;
 const BATCH_BYTES = 2 << 20;
 
-export async function scanTree(opts: TreeScanOptions): Promise<ScanResult> {
+export async function scanTree(opts: TreeScanOptions): Promise<TreeScanResult> {
   const started = performance.now();
   const stats = emptyStats();
   const found: Finding[] = [];
@@ -56,7 +61,8 @@ export async function scanTree(opts: TreeScanOptions): Promise<ScanResult> {
     binary: treeBinaryPolicy(opts.skipBinary),
     maxFileSize: opts.maxFileSize,
   };
-  const walkOpts = { excludes: opts.excludes, maxFileSize: opts.maxFileSize, noIgnore: opts.noIgnore === true };
+  const counts = { gitignored: 0 };
+  const walkOpts = { counts, excludes: opts.excludes, maxFileSize: opts.maxFileSize, noIgnore: opts.noIgnore === true };
 
   if (threads === 0 || !workersAvailable()) {
     const pack = compilePack(opts.rules, opts.globalAllow);
@@ -111,5 +117,24 @@ export async function scanTree(opts: TreeScanOptions): Promise<ScanResult> {
 
   sortErrors(stats);
   stats.durationMs = Math.round(performance.now() - started);
-  return { findings: sortByLocation(mergeFindings(found)), stats };
+  return { findings: sortByLocation(mergeFindings(found)), stats, gitignored: counts.gitignored };
+}
+
+/**
+ * Why a scan read no file, for stderr (a silent zero looks like a clean tree): what the walk
+ * ignored or skipped, with the flag that changes it. Null when files were read.
+ */
+export function zeroFilesNotice(result: TreeScanResult, root: string): string | null {
+  if (result.stats.files > 0) return null;
+  const why: string[] = [];
+  const n = (count: number, what: string) => `${count} ${what}${count === 1 ? '' : 's'}`;
+  if (result.gitignored) why.push(`${n(result.gitignored, 'path')} ignored by .gitignore (--no-ignore scans them)`);
+  const s = result.stats.skipped;
+  if (s.excluded) why.push(`${n(s.excluded, 'path')} matched the config's excludes`);
+  if (s.binary) why.push(`${n(s.binary, 'binary file')} skipped (--skip-binary)`);
+  if (s.tooLarge) why.push(`${n(s.tooLarge, 'file')} over the size limit (--max-file-size)`);
+  if (s.symlink) why.push(`${n(s.symlink, 'symlink')} not followed`);
+  if (s.unreadable) why.push(`${n(s.unreadable, 'path')} unreadable`);
+  if (why.length === 0) why.push('it holds no regular file');
+  return `scanned 0 files in ${root}: ${why.join('; ')}`;
 }

@@ -1,8 +1,10 @@
 // The other half of a paired credential (docs/providers.md, "Parts and pairs"): an AWS key id's secret
-// access key, a Twilio token's account SID, a Datadog application key's API key. A rule's liveness
-// check declares the parts it needs with a pattern; the part is taken from another finding of the same
-// scan, in the same file (and commit), whose secret matches that pattern, nearest by line. In memory
-// only: the parts go into the vault sealed with the secret, never anywhere else.
+// access key, a Twilio token's account SID, a Datadog application key's API key. One mechanism in two
+// steps: a rule with a `pair` (rules/schema.ts) has the engine find both halves together, and the
+// finding carries them (`Finding.parts`); any part a rule's liveness check declares with a pattern and
+// the finding does not carry is taken from another finding of the same scan, in the same file (and
+// commit), whose secret matches that pattern, nearest by line. In memory only: the parts go into the
+// vault sealed with the secret, never anywhere else.
 
 import type { Finding, Occurrence } from '../model/finding.js';
 import { occurrenceTarget, pathOf } from '../model/occurrence.js';
@@ -18,8 +20,9 @@ function placeOf(o: Occurrence): string {
 }
 
 /**
- * Parts for each finding whose rule's check declares them, found among `findings` (which carry their
- * secrets in memory). Only parts with a pattern can be recognised; the others stay for the caller.
+ * Parts for each finding: those the engine found with it (a `pair` rule's halves), then those its
+ * rule's check declares and it lacks, found among `findings` (which carry their secrets in memory).
+ * Only declared parts with a pattern can be recognised; the others stay for the caller.
  */
 export function pairParts(
   findings: readonly Finding[],
@@ -28,10 +31,11 @@ export function pairParts(
   const out = new Map<string, Record<string, string>>();
   const withSecret = findings.filter((f) => f.secret !== undefined);
   for (const f of withSecret) {
+    const parts: Record<string, string> = { ...f.parts };
     const declared = new Map<string, RegExp>();
     for (const check of ruleById(f.ruleId)?.liveness ?? []) {
       for (const [name, spec] of Object.entries(check.parts ?? {})) {
-        if (spec.pattern === undefined || declared.has(name)) continue;
+        if (spec.pattern === undefined || declared.has(name) || Object.hasOwn(parts, name)) continue;
         try {
           declared.set(name, new RegExp(`^(?:${spec.pattern})$`));
         } catch {
@@ -39,8 +43,6 @@ export function pairParts(
         }
       }
     }
-    if (declared.size === 0) continue;
-    const parts: Record<string, string> = {};
     for (const [name, re] of declared) {
       let best: { value: string; distance: number } | null = null;
       for (const g of withSecret) {

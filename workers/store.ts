@@ -30,11 +30,11 @@ export const StoredOccurrence = Occurrence.extend({
 export type StoredOccurrence = z.infer<typeof StoredOccurrence>;
 
 /**
- * A finding as the store keeps it: the model's finding without its secret (never stored) and without
+ * A finding as the store keeps it: the model's finding without its secret and parts (never stored) and without
  * its occurrences (read with `occurrences(fp)`, so that lists stay small), plus when it was seen and
  * changed and how many occurrences it has.
  */
-export const StoredFinding = Finding.omit({ occurrences: true, secret: true })
+export const StoredFinding = Finding.omit({ occurrences: true, secret: true, parts: true })
   .extend({
     firstSeen: IsoTime,
     lastSeen: IsoTime,

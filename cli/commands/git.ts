@@ -15,7 +15,7 @@ import { existingCommits, type GitRepo, openRepo } from '../../scanner/sources/g
 import { loadState, previousTips, saveState } from '../../scanner/sources/git/state.js';
 import { loadIgnoreFile, suppress } from '../../scanner/suppress.js';
 import { targetOf } from '../../scanner/target.js';
-import { pickFormat, type ReportFlags } from '../report-options.js';
+import { contextFilter, EXCLUDE_CONTEXT_HELP, exitCodeFor, pickFormat, type ReportFlags } from '../report-options.js';
 import { fingerprintKeyFor } from '../startup.js';
 import { parseSize } from './scan.js';
 
@@ -47,6 +47,7 @@ function commonOptions(cmd: Command): Command {
       .option('--show-secrets', 'include the full secret in text and JSON reports (never in SARIF)')
       .option('--max-file-size <size>', 'skip (and count) blobs larger than this, e.g. 10MB')
       .option('--cache-dir <dir>', 'where URL repositories are cloned (default: $XDG_CACHE_HOME/keywarden/repos)')
+      .option('--exclude-context <contexts>', EXCLUDE_CONTEXT_HELP)
       // Same flags as `scan` (hooks and CI pass it everywhere); git scans print no progress line anyway.
       .option('--no-progress', 'no progress line on stderr (accepted for parity with scan)')
   );
@@ -70,6 +71,8 @@ async function open(target: string, flags: CommonFlags, env: Environment): Promi
 }
 
 async function prepare(repo: GitRepo, flags: CommonFlags, env: Environment) {
+  // A bad --exclude-context should fail now, not after an hour of history.
+  contextFilter(flags.excludeContext);
   const root = repo.workTree ?? process.cwd();
   const config = await loadConfig(root, flags.config);
   const rules = await resolveRules(config);
@@ -98,11 +101,16 @@ function emit(
   const format = pickFormat(flags.format, flags.output);
   const ignore = ctx.ignoreRoot ? loadIgnoreFile(ctx.ignoreRoot) : new Set<string>();
   // Grouped as the scan groups them: by fingerprint in order of introduction, introducer first.
-  const report = toReport(suppress(result.findings, ignore, ctx.baseline), result.stats, VERSION, 'finding');
+  const report = toReport(
+    suppress(contextFilter(flags.excludeContext)(result.findings), ignore, ctx.baseline),
+    result.stats,
+    VERSION,
+    'finding',
+  );
   const text = render(format, report, { rules: ctx.rules, color: !flags.output && process.stdout.isTTY === true });
   if (flags.output) writeFileSync(flags.output, text);
   else process.stdout.write(text);
-  setExit(report.findings.length > 0 ? 1 : 0);
+  setExit(exitCodeFor(report));
   return report.findings.length;
 }
 

@@ -12,10 +12,15 @@ async function effectiveRules(configPath: string | undefined): Promise<Rule[]> {
 
 /**
  * One pattern per line for `rg -f`. Each is wrapped as `(?:...)` because ripgrep 13 joins `-f` lines
- * with a bare `|`, so an inline `(?i)` would leak into every later pattern (docs/benchmarks.md, design measurements).
+ * with a bare `|`, so an inline `(?i)` would leak into every later pattern (docs/benchmarks.md, design measurements). Path-gated
+ * rules are left out: they run only on the files their `paths` select, and a format rule's pattern
+ * judges one parsed value (`.{4,256}`), which as a line pattern would match nearly every line.
  */
 export function exportRipgrep(rules: readonly Rule[]): string {
-  return rules.map((r) => `(?:${r.pattern})\n`).join('');
+  return rules
+    .filter((r) => !r.paths?.length)
+    .map((r) => `(?:${r.pattern})\n`)
+    .join('');
 }
 
 export function registerRulesCommands(program: Command, setExit: (code: number) => void): void {

@@ -9,9 +9,9 @@ import { KeywardenError } from '../../errors/error.js';
 import { loadConfig, resolveRules } from '../../scanner/config.js';
 import { REPORT_FORMATS, render, toReport } from '../../scanner/reporters/index.js';
 import { scanStream } from '../../scanner/scan-stream.js';
-import { type ScanProgress, scanTree } from '../../scanner/scan-tree.js';
+import { type ScanProgress, scanTree, zeroFilesNotice } from '../../scanner/scan-tree.js';
 import { loadIgnoreFile, suppress } from '../../scanner/suppress.js';
-import { pickFormat, type ReportFlags } from '../report-options.js';
+import { contextFilter, EXCLUDE_CONTEXT_HELP, exitCodeFor, pickFormat, type ReportFlags } from '../report-options.js';
 import { fingerprintKeyFor } from '../startup.js';
 
 const FORMATS = REPORT_FORMATS;
@@ -56,6 +56,7 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
     .option('--no-progress', 'no progress line on stderr even on a TTY')
     .option('--no-ignore', 'do not honour .gitignore files (config excludes still apply)')
     .option('--skip-binary', 'skip binary files instead of scanning their strings as dumps')
+    .option('--exclude-context <contexts>', EXCLUDE_CONTEXT_HELP)
     .action(async (path: string, flags: ScanFlags) => {
       const fromStdin = path === '-';
       const root = resolve(fromStdin ? '.' : path);
@@ -69,6 +70,7 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
       if (threads !== undefined && !(threads >= 0 && threads <= 64)) {
         throw new KeywardenError('KW_USAGE', `--threads must be 0..64; got ${JSON.stringify(flags.threads)}`);
       }
+      const byContext = contextFilter(flags.excludeContext);
       const key = fingerprintKeyFor(env);
       const showSecrets = flags.showSecrets === true;
       const onProgress = progressPrinter(flags.progress !== false && process.stderr.isTTY === true);
@@ -87,13 +89,15 @@ export function registerScanCommand(program: Command, setExit: (code: number) =>
             ...(onProgress ? { onProgress } : {}),
           });
       if (onProgress) process.stderr.write('\r\x1b[K');
+      const zero = fromStdin ? null : zeroFilesNotice(result, path);
+      if (zero) process.stderr.write(`keywarden: warning: ${zero}\n`);
 
       const ignore = fromStdin ? new Set<string>() : loadIgnoreFile(settingsRoot);
       const baseline = flags.baseline ? (await import('../../scanner/baseline.js')).loadBaseline(flags.baseline) : null;
-      const report = toReport(suppress(result.findings, ignore, baseline), result.stats, VERSION, 'location');
+      const report = toReport(suppress(byContext(result.findings), ignore, baseline), result.stats, VERSION, 'location');
       const text = render(format, report, { rules, color: !flags.output && process.stdout.isTTY === true });
       if (flags.output) writeFileSync(flags.output, text);
       else process.stdout.write(text);
-      setExit(report.findings.length > 0 ? 1 : 0);
+      setExit(exitCodeFor(report));
     });
 }

@@ -3,8 +3,9 @@
 
 import { KeywardenError } from '../../errors/error.js';
 import { checksums } from '../../rules/checksums.js';
-import type { Rule } from '../../rules/schema.js';
+import type { FormatParser, Rule, RuleKind } from '../../rules/schema.js';
 import { type Automaton, buildAutomaton } from './aho.js';
+import { type Prefilter, prefilters } from './prefilters.js';
 import { compileRe2, type RE2Instance } from './re2.js';
 
 /** Allowlist applied to every rule (from the user's config). */
@@ -32,8 +33,9 @@ export interface CompiledRule {
   readonly pathAllow: readonly RE2Instance[];
   readonly placeholderFilter: boolean;
   /**
-   * Who wins when two rules match overlapping text: 2 provider rules, 1 generic rules that validate
-   * a structure (the JWT checksum), 0 generic name = value rules. Lower ranks yield.
+   * Who wins when two rules match overlapping text: 3 provider rules (they know the format and its
+   * liveness check), 2 credential-file rules (they know the file), 1 generic rules that validate a
+   * structure (the JWT checksum), 0 generic name = value rules. Lower ranks yield.
    */
   readonly rank: number;
   /** Indices of the rules this rule supersedes on overlapping text. */
@@ -41,6 +43,29 @@ export interface CompiledRule {
   readonly before: number;
   readonly after: number;
   readonly multiline: boolean;
+  /** `window.anchored`: the pattern is tried once per keyword hit, anchored there (`stickyRe`). */
+  readonly anchored: boolean;
+  readonly stickyRe: RE2Instance;
+  readonly kind: RuleKind;
+  /** Checked on each keyword hit before the window is queued (`prefilter` in the rule). */
+  readonly prefilter: Prefilter | null;
+  /** `paths`: the rule runs only on files whose relative path matches one; null = every file. */
+  readonly gate: readonly RE2Instance[] | null;
+  /** Gated and without keywords: the pattern (or parser) runs over the whole of each selected file. */
+  readonly wholeFile: boolean;
+  /** `format.parser`; `path` rules report the file itself (engine.ts `scanPathRules`). */
+  readonly format: FormatParser | null;
+  /** `format.keys`: which parsed values the rule looks at (all when null). */
+  readonly formatKeys: RE2Instance | null;
+  /** The pattern anchored to a whole parsed value (`^(?:p)$`), for format rules. */
+  readonly valueRe: RE2Instance;
+  readonly near: { readonly re: RE2Instance; readonly lines: number } | null;
+  readonly pair: {
+    readonly re: RE2Instance;
+    readonly secretGroup: number;
+    readonly lines: number;
+    readonly parts: readonly [string, string];
+  } | null;
 }
 
 export interface CompiledPack {
@@ -55,6 +80,15 @@ export interface CompiledPack {
   readonly pathSensitive: readonly number[];
   /** The largest window any rule looks at: chunked sources overlap by at least this much. */
   readonly maxWindow: number;
+  /** Indices of the rules with `paths`. */
+  readonly gatedRules: readonly number[];
+  /**
+   * One alternation of every rule's paths: a file whose path it rejects (nearly all) opens no gate,
+   * at the cost of one RE2 test on the path. Null when no rule is gated.
+   */
+  readonly gateAny: RE2Instance | null;
+  /** 1 for gated rules: the keyword pass skips them unless the file's path opened their gate. */
+  readonly gatedMask: Uint8Array | null;
 }
 
 const WORD = boundaryTable(/[A-Za-z0-9_]/);
@@ -95,7 +129,8 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
   const keywordIds = new Map<string, number>();
   const keywordRules: number[][] = [];
   const compiled: CompiledRule[] = rules.map((rule, index) => {
-    for (const kw of rule.keywords) {
+    // A format rule reads parsed values, never keyword windows: its keywords (if any) only document.
+    for (const kw of rule.format ? [] : rule.keywords) {
       const folded = kw.replace(/[A-Z]/g, (c) => c.toLowerCase());
       let id = keywordIds.get(folded);
       if (id === undefined) {
@@ -109,6 +144,12 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
     const allow = rule.allowlist;
     const check = rule.checksum ? checksums[rule.checksum] : null;
     let re: RE2Instance | undefined;
+    let valueRe: RE2Instance | undefined;
+    let stickyRe: RE2Instance | undefined;
+    let near: CompiledRule['near'] | undefined;
+    let pair: CompiledRule['pair'] | undefined;
+    const nearSpec = rule.near;
+    const pairSpec = rule.pair;
     return {
       rule,
       index,
@@ -127,12 +168,47 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
       stopwords: (allow?.stopwords ?? []).map((w) => w.toLowerCase()),
       pathAllow: (allow?.paths ?? []).map((r, i) => compileAt(r, '', `rule ${rule.id} > allowlist.paths[${i}]`)),
       placeholderFilter: rule.placeholderFilter,
-      rank: rule.category !== 'generic' ? 2 : rule.checksum ? 1 : 0,
+      rank: rule.category === 'generic' ? (rule.checksum ? 1 : 0) : rule.category === 'credential-file' ? 2 : 3,
       // Resolved below, once every rule has an index; an unknown id is simply ignored (the rule may be disabled).
       supersedes: [] as number[],
       before: rule.window?.before ?? 256,
       after: rule.window?.after ?? 512,
       multiline: rule.window?.multiline ?? false,
+      anchored: rule.window?.anchored ?? false,
+      get stickyRe() {
+        if (stickyRe === undefined) stickyRe = compileAt(relaxRepetitions(rule.pattern), 'yd', `rule ${rule.id} > pattern`);
+        return stickyRe;
+      },
+      kind: rule.kind ?? 'credential',
+      prefilter: rule.prefilter ? prefilters[rule.prefilter] : null,
+      gate: rule.paths?.length ? rule.paths.map((p, i) => compileAt(p, '', `rule ${rule.id} > paths[${i}]`)) : null,
+      wholeFile: (rule.paths?.length ?? 0) > 0 && (rule.keywords.length === 0 || rule.format !== undefined),
+      format: rule.format?.parser ?? null,
+      formatKeys: rule.format?.keys ? compileAt(rule.format.keys, '', `rule ${rule.id} > format.keys`) : null,
+      get valueRe() {
+        if (valueRe === undefined)
+          valueRe = compileAt(`^(?:${relaxRepetitions(rule.pattern)})$`, 'd', `rule ${rule.id} > pattern`);
+        return valueRe;
+      },
+      get near() {
+        if (near === undefined)
+          near = nearSpec
+            ? { re: compileAt(nearSpec.pattern, '', `rule ${rule.id} > near.pattern`), lines: nearSpec.lines }
+            : null;
+        return near;
+      },
+      get pair() {
+        if (pair === undefined)
+          pair = pairSpec
+            ? {
+                re: compileAt(relaxRepetitions(pairSpec.pattern), 'gd', `rule ${rule.id} > pair.pattern`),
+                secretGroup: pairSpec.secretGroup,
+                lines: pairSpec.lines,
+                parts: pairSpec.parts,
+              }
+            : null;
+        return pair;
+      },
     };
   });
   const indexOf = new Map(rules.map((r, i) => [r.id, i]));
@@ -142,6 +218,13 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
       if (i !== undefined) (c.supersedes as number[]).push(i);
     }
   }
+  const gatedRules = compiled.filter((r) => r.gate !== null).map((r) => r.index);
+  let gatedMask: Uint8Array | null = null;
+  if (gatedRules.length > 0) {
+    gatedMask = new Uint8Array(compiled.length);
+    for (const i of gatedRules) gatedMask[i] = 1;
+  }
+  const gateSources = rules.flatMap((r) => (r.paths ?? []).map((p) => `(?:${p})`));
   const automaton = buildAutomaton([...keywordIds.keys()]);
   return {
     rules: compiled,
@@ -152,5 +235,8 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
     globalPathAllow: (global.paths ?? []).map((r, i) => compileAt(r, '', `allowlist.paths[${i}]`)),
     pathSensitive: compiled.filter((r) => r.pathAllow.length > 0).map((r) => r.index),
     maxWindow: Math.max(4096, ...compiled.map((r) => r.before + r.after)),
+    gatedRules,
+    gateAny: gateSources.length > 0 ? compileAt(gateSources.join('|'), '', 'rule paths') : null,
+    gatedMask,
   };
 }

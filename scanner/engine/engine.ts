@@ -7,12 +7,14 @@
 //   4. Base64 and percent-encoded segments are decoded and scanned again (depth-limited); their
 //      matches point at the encoded text.
 
+import { createHash } from 'node:crypto';
 import { findKeywords, HitList } from './aho.js';
 import { forEachBase64Run } from './base64-runs.js';
 import type { CompiledPack, CompiledRule } from './compile.js';
 import { shannonEntropy } from './entropy.js';
+import { type FormatValue, parseFormat } from './formats.js';
 import { looksLikePlaceholder } from './placeholder.js';
-import { compileRe2 } from './re2.js';
+import { compileRe2, type RE2Instance } from './re2.js';
 import type { RawMatch, ScanContext } from './types.js';
 
 const NL = 0x0a;
@@ -41,16 +43,49 @@ export function scanBuffer(pack: CompiledPack, buf: Buffer, ctx: ScanContext = {
   return scanAtDepth(pack, buf, ctx, 0);
 }
 
+/**
+ * The path-gated rules whose `paths` match `path` (usually none: one RE2 test of the path against
+ * the alternation of every gate rejects nearly every file). Decoded text is no file: gates stay shut.
+ */
+function openGates(pack: CompiledPack, path: string | undefined): number[] | null {
+  if (path === undefined || pack.gateAny === null) return null;
+  // A file is scanned by path rules and by the engine right after: one RE2 test (~1 us) per file.
+  if (path === memo.path && pack === memo.pack) return memo.open;
+  let open: number[] | null = null;
+  if (pack.gateAny.test(path)) {
+    open = [];
+    for (const ri of pack.gatedRules) if (pack.rules[ri]!.gate!.some((re) => re.test(path))) open.push(ri);
+    if (open.length === 0) open = null;
+  }
+  memo.pack = pack;
+  memo.path = path;
+  memo.open = open;
+  return open;
+}
+const memo: { pack: CompiledPack | null; path: string | undefined; open: number[] | null } = {
+  pack: null,
+  path: undefined,
+  open: null,
+};
+
 function scanAtDepth(pack: CompiledPack, buf: Buffer, ctx: ScanContext, depth: number): RawMatch[] {
   const path = ctx.path;
   if (path !== undefined && pack.globalPathAllow.some((re) => re.test(path))) return [];
-  let disabled: Uint8Array | null = null;
+  // Shared (never written) until this file needs its own copy: gated rules off, allowlisted rules off.
+  let disabled: Uint8Array | null = pack.gatedMask;
+  let own = false;
+  const writable = (): Uint8Array => {
+    if (!own) {
+      disabled = disabled === null ? new Uint8Array(pack.rules.length) : Uint8Array.from(disabled);
+      own = true;
+    }
+    return disabled!;
+  };
+  const open = depth === 0 ? openGates(pack, path ?? ctx.gatePath) : null;
+  if (open !== null) for (const ri of open) writable()[ri] = 0;
   if (path !== undefined && pack.pathSensitive.length > 0) {
     for (const ri of pack.pathSensitive) {
-      if (pack.rules[ri]!.pathAllow.some((re) => re.test(path))) {
-        disabled ??= new Uint8Array(pack.rules.length);
-        disabled[ri] = 1;
-      }
+      if (pack.rules[ri]!.pathAllow.some((re) => re.test(path))) writable()[ri] = 1;
     }
   }
 
@@ -62,8 +97,67 @@ function scanAtDepth(pack: CompiledPack, buf: Buffer, ctx: ScanContext, depth: n
   findKeywords(pack.automaton, buf, hits);
   const out: RawMatch[] = [];
   if (hits.length > 0) runWindows(pack, buf, hits, disabled, out);
+  if (open !== null) runWholeFileRules(pack, buf, open, disabled, out);
   if (depth < MAX_DECODE_DEPTH) decodeAndScan(pack, buf, ctx, depth, out);
   return out.length > 1 ? dropGenericOverlaps(pack, out) : out;
+}
+
+/**
+ * Gated rules without keywords, on a file their paths selected: a pattern over the whole file, or a
+ * parser's values (each parser runs once per file, whatever number of rules read its values).
+ */
+function runWholeFileRules(
+  pack: CompiledPack,
+  buf: Buffer,
+  open: readonly number[],
+  disabled: Uint8Array | null,
+  out: RawMatch[],
+): void {
+  const parsed = new Map<string, FormatValue[]>();
+  const seen = new Set<string>();
+  for (const ri of open) {
+    if (disabled !== null && disabled[ri] === 1) continue;
+    const r = pack.rules[ri]!;
+    if (r.format === 'path') continue; // reported by scanPathRules, which sees binary files too
+    if (r.format === null) {
+      if (r.wholeFile) runRule(pack, r, buf, 0, buf.length, seen, out);
+      continue;
+    }
+    let values = parsed.get(r.format);
+    if (values === undefined) {
+      values = parseFormat(r.format, buf);
+      parsed.set(r.format, values);
+    }
+    const re = r.valueRe;
+    for (const v of values) {
+      if (r.formatKeys !== null && !r.formatKeys.test(v.key)) continue;
+      const m = re.exec(buf.subarray(v.start, v.end));
+      const span = m?.indices?.[r.secretGroup];
+      if (!span || span[1] <= span[0]) continue;
+      const match = checkMatch(pack, r, buf, v.start + span[0], v.start + span[1]);
+      if (match !== null) out.push(match);
+    }
+  }
+}
+
+/**
+ * Rules with `format: {parser: path}`: the file is the credential (a Java keystore, a PKCS#12
+ * bundle), so the match holds no content: offset 0, and as its secret a digest of the bytes, which
+ * gives the same file the same fingerprint wherever it lies. Called for binary files too.
+ */
+export function scanPathRules(pack: CompiledPack, buf: Buffer, ctx: ScanContext): RawMatch[] {
+  const path = ctx.path ?? ctx.gatePath;
+  const open = openGates(pack, path);
+  if (open === null) return [];
+  if (ctx.path !== undefined && pack.globalPathAllow.some((re) => re.test(ctx.path!))) return [];
+  const out: RawMatch[] = [];
+  for (const ri of open) {
+    const r = pack.rules[ri]!;
+    if (r.format !== 'path' || (ctx.path !== undefined && r.pathAllow.some((re) => re.test(ctx.path!)))) continue;
+    const secret = `sha256:${createHash('sha256').update(buf).digest('hex')}`;
+    out.push({ ruleIndex: ri, start: 0, end: 0, secret, entropy: 0 });
+  }
+  return out;
 }
 
 /**
@@ -76,9 +170,12 @@ function dropGenericOverlaps(pack: CompiledPack, matches: RawMatch[]): RawMatch[
   return matches.filter((m) => {
     const r = rule(m);
     return !matches.some((p) => {
-      if (p === m || !(p.start < m.end && m.start < p.end)) return false;
+      if (p === m) return false;
       const q = rule(p);
-      return q.rank > r.rank || q.supersedes.includes(m.ruleIndex);
+      if (p.start < m.end && m.start < p.end) return q.rank > r.rank || q.supersedes.includes(m.ruleIndex);
+      // A pair's report stands for both halves: the id's own rule yields to it if it supersedes it.
+      const w = p.pairedWith;
+      return w !== undefined && w.start < m.end && m.start < w.end && q.supersedes.includes(m.ruleIndex);
     });
   });
 }
@@ -100,18 +197,27 @@ function runWindows(pack: CompiledPack, buf: Buffer, hits: HitList, disabled: Ui
     const end = hits.ends[h]!;
     const start = end - kwLen[kid]!;
     const ruleIdx = pack.keywordRules[kid]!;
-    if (!(start >= lineStart && end <= lineEnd)) {
-      const lo = Math.max(0, start - LINE_SEARCH);
-      const back = buf.subarray(lo, start).lastIndexOf(NL);
-      lineStart = back === -1 ? lo : lo + back + 1;
-      const hi = Math.min(n, end + LINE_SEARCH);
-      const fwd = buf.subarray(end, hi).indexOf(NL);
-      lineEnd = fwd === -1 ? hi : end + fwd;
-    }
     for (let k = 0; k < ruleIdx.length; k++) {
       const ri = ruleIdx[k]!;
       if (disabled !== null && disabled[ri] === 1) continue;
       const r = pack.rules[ri]!;
+      if (r.prefilter !== null && !r.prefilter(buf, start, end)) continue;
+      // Line bounds only for a hit some rule takes (weak keywords' rejected hits cost no search),
+      // reused while hits stay on one line.
+      if (!r.multiline && !(start >= lineStart && end <= lineEnd)) {
+        const lo = Math.max(0, start - LINE_SEARCH);
+        const back = start > 0 ? buf.lastIndexOf(NL, start - 1) : -1;
+        lineStart = back < lo ? lo : back + 1;
+        const hi = Math.min(n, end + LINE_SEARCH);
+        const fwd = buf.indexOf(NL, end);
+        lineEnd = fwd === -1 || fwd > hi ? hi : fwd;
+      }
+      if (r.anchored) {
+        let we = end + r.after;
+        if (we > (r.multiline ? n : lineEnd)) we = r.multiline ? n : lineEnd;
+        runAnchored(pack, r, buf, start, we, seen, out);
+        continue;
+      }
       let ws = start - r.before;
       let we = end + r.after;
       if (r.multiline) {
@@ -162,15 +268,128 @@ function runRule(
     const key = `${r.index}:${s}:${e}`;
     if (seen.has(key)) continue;
     seen.add(key);
+    if (r.pair !== null) {
+      const match = pairMatch(pack, r, buf, s, e);
+      if (match === null) continue;
+      const pairKey = `${r.index}:${match.start}:${match.end}`;
+      if (seen.has(pairKey)) continue;
+      seen.add(pairKey);
+      out.push(match);
+      continue;
+    }
     const match = checkMatch(pack, r, buf, s, e);
-    if (match !== null) out.push(match);
+    if (match === null) continue;
+    if (r.near !== null && !nearby(buf, s, e, r.near.re, r.near.lines)) continue;
+    out.push(match);
   }
+}
+
+/**
+ * One anchored attempt at a keyword hit (`window.anchored`): a rule whose matches all start at
+ * their keyword fails in a few bytes where a window search would scan hundreds (a weak keyword's
+ * windows merge into kilobytes in minified code: generic-token spent ~6 us per hit, docs/benchmarks.md).
+ */
+function runAnchored(
+  pack: CompiledPack,
+  r: CompiledRule,
+  buf: Buffer,
+  start: number,
+  we: number,
+  seen: Set<string>,
+  out: RawMatch[],
+): void {
+  const window = buf.subarray(start, we);
+  const re = r.stickyRe;
+  re.lastIndex = 0;
+  const m = re.exec(window);
+  const span = m?.indices?.[r.secretGroup];
+  if (!span || span[1] <= span[0]) return;
+  const s = start + span[0];
+  const e = start + span[1];
+  const key = `${r.index}:${s}:${e}`;
+  if (seen.has(key)) return;
+  seen.add(key);
+  const match = checkMatch(pack, r, buf, s, e);
+  if (match !== null && (r.near === null || nearby(buf, s, e, r.near.re, r.near.lines))) out.push(match);
+}
+
+/** Start of the line `lines` lines above `s`, and end of the line `lines` lines below `e`. */
+function linesAround(buf: Buffer, s: number, e: number, lines: number): [number, number] {
+  let lo = s;
+  const floor = Math.max(0, s - LINE_SEARCH);
+  for (let k = 0; k <= lines && lo > floor; k++) {
+    const nl = buf.lastIndexOf(NL, lo - 1);
+    if (nl < floor) {
+      lo = floor;
+      break;
+    }
+    lo = k < lines ? nl : nl + 1;
+  }
+  if (lo < s && buf[lo] === NL) lo++;
+  let hi = e;
+  const ceil = Math.min(buf.length, e + LINE_SEARCH);
+  for (let k = 0; k <= lines && hi < ceil; k++) {
+    const nl = buf.indexOf(NL, k === 0 ? hi : hi + 1);
+    if (nl === -1 || nl >= ceil) {
+      hi = ceil;
+      break;
+    }
+    hi = nl;
+  }
+  return [lo, hi];
+}
+
+/** True when `re` matches within `lines` lines of the match [s, e) (`near:` in a rule). */
+function nearby(buf: Buffer, s: number, e: number, re: RE2Instance, lines: number): boolean {
+  const [lo, hi] = linesAround(buf, s, e, lines);
+  return re.test(buf.subarray(lo, hi));
+}
+
+/**
+ * A paired credential: [s, e) is the half with a prefix (checked as any match, but without the
+ * entropy floor and placeholder filter, which judge the secret); the pair pattern's nearest match
+ * within `lines` lines is the secret reported, and `parts` names both halves.
+ */
+function pairMatch(pack: CompiledPack, r: CompiledRule, buf: Buffer, s: number, e: number): RawMatch | null {
+  const pair = r.pair!;
+  const b = r.boundary;
+  if (b !== null && ((s > 0 && b[buf[s - 1]!] === 1) || (e < buf.length && b[buf[e]!] === 1))) return null;
+  const anchor = buf.toString('utf8', s, e);
+  // A documented example id (AKIAIOSFODNN7EXAMPLE) pairs with nothing: the rule's allowlist judges both halves.
+  if (TEMPLATE_TEXT.test(anchor) || hasInlineAllow(buf, s, e) || isAllowlisted(anchor, r.allowRegexes, r.stopwords)) return null;
+  const [lo, hi] = linesAround(buf, s, e, pair.lines);
+  const window = buf.subarray(lo, hi);
+  const re = pair.re;
+  re.lastIndex = 0;
+  let best: RawMatch | null = null;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (let m = re.exec(window); m !== null; m = re.exec(window)) {
+    const whole = m.indices?.[0];
+    if (whole && whole[1] === whole[0]) re.lastIndex = whole[1] + 1;
+    const span = m.indices?.[pair.secretGroup];
+    if (!span || span[1] <= span[0]) continue;
+    const ps = lo + span[0];
+    const pe = lo + span[1];
+    if (ps < e && s < pe) continue; // the anchor itself
+    const distance = ps >= e ? ps - e : s - pe;
+    if (distance >= bestDistance) continue;
+    const secret = checkSecret(pack, r, buf, ps, pe);
+    if (secret === null) continue;
+    best = { ...secret, parts: { [pair.parts[0]]: anchor, [pair.parts[1]]: secret.secret }, pairedWith: { start: s, end: e } };
+    bestDistance = distance;
+  }
+  return best;
 }
 
 /** The checks that run only on matches, cheapest first. Returns null when the match is rejected. */
 function checkMatch(pack: CompiledPack, r: CompiledRule, buf: Buffer, s: number, e: number): RawMatch | null {
   const b = r.boundary;
   if (b !== null && ((s > 0 && b[buf[s - 1]!] === 1) || (e < buf.length && b[buf[e]!] === 1))) return null;
+  return checkSecret(pack, r, buf, s, e);
+}
+
+/** The checks on the secret's text (all but the boundary, which the pair pattern draws itself). */
+function checkSecret(pack: CompiledPack, r: CompiledRule, buf: Buffer, s: number, e: number): RawMatch | null {
   const secret = buf.toString('utf8', s, e);
   if (TEMPLATE_TEXT.test(secret)) return null;
   const entropy = shannonEntropy(secret);
@@ -218,7 +437,10 @@ function decodeAndScan(pack: CompiledPack, buf: Buffer, ctx: ScanContext, depth:
           break;
         }
       }
-      if (!dup) out.push({ ruleIndex: m.ruleIndex, start: s, end: e, secret: m.secret, entropy: m.entropy, encoding });
+      if (dup) continue;
+      const decoded: RawMatch = { ruleIndex: m.ruleIndex, start: s, end: e, secret: m.secret, entropy: m.entropy, encoding };
+      if (m.parts) decoded.parts = m.parts;
+      out.push(decoded);
     }
   };
 

@@ -20,6 +20,21 @@ const MASK = /[xX]{4,}|\*{3,}|#{4,}|\.{3,}|…|_{4,}|-{4,}|(.)\1{5,}/;
 const SELF_DESCRIBED = /^[a-z][a-z0-9+.-]{1,15}:\/\/|^(?:sha1|sha224|sha256|sha384|sha512|md5)[-:]|^arn:/i;
 
 /**
+ * Password hashes that name their scheme: crypt(5) `$id$…` and Django's `algorithm$…` (seen as
+ * `"password": "md5$seasalt$…"` in wagtail's user fixtures). A hash must be cracked before it logs
+ * anyone in: the hash rules report it at `info`, the password rules not at all.
+ */
+const PASSWORD_HASH =
+  /^\$(?:2[abxy]|1|5|6|y|gy|7|apr1|argon2(?:id|i|d))\$|^(?:pbkdf2_sha(?:1|256|512)|argon2|bcrypt(?:_sha256)?|sha1|md5|scrypt|unsalted_(?:md5|sha1)|crypt)\$/;
+
+/**
+ * The host part of a URL whose userinfo is an angle-bracket placeholder: in
+ * `https://<user_id>:<password>@logs.example.net/push` the `<password>` reads as an XML element
+ * whose text is `@logs.example.net/push` (seen in grafana/loki docs).
+ */
+const URL_TAIL = /^@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::[0-9]+)?(?:[/?#]|$)/;
+
+/**
  * Substrings that mark documentation, tests and defaults (matched on the lower-cased value with
  * leetspeak undone). Each has 4+ letters: a random 32-char token holds a given 4-letter word with
  * probability ~3e-5, so real keys are not lost to chance.
@@ -148,6 +163,8 @@ function hasMarkerWord(s: string): boolean {
 
 /** Short consonant-only parts that are common abbreviations in names (`db_pwd`, `cfg.tls`). */
 const ABBREVIATIONS = new Set([
+  // `cloudflare-crc32`: an algorithm id in this repository's own history.
+  'crc',
   'html',
   'xhtml',
   'http',
@@ -290,9 +307,10 @@ function isIdentifier(name: string): boolean {
         withDigits++;
         continue;
       }
-      // A single letter: a whole chunk only (`e.password` in minified code).
+      // A single letter: a whole chunk only (`e.password` in minified code), or a version (`key-v2`).
       if (seg.length === 1) {
-        if (segments.length > 1) return false;
+        const version = (seg === 'v' || seg === 'V') && i === 0 && segments.length === 2 && /^[0-9]{1,3}$/.test(segments[1]!);
+        if (segments.length > 1 && !version) return false;
         words++;
         continue;
       }
@@ -343,8 +361,12 @@ const HEADER_NAME = /^X-[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z][A-Za-z0-9]*)*$/;
  * (`+cfg.Dir`) or a spaced operator (`+ token`) only: `+TN8…` alone is base64.
  */
 const CONCATENATED = /^\+(?:\s*[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+|\s+[A-Za-z_$][\w$]*)$/;
-/** `key=value` pairs of names, as flags take them: `--secret id=npm_token,src=token.txt`. */
-const KEY_VALUE_LIST = /^[A-Za-z_][\w]*=(?:[A-Za-z_][\w.-]*)?(?:,[A-Za-z_][\w]*=[\w./-]+)*$/;
+/**
+ * `key=value` pairs of names, as flags take them: `--secret id=npm_token,src=token.txt`, and keyword
+ * arguments after a quoted label: `("password", models.CharField(verbose_name="Password",
+ * max_length=255))` leaves `max_length=255` (an ORM field definition, seen in wagtail's migrations).
+ */
+const KEY_VALUE_LIST = /^[A-Za-z_][\w]*=(?:[A-Za-z0-9_][\w.-]*)?(?:,[A-Za-z_][\w]*=[\w./-]+)*$/;
 /** Minified assignments to members: `t.preAuthorizeImplicit=t.CONFIGURE_AUTH=…`. */
 const MEMBER_ASSIGNMENT = /^[A-Za-z_$][\w$]*\.[A-Za-z_$][\w$]*=[A-Za-z_$]/;
 
@@ -360,6 +382,8 @@ export function looksLikeIdentifierOrCode(secret: string): boolean {
   if (KEY_VALUE_LIST.test(s) && s.split(',').every((kv) => isIdentifier(kv.slice(0, kv.indexOf('='))))) return true;
   if (CONCATENATED.test(s) || MEMBER_ASSIGNMENT.test(s)) return true;
   if (/^urn:[a-z0-9][a-z0-9-]*:/i.test(s)) return true; // a URN names a thing (`urn:uuid:…` lock tokens)
+  // Optional chaining is code (`rawSecret = stored?.status === 'ok' ? …`): a member path of names.
+  if (/^[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)+$/.test(s) && s.includes('?.')) return isIdentifier(s.replace(/\?\./g, '.'));
   if (/[\\/]/.test(s)) return looksLikePath(s);
   return isIdentifier(s);
 }
@@ -403,6 +427,7 @@ function placeholderAt(secret: string, depth: number): boolean {
   const s = secret.trim();
   if (s.length === 0) return true;
   if (TEMPLATE.test(s) || ENV_REF.test(s) || BRACKETED.test(s) || MASK.test(s) || SELF_DESCRIBED.test(s)) return true;
+  if (PASSWORD_HASH.test(s) || URL_TAIL.test(s)) return true;
   if (LITERALS.has(s.toLowerCase().replace(/[^a-z0-9]/g, ''))) return true;
   if (hasMarkerWord(s) || hasSequence(s)) return true;
   if (looksLikeIdentifierOrCode(s)) return true;

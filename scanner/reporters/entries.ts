@@ -44,6 +44,7 @@ export function reportEntry(f: Finding, o: Occurrence): ReportEntry {
     fingerprint: f.fingerprint,
     redacted: f.redacted,
     confidence: f.confidence,
+    ...(o.context !== undefined ? { context: o.context } : {}),
     entropy: f.entropy,
     source: reportSource(o.provenance),
   };
@@ -68,8 +69,18 @@ export function reportSource(s: Provenance | ReportSource): ReportSource {
     case 'stdin':
       return { kind: s.kind };
     case 'git': {
-      const { repo, commit, author, email, date, message } = s;
-      return { kind: s.kind, ...(repo !== undefined ? { repo } : {}), commit, author, email, date, message };
+      const { repo, commit, author, email, date, message, location, ref } = s;
+      return {
+        kind: s.kind,
+        ...(repo !== undefined ? { repo } : {}),
+        commit,
+        author,
+        email,
+        date,
+        message,
+        ...(location !== undefined ? { location } : {}),
+        ...(ref !== undefined ? { ref } : {}),
+      };
     }
     case 'dump':
       return { kind: s.kind, offset: s.offset };

@@ -48,6 +48,7 @@ function orderedFinding(f: ReportEntry): ReportEntry {
     fingerprint: f.fingerprint,
     redacted: f.redacted,
     confidence: f.confidence,
+    ...(f.context !== undefined ? { context: f.context } : {}),
     entropy: f.entropy,
     source: reportSource(f.source),
   };

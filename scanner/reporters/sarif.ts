@@ -19,10 +19,13 @@ export interface SarifRuleInfo {
   description: string;
   provider: string;
   references?: readonly string[];
-  confidence: Confidence;
+  confidence: Confidence | 'info';
+  /** `hash` and `public` rules' findings are `info`: their descriptors say so too. */
+  kind?: 'credential' | 'hash' | 'public';
 }
 
-const LEVEL: Record<Confidence, Result.level> = { high: 'error', medium: 'warning', low: 'note' };
+/** `info` (a password hash, a public-by-design key) is SARIF's `none`: no severity applies. */
+const LEVEL: Record<ReportEntry['confidence'], Result.level> = { high: 'error', medium: 'warning', low: 'note', info: 'none' };
 
 /**
  * `rules` become `driver.rules` in the given order (every rule that ran, as gitleaks does, so a viewer
@@ -82,7 +85,7 @@ function descriptor(r: SarifRuleInfo): ReportingDescriptor {
   const d: ReportingDescriptor = {
     id: r.id,
     shortDescription: { text: r.description },
-    defaultConfiguration: { level: LEVEL[r.confidence] },
+    defaultConfiguration: { level: LEVEL[r.kind !== undefined && r.kind !== 'credential' ? 'info' : r.confidence] },
   };
   const help = r.references?.[0];
   if (help) d.helpUri = help;
@@ -110,6 +113,7 @@ function result(f: ReportEntry, ruleIndex: number): Result {
     properties: {
       confidence: f.confidence,
       entropy: f.entropy,
+      ...(f.context ? { context: f.context } : {}),
       ...(f.encoding ? { encoding: f.encoding } : {}),
       provenance: provenance(f.source),
     },

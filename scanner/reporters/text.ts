@@ -33,7 +33,8 @@ export function renderText(report: Report, opts: TextOptions): string {
     out.push(paint('1;4', printable(path === '-' ? '(stdin)' : path)));
     findings.forEach((f, i) => {
       const shown = f.secret !== undefined ? paint('1;31', printable(f.secret)) : printable(f.redacted);
-      const extra = [f.encoding ? `[${f.encoding}]` : '', origin(f)].filter(Boolean).join(' ');
+      const context = f.context !== undefined && f.context !== 'code' ? `[${f.context}]` : '';
+      const extra = [context, f.encoding ? `[${f.encoding}]` : '', origin(f)].filter(Boolean).join(' ');
       out.push(
         `  ${paint('2', where[i]!.padEnd(whereWidth))}  ${paint('36', printable(f.ruleId).padEnd(ruleWidth))}  ${shown}  ${paint(CONFIDENCE_COLOUR[f.confidence], `(${f.confidence})`)}${extra ? `  ${paint('2', printable(extra))}` : ''}`,
       );
@@ -44,7 +45,7 @@ export function renderText(report: Report, opts: TextOptions): string {
   return `${out.join('\n')}\n`;
 }
 
-const CONFIDENCE_COLOUR: Record<ReportEntry['confidence'], string> = { high: '31', medium: '33', low: '2' };
+const CONFIDENCE_COLOUR: Record<ReportEntry['confidence'], string> = { high: '31', medium: '33', low: '2', info: '2' };
 
 const SKIP_LABEL: Record<SkipReason, string> = {
   binary: 'binary',

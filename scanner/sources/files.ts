@@ -26,6 +26,11 @@ export interface WalkOptions {
   /** `--no-ignore`: do not read `.gitignore` files or `.git/info/exclude` (config excludes still apply). */
   noIgnore?: boolean;
   /**
+   * Counts what the walk drops without an event, so that a scan that reads nothing can say why.
+   * `gitignored`: files and directories a `.gitignore` (or `.git/info/exclude`) ignored.
+   */
+  counts?: { gitignored: number };
+  /**
    * false: yield files without the per-file lstat (size -1, no `tooLarge` here); the reader checks the
    * size on the open file instead. The tree scan does this: it saves the walking thread ~27k syscalls
    * per 200 MB of small files, and the reader's fstat costs nothing extra. @defaultValue true
@@ -143,7 +148,10 @@ export async function* walkTree(root: string, opts: WalkOptions): AsyncIterable<
       }
       if (type === 'other') continue;
       const isDir = type === 'dir';
-      if (gitignored(matchers, rel, isDir)) continue;
+      if (gitignored(matchers, rel, isDir)) {
+        if (opts.counts) opts.counts.gitignored++;
+        continue;
+      }
       if (hasExcludes && excludes.ignores(isDir ? `${rel}/` : rel)) {
         yield { kind: 'skip', path: isDir ? `${rel}/` : rel, reason: 'excluded' };
         continue;
@@ -225,14 +233,43 @@ async function ancestorMatchers(rootAbs: string): Promise<Matcher[]> {
   if (top === null) return [];
   const matchers: Matcher[] = [];
   const exclude = await readOptional(join(top, '.git', 'info', 'exclude'));
-  const topPrefix = toPosix(relative(top, rootAbs));
-  if (exclude) matchers.push({ ig: ignore().add(exclude), strip: 0, prefix: topPrefix ? `${topPrefix}/` : '' });
+  if (exclude) matchers.push(...explicitRootMatchers(exclude, toPosix(relative(top, rootAbs))));
   // Ancestors strictly above the root, outermost first; the root's own `.gitignore` is read by the walk.
   for (const dir of chain.slice(1).reverse()) {
     const text = await readOptional(join(dir, '.gitignore'));
-    if (text) matchers.push({ ig: ignore().add(text), strip: 0, prefix: `${toPosix(relative(dir, rootAbs))}/` });
+    if (text) matchers.push(...explicitRootMatchers(text, toPosix(relative(dir, rootAbs))));
   }
   return matchers;
+}
+
+/**
+ * Matchers for an ancestor's ignore file, for a root the user named: ripgrep's rule is that a path
+ * given on the command line is searched even when an enclosing `.gitignore` ignores it, while ignore
+ * rules still prune inside it. A rule that ignores the root (or a directory between the ignore
+ * file and the root) would prune everything under it, so it is taken out; if it names no fixed place
+ * (`build/`, `*.tmp`, `**` + `/out`), it still applies below the root, tested from the root.
+ * `rootRel` is the root relative to the ignore file's directory.
+ */
+function explicitRootMatchers(text: string, rootRel: string): Matcher[] {
+  const prefix = rootRel ? `${rootRel}/` : '';
+  const parts = rootRel ? rootRel.split('/') : [];
+  const chainDirs = parts.map((_, i) => `${parts.slice(0, i + 1).join('/')}/`);
+  const kept: string[] = [];
+  const below: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const rule = line.trim();
+    const hitsChain =
+      rule !== '' && !rule.startsWith('#') && !rule.startsWith('!') && chainDirs.some((d) => ignore().add(rule).ignores(d));
+    if (!hitsChain) {
+      kept.push(line);
+      continue;
+    }
+    const body = rule.replace(/^\*\*\//, '').replace(/\/$/, '');
+    if (!body.includes('/')) below.push(rule);
+  }
+  const out: Matcher[] = [{ ig: ignore().add(kept.join('\n')), strip: 0, prefix }];
+  if (below.length > 0) out.push({ ig: ignore().add(below.join('\n')), strip: 0, prefix: '' });
+  return out;
 }
 
 async function exists(p: string): Promise<boolean> {

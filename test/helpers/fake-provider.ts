@@ -169,7 +169,8 @@ function single(provider: string, template: string, checksum?: ChecksumName): Ki
   };
 }
 
-function awsPair(view: 'id' | 'secret', temporary: boolean): KindSpec {
+/** `pair`: the secret access key with its key id as `accessKeyId` (rule aws-access-key-pair). */
+function awsPair(view: 'id' | 'secret' | 'pair', temporary: boolean): KindSpec {
   return {
     provider: 'AWS',
     make(rng) {
@@ -177,7 +178,8 @@ function awsPair(view: 'id' | 'secret', temporary: boolean): KindSpec {
       const secretKey = gen('{base64:40}', rng);
       const fields: Record<string, string> = { keyId, secretKey };
       if (temporary) fields.sessionToken = gen('IQoJb3JpZ2luX2Vj{base64:300}', rng);
-      const parts: Record<string, string> = view === 'id' ? { secret: secretKey } : { id: keyId };
+      const parts: Record<string, string> =
+        view === 'id' ? { secret: secretKey } : view === 'pair' ? { accessKeyId: keyId } : { id: keyId };
       if (temporary) parts.sessionToken = fields.sessionToken!;
       return { fields, key: { secret: view === 'id' ? keyId : secretKey, parts } };
     },
@@ -270,6 +272,7 @@ const KINDS: Record<string, KindSpec> = {
   'aws-access-key-id': awsPair('id', false),
   'aws-sts-access-key-id': awsPair('id', true),
   'aws-secret-access-key': awsPair('secret', false),
+  'aws-access-key-pair': awsPair('pair', false),
 };
 
 /** Variants a kind can be issued in (`issue(kind, { variant })`), for tests that cover each. */
@@ -1234,7 +1237,12 @@ export class FakeProvider {
   private async aws(r: FakeRequest): Promise<Answer> {
     const sig = parseSigV4(header(r, 'authorization'));
     if (!sig) return awsXml('MissingAuthenticationToken', 'Request is missing Authentication Token');
-    const c = this.find(sig.keyId, ['aws-access-key-id', 'aws-sts-access-key-id', 'aws-secret-access-key']);
+    const c = this.find(sig.keyId, [
+      'aws-access-key-id',
+      'aws-sts-access-key-id',
+      'aws-secret-access-key',
+      'aws-access-key-pair',
+    ]);
     if (!c?.live || c.fields.keyId !== sig.keyId)
       return awsXml('InvalidClientTokenId', 'The security token included in the request is invalid.');
     const headers: Record<string, string> = {};

@@ -310,17 +310,17 @@ describe('nothing raw at rest (Redis keys, AOF, spool) after each job kind', () 
     expect(finding).toBeDefined();
     for (const kind of ['rotate', 'confirm-revocation'] as const) {
       const r = await queues.enqueue(kind, { fingerprint: finding!.fingerprint });
-      // Until the rotation issue wires them, both fail at once, visibly (KW_NOT_IMPLEMENTED), and are kept.
+      // These workers run without the rotation loop: both fail at once, visibly, and are kept.
       const v = await settled(kind, r.id);
       expect(v.state).toBe('failed');
     }
-    // No vault record exists yet (rotation/vault.ts is not wired into the store): nothing sealed or raw.
+    // No vault without the loop: nothing sealed or raw. The full loop, vault included, is read the same
+    // way in test/workers/loop.test.ts (the raw secret gone once revoked).
     await expectNothingAtRest(secrets);
   });
 
-  // The commit message is stored on each git occurrence; scanning and redacting it before storage is
-  // the accuracy branch's (issue #14): enabled after the accuracy merge.
-  it.skip('scan-history: a key in a commit message is not stored (enabled after the accuracy merge)', async () => {
+  // The commit message is stored on each git occurrence: it is scanned and redacted before (issue #14).
+  it('scan-history: a key in a commit message is not stored', async () => {
     const dir = mkdtempSync(join(work, 'msg-'));
     const secrets = [githubToken(9081)];
     git(dir, 'init', '-q', '-b', 'main');

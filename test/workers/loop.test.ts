@@ -398,14 +398,19 @@ describe('the loop in one process', () => {
   });
 
   it('pairs an AWS key id with the secret access key beside it, and checks them as a pair (SigV4) at detection', async () => {
-    const key = fake.issue('aws-access-key-id');
+    // The engine finds the two together (rule aws-access-key-pair): one finding, the secret access key,
+    // carrying the key id as its part; the loop's check signs with both.
+    const key = fake.issue('aws-access-key-pair');
     const running = await start(settings({ KEYWARDEN_SECRET_KEY: VAULT_KEY }));
-    const file = `[default]\naws_access_key_id = ${key.secret}\naws_secret_access_key = ${key.parts.secret}\n`;
+    const file = `[default]\naws_access_key_id = ${key.parts.accessKeyId}\naws_secret_access_key = ${key.secret}\n`;
     await running.queues.enqueue('scan-history', { repo: repoWith({ '.aws/credentials': file }) });
     const store = running.workers.store;
-    const f = await until(async () => (await store.list({ ruleId: 'aws-access-key-id' }))[0]);
+    const f = await until(async () => (await store.list({ ruleId: 'aws-access-key-pair' }))[0]);
     const check = await until(async () => (await store.audit(f.fingerprint)).find((e) => e.what === 'liveness_check'));
     expect(check.reason).toMatch(/^at detection: live \(/);
-    expect(await everything(running.prefix)).not.toContain(key.parts.secret!);
+    expect(await store.list({ ruleId: 'aws-access-key-id' })).toEqual([]);
+    const stored = await everything(running.prefix);
+    expect(stored).not.toContain(key.secret);
+    expect(stored).not.toContain(key.parts.accessKeyId!);
   });
 });

@@ -11,6 +11,7 @@ import { JOB_KINDS, JOB_RESULT_SCHEMAS } from '../../workers/jobs.js';
 import { createRedis } from '../../workers/redis.js';
 import { FindingStore } from '../../workers/store.js';
 import { processJob } from '../../workers/worker.js';
+import { git } from '../helpers/git-repo.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
 import { githubToken, makeRepo, scanSettings } from './fixtures.js';
 
@@ -112,6 +113,30 @@ describe('FindingStore', () => {
       // A subdirectory of the work tree names the same repository.
       expect(await store.list({ target: targetOf(join(repo, 'config')) })).toHaveLength(3);
       expect(await store.list({ target: '/elsewhere' })).toHaveLength(0);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
+
+  it('a history job records secrets in commit messages, authors and branch names at their own location, and stores none of them in clear', async () => {
+    const store = freshStore();
+    const [inFile, inMessage, inAuthor, inBranch] = [githubToken(31), githubToken(32), githubToken(33), githubToken(34)];
+    const repo = makeRepo([inFile]);
+    try {
+      git(repo, 'commit', '-q', '--allow-empty', '-m', `ci: deploy\n\nused ${inMessage} for now`);
+      git(repo, 'commit', '-q', '--allow-empty', `--author=bot ${inAuthor} <bot@example.com>`, '-m', 'bump');
+      git(repo, 'branch', `tmp-${inBranch}`);
+      const ctx = { scan: scanSettings(), store, actor: 'test' };
+      expect(await processJob('scan-history', { repo }, ctx)).toMatchObject({ findings: 4, newOccurrences: 4 });
+      const located: string[] = [];
+      for (const f of await store.list()) {
+        for (const o of await store.occurrences(f.fingerprint))
+          if (o.provenance.kind === 'git') located.push(`${o.provenance.location ?? o.provenance.path}:${o.span.line}`);
+      }
+      expect(located.sort()).toEqual(['author:1', 'config/0.env:2', 'message:3', 'ref:1']);
+      const dump = await everything(store.ns);
+      for (const t of [inFile, inMessage, inAuthor, inBranch]) expect(dump).not.toContain(t);
+      expect(dump).toContain('[REDACTED:github-pat:kw1:');
     } finally {
       rmSync(repo, { recursive: true, force: true });
     }

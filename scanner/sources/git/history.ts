@@ -6,7 +6,7 @@
 import type { GitProvenance } from '../../../model/provenance.js';
 import type { SourceEvent } from '../types.js';
 import { openBlobSource } from './cat-file.js';
-import { type CommitMeta, type LogRange, readLog } from './log.js';
+import { type CommitMeta, type CommitRecord, type LogRange, readLog } from './log.js';
 import type { GitRepo } from './repo.js';
 
 /** Where a blob was introduced: git provenance, and the commit's log position (higher is older). */
@@ -20,6 +20,12 @@ export interface Appearance {
 export interface HistoryOptions {
   /** Blobs larger than this (bytes) are `tooLarge` skips, never read into memory. */
   maxFileSize: number;
+  /**
+   * Called once per commit as the log reaches it, before any of its blobs is placed, with the commit's
+   * whole message and its log position: the caller scans the metadata and returns the metadata to
+   * keep (redacted). Only the returned metadata is kept; the message body is dropped.
+   */
+  onCommit?: (commit: CommitRecord, order: number) => CommitMeta;
 }
 
 export class HistorySource implements AsyncIterable<SourceEvent> {
@@ -81,12 +87,44 @@ export class HistorySource implements AsyncIterable<SourceEvent> {
     }
   }
 
+  /**
+   * Appearances at a path that `opens` accepts of blobs first seen (and so scanned) at a path it
+   * rejects: a file renamed or copied into a credential path (`release.keystore`) whose content the
+   * path-gated rules never saw. Call after the iteration; `opens` is asked once per path.
+   */
+  *regated(opens: (path: string) => boolean): Iterable<Appearance> {
+    const first = new Int32Array(this.shas.length).fill(-1);
+    const verdict = new Int8Array(this.paths.length); // 0 unknown, 1 opens, 2 shut
+    const at = (pid: number) => {
+      if (verdict[pid] === 0) verdict[pid] = opens(this.paths[pid]!) ? 1 : 2;
+      return verdict[pid] === 1;
+    };
+    const { app } = this;
+    for (let a = 0; a < this.appN; a++) {
+      const blob = app[a * 3]!;
+      const pid = app[a * 3 + 2]!;
+      if (first[blob] === -1) {
+        first[blob] = pid;
+        continue;
+      }
+      if (pid === first[blob] || !at(pid) || at(first[blob]!)) continue;
+      const order = app[a * 3 + 1]!;
+      yield { id: this.shas[blob]!, provenance: place(this.metas[order]!, this.paths[pid]!), order };
+    }
+  }
+
+  /** The kept (redacted) metadata of a walked commit, by sha. Call after the iteration. */
+  commitMeta(sha: string): CommitMeta | undefined {
+    return this.metas.find((m) => m.sha === sha);
+  }
+
   private async walk(request: (sha: string, provenance: GitProvenance) => void): Promise<void> {
     let commitIdx = -1;
     for await (const e of readLog(this.repo, this.range)) {
       if (this.stopped) return;
       if (e.kind === 'commit') {
-        this.metas.push(e.meta);
+        const { body: _body, ...meta } = e.meta;
+        this.metas.push(this.opts.onCommit ? this.opts.onCommit(e.meta, commitIdx + 1) : meta);
         commitIdx++;
         this.walked++;
         continue;

@@ -19,6 +19,12 @@ export interface CommitMeta {
   message: string;
 }
 
+/** A commit as the log reads it: its metadata and its whole message (scanned, then dropped). */
+export interface CommitRecord extends CommitMeta {
+  /** The raw message, subject and body (`%B`); never kept past the scan of it. */
+  body: string;
+}
+
 export interface LogRange {
   /** Commits to start from (tips). */
   include: readonly string[];
@@ -30,17 +36,30 @@ export interface LogRange {
  * One step of the log, in log order (newest first, parents after children): a commit, then the blobs
  * it introduced, each at its `path` (`mode` is git's octal file mode).
  */
-export type LogEntry = { kind: 'commit'; meta: CommitMeta } | { kind: 'blob'; sha: string; path: string; mode: string };
+export type LogEntry = { kind: 'commit'; meta: CommitRecord } | { kind: 'blob'; sha: string; path: string; mode: string };
 
 const FIELD = '\x1f';
 const HEADER = '\x01';
-export const LOG_FORMAT = `${HEADER}%H${FIELD}%an${FIELD}%ae${FIELD}%aI${FIELD}%s`;
+// The whole message last (`%B`): free text that may hold the field separator, so it is everything
+// after the fourth one, and the subject is derived from it as git's `%s` is.
+export const LOG_FORMAT = `${HEADER}%H${FIELD}%an${FIELD}%ae${FIELD}%aI${FIELD}%B`;
 const ZERO = /^0+$/;
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
-export function parseHeader(text: string): CommitMeta {
+export function parseHeader(text: string): CommitRecord {
   const [sha = '', author = '', email = '', date = '', ...rest] = text.split(FIELD);
-  return { sha, author, email, date, message: rest.join(FIELD) };
+  const body = rest.join(FIELD).replace(/\n+$/, '');
+  return { sha, author, email, date, message: subjectOf(body), body };
+}
+
+/** git's `%s`: the message's first paragraph, its lines joined by a space. */
+export function subjectOf(body: string): string {
+  const para = body.replace(/^\s*\n/, '').split(/\n[ \t]*\n/, 1)[0] ?? '';
+  return para
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .join(' ');
 }
 
 /**
@@ -149,8 +168,8 @@ export async function* readLog(repo: GitRepo, range: LogRange): AsyncGenerator<L
 }
 
 /** Metadata of a few commits, by sha (for findings attributed outside a log walk). */
-export async function commitMetas(repo: GitRepo, shas: readonly string[]): Promise<Map<string, CommitMeta>> {
-  const out = new Map<string, CommitMeta>();
+export async function commitMetas(repo: GitRepo, shas: readonly string[]): Promise<Map<string, CommitRecord>> {
+  const out = new Map<string, CommitRecord>();
   const unique = [...new Set(shas)];
   if (unique.length === 0) return out;
   const text = await repo.git.raw([

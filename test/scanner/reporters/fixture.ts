@@ -66,6 +66,7 @@ export function buildFixture(opts: { showSecrets?: boolean } = {}): Fixture {
       endLine: 2,
       endColumn: 16 + ghp.length,
       entropy: 5.018,
+      context: 'code',
       source: { kind: 'file' },
     }),
     finding('generic-api-key', generic, {
@@ -75,6 +76,7 @@ export function buildFixture(opts: { showSecrets?: boolean } = {}): Fixture {
       endLine: 7,
       endColumn: 10 + generic.length,
       entropy: 3.875,
+      context: 'code',
       encoding: 'base64',
       source: {
         kind: 'git',

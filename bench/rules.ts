@@ -1,0 +1,253 @@
+// `npm run bench:rules`: what each rule costs. The corpus (bench/corpus.ts, the tree-scan bench's)
+// is loaded into memory; the whole pack is timed over it, then each rule alone against a baseline
+// pack whose one keyword never occurs (the automaton pass, base64 and percent decoding: the cost
+// every pack pays), on the files where the rule's keywords occur or its paths match. A rule's cost
+// is its pass minus the baseline: its windows, RE2 runs, checks, parsers and pairing, printed as a
+// share of the whole pack's time (the bound is 1% per rule); each rule over the bound alone is then
+// timed as the whole pack's gain without it (leave one out), the verdict. CPU time, minimum of N alternating
+// runs: on a shared machine the minimum is the signal. Not counted: a rule's keywords' share of the
+// automaton's size, and its hits in decoded (base64, percent) text.
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { KeywardenError } from '../errors/error.js';
+import { builtinRules } from '../rules/builtin.js';
+import type { Rule } from '../rules/schema.js';
+import { findKeywords, HitList } from '../scanner/engine/aho.js';
+import { type CompiledPack, compilePack } from '../scanner/engine/compile.js';
+import { scanBuffer } from '../scanner/engine/engine.js';
+import { ensureCorpus, walkFiles } from './corpus.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const MB = 1e6;
+
+const HELP = `usage: node dist/bench/rules.js [options]
+
+  --mb MB        corpus size loaded into memory (10^6 bytes; default 20)
+  --runs N       timed passes per measurement; the minimum counts (default 5)
+  --top N        rules listed, most expensive first (default 20)
+  --limit PCT    the per-rule bound, percent of the whole pack's time (default 1)
+  --corpus DIR   where corpora are kept (default bench/.corpus, or $KEYWARDEN_BENCH_CORPUS)
+  --json         machine-readable output
+  -h, --help     this text
+`;
+
+interface RuleCost {
+  id: string;
+  ms: number;
+  /** Share of the whole pack's time, percent. */
+  percent: number;
+  matches: number;
+}
+
+type Files = ReadonlyArray<{ path: string; buf: Buffer }>;
+
+/** CPU time of one pass (this process runs one thread here): contention from other work adds little. */
+function cpuPass(pack: CompiledPack, files: Files): { ms: number; matches: number } {
+  const t0 = process.cpuUsage();
+  let n = 0;
+  for (const f of files) n += scanBuffer(pack, f.buf, { path: f.path }).length;
+  const d = process.cpuUsage(t0);
+  return { ms: (d.user + d.system) / 1000, matches: n };
+}
+
+/**
+ * Minimum CPU time of `pack` and of `base` over `files`, measured alternately so that both see the
+ * same machine; one untimed pass first warms the JIT and compiles the RE2 programs met.
+ */
+function against(
+  pack: CompiledPack,
+  base: CompiledPack,
+  files: Files,
+  runs: number,
+): { ms: number; baseMs: number; matches: number } {
+  cpuPass(pack, files);
+  cpuPass(base, files);
+  let ms = Number.POSITIVE_INFINITY;
+  let baseMs = Number.POSITIVE_INFINITY;
+  let matches = 0;
+  for (let i = 0; i < runs; i++) {
+    const r = cpuPass(pack, files);
+    ms = Math.min(ms, r.ms);
+    matches = r.matches;
+    baseMs = Math.min(baseMs, cpuPass(base, files).ms);
+  }
+  return { ms, baseMs, matches };
+}
+
+/** A rule that never runs: its keyword occurs in no corpus, so a pack of it costs only the baseline. */
+const NEVER: Rule = {
+  id: 'bench-baseline',
+  description: 'baseline',
+  provider: 'bench',
+  category: 'generic',
+  pattern: 'zq9xkw7vbaseline[0-9]{4}',
+  secretGroup: 0,
+  keywords: ['zq9xkw7vbaseline'],
+  confidence: 'low',
+  kind: 'credential',
+  boundary: 'word',
+  placeholderFilter: false,
+  examples: ['«zq9xkw7vbaseline0000»'],
+  negatives: [],
+  references: [],
+  supersedes: [],
+  tags: [],
+};
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      mb: { type: 'string', default: '20' },
+      runs: { type: 'string', default: '5' },
+      top: { type: 'string', default: '20' },
+      limit: { type: 'string', default: '1' },
+      corpus: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const num = (s: string | undefined, what: string): number => {
+    const n = Number(s);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new KeywardenError('KW_USAGE', `${what} must be a positive number; got ${JSON.stringify(s)}`);
+    return n;
+  };
+  const sizeMB = num(values.mb, '--mb');
+  const runs = Math.round(num(values.runs, '--runs'));
+  const top = Math.round(num(values.top, '--top'));
+  const limit = num(values.limit, '--limit');
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+
+  const rules = await builtinRules();
+  const corpus = ensureCorpus({
+    dir: join(resolve(values.corpus ?? env.KEYWARDEN_BENCH_CORPUS ?? join(ROOT, 'bench', '.corpus')), `${sizeMB}MB`),
+    sizeBytes: Math.round(sizeMB * MB),
+    seed: 1,
+    sourceRoot: join(ROOT, 'node_modules'),
+    rules,
+    log,
+  });
+  const files: Array<{ path: string; buf: Buffer }> = [];
+  let bytes = 0;
+  for (const f of walkFiles(corpus.dir)) {
+    const buf = readFileSync(f.abs);
+    files.push({ path: f.rel, buf });
+    bytes += buf.length;
+  }
+  log(`${files.length} files, ${(bytes / MB).toFixed(1)} MB in memory; ${rules.length} rules, ${runs} runs each`);
+
+  const full = compilePack(rules);
+  const base = compilePack([NEVER]);
+  const whole = against(full, base, files, runs);
+  log(
+    `whole pack ${whole.ms.toFixed(1)} ms CPU (${(bytes / MB / (whole.ms / 1000)).toFixed(1)} MB/s), baseline ${whole.baseMs.toFixed(1)} ms`,
+  );
+
+  // Which files each rule can touch: those where one of its keywords occurs (the full pack's automaton
+  // says, case folded as the engine folds) or whose path opens its gate. Elsewhere a rule costs
+  // nothing beyond the baseline, so each rule is timed on its own files only.
+  const rulesOfKeyword = full.keywordRules;
+  const filesOf: Array<Set<number>> = rules.map(() => new Set());
+  const hits = new HitList();
+  files.forEach((f, fi) => {
+    findKeywords(full.automaton, f.buf, hits);
+    for (let h = 0; h < hits.length; h++) for (const ri of rulesOfKeyword[hits.ids[h]!]!) filesOf[ri]!.add(fi);
+    for (const ri of full.gatedRules) if (full.rules[ri]!.gate!.some((re) => re.test(f.path))) filesOf[ri]!.add(fi);
+  });
+
+  const costs: RuleCost[] = [];
+  rules.forEach((rule, i) => {
+    const own = [...filesOf[i]!].map((fi) => files[fi]!);
+    if (own.length === 0) {
+      costs.push({ id: rule.id, ms: 0, percent: 0, matches: 0 });
+      return;
+    }
+    const r = against(compilePack([rule]), base, own, runs);
+    const ms = Math.max(0, r.ms - r.baseMs);
+    costs.push({ id: rule.id, ms, percent: (100 * ms) / whole.ms, matches: r.matches });
+    if ((i + 1) % 50 === 0) log(`  ${i + 1}/${rules.length} rules timed`);
+  });
+  costs.sort((a, b) => b.ms - a.ms);
+  const over = costs.filter((c) => c.percent > limit);
+  const sum = costs.reduce((s, c) => s + c.ms, 0);
+
+  // Alone, a rule also pays what every rule of a real pack shares (the hit loop's per-file set-up,
+  // window bookkeeping), so the screening above overstates it. What the rule costs the scan is what
+  // the whole pack gains without it: for each rule the screening flags, the whole pack against the
+  // whole pack minus that rule, alternating, on every file, twice the runs (a 1% difference is ~1 ms).
+  const leaveOneOut: Array<{ id: string; ms: number; percent: number }> = [];
+  for (const c of over) {
+    const without = compilePack(rules.filter((r) => r.id !== c.id));
+    const r = against(full, without, files, runs * 2);
+    const ms = Math.max(0, r.ms - r.baseMs);
+    leaveOneOut.push({ id: c.id, ms, percent: (100 * ms) / r.ms });
+  }
+  const overWhole = leaveOneOut.filter((c) => c.percent > limit);
+
+  const result = {
+    corpus: { mb: bytes / MB, files: files.length },
+    rules: rules.length,
+    runs,
+    wholePackMs: whole.ms,
+    wholePackMBps: bytes / MB / (whole.ms / 1000),
+    baselineMs: whole.baseMs,
+    sumOfRuleCostsMs: sum,
+    limitPercent: limit,
+    max: costs[0] ?? null,
+    overLimit: over,
+    leaveOneOut,
+    overLimitInWholePack: overWhole,
+    top: costs.slice(0, top),
+  };
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  }
+  const lines = [
+    `per-rule cost: ${result.corpus.mb.toFixed(1)} MB in memory, ${rules.length} rules, minimum of ${runs} runs`,
+    `whole pack ${whole.ms.toFixed(1)} ms CPU (${result.wholePackMBps.toFixed(1)} MB/s, 1 thread); baseline (automaton + decoding) ${whole.baseMs.toFixed(1)} ms; rules' own costs sum to ${sum.toFixed(1)} ms`,
+    '',
+    `${'rule'.padEnd(40)}  ${'ms'.padStart(7)}  ${'% of pack'.padStart(9)}  matches`,
+  ];
+  for (const c of result.top) {
+    lines.push(`${c.id.padEnd(40)}  ${c.ms.toFixed(2).padStart(7)}  ${c.percent.toFixed(2).padStart(8)}%  ${c.matches}`);
+  }
+  lines.push(
+    '',
+    over.length === 0
+      ? `alone: every rule within ${limit}% of the pack`
+      : `alone: ${over.length} rule(s) over ${limit}% (${over.map((c) => c.id).join(', ')})`,
+  );
+  if (leaveOneOut.length > 0) {
+    lines.push('', `${'whole pack minus the rule'.padEnd(40)}  ${'ms'.padStart(7)}  ${'% of pack'.padStart(9)}`);
+    for (const c of leaveOneOut)
+      lines.push(`${c.id.padEnd(40)}  ${c.ms.toFixed(2).padStart(7)}  ${c.percent.toFixed(2).padStart(8)}%`);
+  }
+  lines.push(
+    '',
+    overWhole.length === 0
+      ? `every rule costs the whole pack within ${limit}%: PASS`
+      : `${overWhole.length} rule(s) cost the whole pack over ${limit}%: FAIL (${overWhole.map((c) => c.id).join(', ')})`,
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const code = err instanceof KeywardenError ? ` [${err.code}]` : '';
+    process.stderr.write(`bench:rules: ${err instanceof Error ? err.message : String(err)}${code}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,71 @@
+// Keyword-hit prefilters: each must let through every hit its rule's pattern could match (the pack
+// and accuracy tests hold that on every example), and reject the common shapes that cannot.
+import { describe, expect, it } from 'vitest';
+import type { PrefilterName } from '../../../rules/schema.js';
+import { prefilters } from '../../../scanner/engine/prefilters.js';
+
+/** `text` with the keyword marked [like this]; true when the prefilter must pass the hit. */
+const cases: Record<PrefilterName, Array<[string, boolean]>> = {
+  userinfo: [
+    ['[https://]u:p@host/x', true],
+    ['[postgresql+]psycopg2://u:p@db/app', true],
+    ['[https://]github.com/a@b', false],
+    ['see [https://]example.org/docs', false],
+  ],
+  'assignment-password': [
+    ['db_[password] = "hunter22xyz"', true],
+    ['<[password]>s3cretValue</password>', true],
+    ["define('DB_[PASSWORD]', 'abcdefgh1')", true],
+    ['[password]: str = "abcdefgh1"', true],
+    ['[password]Confirm = "abcdefgh1"', false],
+    ['[password] = getPassword()', false],
+    ['if ([password]) {', false],
+  ],
+  'assignment-secret': [
+    ['[secret]_key_base: abcdef0123456789', true],
+    ['[secret]Name: db-credentials-x', false],
+    ['[secret]s = load()', false],
+  ],
+  'assignment-token': [
+    ['access_[token]=abcdefghijklmnop1234', true],
+    ['[token]izer = load("bert")', false],
+    ['[token]: string | undefined', false],
+    ['[token] = this.next()', false],
+  ],
+  'assignment-api-key': [
+    ['[api_key] = "0123456789abcdef0123"', true],
+    ['[api_key]_id: 1234', false],
+  ],
+  'assignment-aws-secret': [
+    [`export [AWS]_SECRET_ACCESS_KEY=${'a'.repeat(40)}`, true],
+    ['import [aws] from "aws-sdk"', false],
+  ],
+  'env-name': [
+    ['- name: DB_[PASSWORD]\n', true],
+    ['{"name": "API_[TOKEN]", "value": "x"}', true],
+    ['DB_[PASSWORD]=x', false],
+  ],
+  'cli-flag': [
+    ['mysql --[password] x', true],
+    ['cli --db-admin-[password] x', true],
+    ['--[password]-stdin', false],
+    ['use a [password] here', false],
+  ],
+  'key-value-attribute': [
+    ['<add key="Smtp:[Password]" value="x"/>', true],
+    ['<add key="Stripe[Secret]Key" value="x"/>', true],
+    ['<add key="[Token]Endpoint" value="x"/>', false],
+    ['[token] = 1', false],
+  ],
+};
+
+describe('prefilters', () => {
+  for (const [name, list] of Object.entries(cases) as Array<[PrefilterName, Array<[string, boolean]>]>) {
+    it.each(list)(`${name}: %s -> %s`, (marked, pass) => {
+      const start = marked.indexOf('[');
+      const end = marked.indexOf(']') - 1;
+      const buf = Buffer.from(marked.slice(0, start) + marked.slice(start + 1, end + 1) + marked.slice(end + 2));
+      expect(prefilters[name](buf, start, end)).toBe(pass);
+    });
+  }
+});
