@@ -56,6 +56,15 @@ export function markerFor(r: Redactor, ruleIndex: number, secret: string): strin
   return m;
 }
 
+/**
+ * The marker of a secret that context found (redact-context.ts): the context kind stands where a
+ * rule id would (`[REDACTED:ctx-header:kw1:ab12cd]`), with the same keyed fingerprint. Not cached:
+ * the marker cache above is keyed by the secret itself.
+ */
+export function contextMarker(r: Redactor, kind: string, secret: string): string {
+  return `[REDACTED:${kind}:kw1:${fingerprint(r.key, kind, secret).slice(4, 10)}]`;
+}
+
 /** Bytes [start, end) to replace by `marker`. */
 export interface Span {
   start: number;
