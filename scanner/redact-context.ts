@@ -450,7 +450,8 @@ function fieldValue(buf: Buffer, v: number, end: number, from: number, cls: Name
     jsonLeaves(buf, v, le, (s, e) => valueIn(buf, s, e, cls, emit, false));
     return;
   }
-  if ((c === LBRACE || c === LBRACKET) && cls === 'secret') {
+  const n1 = buf[v + 1];
+  if ((c === LBRACE || c === LBRACKET) && cls === 'secret' && (n1 === QUOTE || n1 === LBRACE || n1 === LBRACKET)) {
     jsonLeaves(buf, v, le, (s, e) => valueIn(buf, s, e, cls, emit, true));
     return;
   }
@@ -470,7 +471,7 @@ function fieldValue(buf: Buffer, v: number, end: number, from: number, cls: Name
     return;
   }
   const ve = url ? urlValueEnd(buf, v, le) : unquotedEnd(buf, v, le);
-  valueIn(buf, v, ve, cls, emit, true);
+  valueIn(buf, v, ve, cls, emit, false);
 }
 
 /** A query value ends at `&`, `#`, whitespace, a quote or a bracket. */
@@ -480,12 +481,14 @@ function urlValueEnd(buf: Buffer, i: number, end: number): number {
 }
 
 /** The whole value [s, e) of a field of class `cls`. */
-function valueIn(buf: Buffer, s: number, e: number, cls: NameClass, emit: Emit, _quoted: boolean): void {
+function valueIn(buf: Buffer, s: number, e: number, cls: NameClass, emit: Emit, quoted: boolean): void {
   if (cls === 'auth') authValue(buf, s, e, emit, 'ctx-header');
   else if (cls === 'cookie') cookieValue(buf, s, e, emit);
   else {
     while (e > s && isSpace(buf[e - 1])) e--;
     if (e - s < MIN_FIELD_VALUE || looksLikeNonSecret(buf, s, e)) return;
+    // `auth: password: expired`: a label, not a value.
+    if (!quoted && buf[e - 1] === COLON) return;
     emit(s, e, cls === 'url-only' ? 'ctx-url' : 'ctx-field');
   }
 }
@@ -556,6 +559,8 @@ function nameAt(buf: Buffer, from: number, to: number, ns: number, ne: number, e
     const cls = classifyName(name);
     if (cls === null) return;
     if (cls === 'url-only' && !(url && sep === EQUALS)) return;
+    // `auth:` unquoted in free text is a logger's component prefix (`auth: user signed in`), not a field.
+    if (!url && quoted === 0 && sep === COLON && /^auth$/i.test(name)) return;
     // Bearer/Basic as a name with `:`? Only as a header value scheme; skip.
     if (/^(bearer|basic)$/i.test(name)) return;
     let v = i + 1;
