@@ -2,7 +2,7 @@
 // they are secret (an `Authorization` header, a cookie, a `"password"` field, `?access_token=` in a
 // URL, `user:pass@` in a URL). One keyword pass over a batch of lines, then a small hand-written
 // parser at each hit. Pure, no I/O; called by the batch redactor (redact-lines.ts).
-import { buildAutomaton, findKeywords, HitList } from './engine/aho.js';
+import { type Automaton, buildAutomaton, HitList } from './engine/aho.js';
 
 /** What the context was; names the marker (`[REDACTED:ctx-header:kw1:…]`). */
 export type ContextKind = 'ctx-header' | 'ctx-cookie' | 'ctx-field' | 'ctx-url';
@@ -505,7 +505,7 @@ function isHeaderName(words: readonly string[], cls: NameClass): boolean {
  * (the caller merges them with the rules' spans).
  */
 export function findContextSpans(buf: Buffer, from = 0, to = buf.length): ContextSpan[] {
-  findKeywords(automaton, buf, hits, from, to);
+  keywordHits(automaton, buf, hits, from, to);
   const out: ContextSpan[] = [];
   if (hits.length === 0) return out;
   const emit: Emit = (start, end, kind) => {
@@ -642,4 +642,27 @@ function userinfo(buf: Buffer, i: number, to: number, emit: Emit): void {
   const ps = colon + 1;
   if (at - ps < 1 || looksLikeNonSecret(buf, ps, at)) return;
   emit(ps, at, 'ctx-url');
+}
+
+/**
+ * The engine's Aho-Corasick loop (engine/aho.ts `findKeywords`), repeated here on purpose: sharing
+ * one function between the engine's automaton and this one made V8 treat it as polymorphic, and the
+ * engine's own keyword pass slowed by about a third in the redact benchmark (docs/benchmarks.md).
+ */
+function keywordHits(ac: Automaton, buf: Uint8Array, out: HitList, from: number, to: number): void {
+  out.length = 0;
+  const table = ac.table;
+  const classOf = ac.classOf;
+  const classes = ac.classes;
+  let s = 0;
+  for (let i = from; i < to; i++) {
+    const t = table[s + classOf[buf[i]!]!]!;
+    if (t < 0) {
+      s = -t;
+      const ids = ac.outputs[(s / classes) | 0]!;
+      for (let k = 0; k < ids.length; k++) out.push(ids[k]!, i + 1);
+    } else {
+      s = t;
+    }
+  }
 }

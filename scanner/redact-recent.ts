@@ -110,6 +110,12 @@ export class RecentSecrets {
     if (this.byMac.size > this.max) this.evict(this.byMac.values().next().value!);
   }
 
+  /** The shortest anchor remembered (the skip loop's stride). */
+  private shortest(): number {
+    for (let n = ANCHOR_MIN; n <= ANCHOR_MAX; n++) if (this.lengths[n]! > 0) return n;
+    return ANCHOR_MAX;
+  }
+
   private evict(e: Entry): void {
     this.byMac.delete(e.macHex);
     const list = this.byQuick.get(e.quick)!;
@@ -127,25 +133,37 @@ export class RecentSecrets {
   scan(buf: Buffer, from: number, to: number, onHit: (h: RecentHit) => void): void {
     if (this.byMac.size === 0) return;
     const lengths = this.lengths;
+    const L = this.shortest();
+    // A skip loop: a run of token bytes at least L long that starts at or after `i` covers byte
+    // i + L - 1, so when that byte is no token byte, none starts in [i, i + L) and the loop jumps L
+    // bytes. Invariant: `i` is `from` or follows a non-token byte. Anchors are mostly 16+ bytes, so
+    // ordinary log words cost about one table load per L bytes instead of one per byte.
     let i = from;
-    while (i < to) {
-      while (i < to && TOKEN[buf[i]!] === 0) i++;
-      const s = i;
-      while (i < to && TOKEN[buf[i]!] === 1) i++;
-      const n = i - s;
-      if (n < ANCHOR_MIN || n > ANCHOR_MAX || lengths[n] === 0) continue;
-      const list = this.byQuick.get(quickHash(buf, s, i));
+    while (i + L <= to) {
+      const j = i + L - 1;
+      if (TOKEN[buf[j]!] === 0) {
+        i = j + 1;
+        continue;
+      }
+      let s = j;
+      while (s > i && TOKEN[buf[s - 1]!] === 1) s--;
+      let e = j + 1;
+      while (e < to && TOKEN[buf[e]!] === 1) e++;
+      const n = e - s;
+      i = e + 1;
+      if (n > ANCHOR_MAX || lengths[n] === 0) continue;
+      const list = this.byQuick.get(quickHash(buf, s, e));
       if (list === undefined) continue;
-      for (const e of list) {
-        if (e.anchorLen !== n) continue;
-        const start = s - e.anchorAt;
-        const end = start + e.length;
+      for (const entry of list) {
+        if (entry.anchorLen !== n) continue;
+        const start = s - entry.anchorAt;
+        const end = start + entry.length;
         if (start < from || end > to) continue;
-        if (!hmacOf(buf, start, end).equals(e.mac)) continue;
+        if (!hmacOf(buf, start, end).equals(entry.mac)) continue;
         // Seen again: most recently used.
-        this.byMac.delete(e.macHex);
-        this.byMac.set(e.macHex, e);
-        onHit({ start, end, marker: e.marker });
+        this.byMac.delete(entry.macHex);
+        this.byMac.set(entry.macHex, entry);
+        onHit({ start, end, marker: entry.marker });
         break;
       }
     }

@@ -221,3 +221,19 @@ describe('every occurrence, in the record and later in the stream', () => {
     expect(hits).toEqual(['zz9-Plural-Z-Alpha']);
   });
 });
+
+describe('context in over-long lines', () => {
+  it('redacts a header value in a line redacted in pieces, across a piece boundary too', async () => {
+    const r = redactor();
+    const g = new LogGen(9);
+    const secrets = Array.from({ length: 40 }, () => g.token(12, 24));
+    const line = `${secrets.map((s, i) => `${'x'.repeat(200 + i * 37)} X-Api-Key: ${s} `).join('')}\n`;
+    const out: Buffer[] = [];
+    const tr = new RedactTransform(r, { json: false, maxLineLength: 1024 });
+    tr.on('data', (b: Buffer) => out.push(b));
+    await pipeline(Readable.from([Buffer.from(line)]), tr);
+    const text = Buffer.concat(out).toString('utf8');
+    for (const s of secrets) expect(text).not.toContain(s);
+    expect(text.match(/X-Api-Key: \[REDACTED:/g)).toHaveLength(40);
+  });
+});
