@@ -362,27 +362,35 @@ function authValue(buf: Buffer, i: number, vend: number, emit: Emit, kind: Conte
 
 /** Cookie pairs in [i, vend): every value goes, names and Set-Cookie attributes stay. */
 function cookieValue(buf: Buffer, i: number, vend: number, emit: Emit): void {
+  let first = true;
   while (i < vend) {
-    while (i < vend && (isSpace(buf[i]) || buf[i] === SEMI || buf[i] === COMMA)) i++;
+    while (i < vend && isSpace(buf[i])) i++;
     const ns = i;
-    while (i < vend && buf[i] !== EQUALS && buf[i] !== SEMI && STOP[buf[i]!] === 0) i++;
-    if (i >= vend || buf[i] !== EQUALS) {
-      if (i < vend && buf[i] !== SEMI && buf[i] !== COMMA && !isSpace(buf[i])) return; // not a cookie list
-      continue;
+    while (i < vend && buf[i] !== EQUALS && buf[i] !== SEMI && buf[i] !== COMMA && STOP[buf[i]!] === 0) i++;
+    if (i < vend && buf[i] === EQUALS && i > ns) {
+      const name = buf.toString('latin1', ns, i).toLowerCase();
+      const vs = i + 1;
+      if (name === 'expires') {
+        // `Expires=Wed, 21 Oct 2015 07:28:00 GMT`: a date with a comma and spaces; skip to `;`.
+        const semi = buf.indexOf(SEMI, vs);
+        i = semi === -1 || semi > vend ? vend : semi;
+      } else {
+        let ve = vs;
+        while (ve < vend && buf[ve] !== SEMI && buf[ve] !== COMMA && STOP[buf[ve]!] === 0) ve++;
+        if (!COOKIE_ATTRS.has(name) && ve > vs) emit(vs, ve, 'ctx-cookie');
+        i = ve;
+      }
+    } else if (first && i > ns) {
+      // `Cookie: <an opaque value>` without a name: it goes if it looks like one (a digit, or long).
+      const v = buf.toString('latin1', ns, i);
+      if ((/[0-9]/.test(v) || v.length >= 12) && !looksLikeNonSecret(buf, ns, i)) emit(ns, i, 'ctx-cookie');
     }
-    const name = buf.toString('latin1', ns, i).toLowerCase();
-    const vs = i + 1;
-    if (name === 'expires') {
-      // `Expires=Wed, 21 Oct 2015 07:28:00 GMT`: a date with a comma and spaces; skip to `;`.
-      const semi = buf.indexOf(SEMI, vs);
-      i = semi === -1 || semi > vend ? vend : semi;
-      continue;
-    }
-    let ve = vs;
-    while (ve < vend && buf[ve] !== SEMI && buf[ve] !== COMMA && STOP[buf[ve]!] === 0) ve++;
-    if (ns === i) return;
-    if (!COOKIE_ATTRS.has(name) && ve > vs) emit(vs, ve, 'ctx-cookie');
-    i = ve;
+    first = false;
+    // The next pair follows a `;` (or the `,` between joined Set-Cookie headers); anything else
+    // (`Cookie: a=1 status=200` in free text) ends the list.
+    while (i < vend && isSpace(buf[i])) i++;
+    if (i >= vend || (buf[i] !== SEMI && buf[i] !== COMMA)) return;
+    i++;
   }
 }
 

@@ -131,6 +131,19 @@ describe('context rules', () => {
     }
   });
 
+  it('reads cookie lists as cookie lists: an unnamed value, joined Set-Cookie headers, and where the list ends', () => {
+    const r = redactor();
+    const g = new LogGen(4);
+    const [a, b, c] = [g.token(14, 14), g.token(8, 8), g.token(8, 8)];
+    expect(redactOne(r, `Cookie: ${a}`)).toMatch(/^Cookie: \[REDACTED:ctx-cookie:kw1:[0-9a-f]{6}\]$/);
+    const set = redactOne(r, `Set-Cookie: a=${b}; Path=/, bb=${c}; HttpOnly status=200`);
+    expect(set).not.toContain(b);
+    expect(set).not.toContain(c);
+    expect(set).toContain('; Path=/, bb=[REDACTED:');
+    expect(set).toContain('; HttpOnly status=200');
+    expect(redactOne(r, '{"cookies":"enabled"}')).toBe('{"cookies":"enabled"}');
+  });
+
   it('redacts a bare `key` only as a URL query parameter', () => {
     const r = redactor();
     const k = new LogGen(3).token(20, 20);

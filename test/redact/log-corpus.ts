@@ -118,7 +118,12 @@ export function contextSecretLines(seed: number, perClass: number): SecretLine[]
       'cookie-header',
       () => {
         const [a, b] = [g.token(8, 32), g.token(6, 20)];
-        return { cls: '', line: `> Cookie: sessionid=${a}; csrftoken=${b}`, secrets: [a, b], keep: ['sessionid=', 'csrftoken='] };
+        return {
+          cls: '',
+          line: `> Cookie: sessionid=${a}; csrftoken=${b} status=200 rid=r-123`,
+          secrets: [a, b],
+          keep: ['sessionid=', 'csrftoken=', 'status=200 rid=r-123'],
+        };
       },
     ],
     [
@@ -435,6 +440,13 @@ export function ordinaryLines(seed: number, perClass: number): OrdinaryLine[] {
           line: `fetch https://cdn.example.com/assets/${u}/app.js?v=${g.hex(8)} and http://db-1.internal:5432/health`,
           ids: [u, 'http://db-1.internal:5432/health'],
         };
+      },
+    ],
+    [
+      'cookie-then-fields',
+      () => {
+        const u = g.uuid();
+        return { line: `cookie-consent: granted request_id=${u} status=200 took=5ms`, ids: [u, 'status=200', 'took=5ms'] };
       },
     ],
     [
