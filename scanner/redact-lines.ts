@@ -95,7 +95,7 @@ export function redactLines(r: Redactor, buf: Buffer, json: boolean, lineBase = 
 /** Spans ranked below any rule's: where a rule and context claim the same bytes, the rule names them. */
 const CONTEXT_RANK = -1;
 
-/** Each redactor (one per stream: the CLI's, the pino transport's, each intake stream's) remembers its own. */
+/** Each remembering redactor (one per stream: the CLI's, the pino transport's, each intake stream's) has its own. */
 const recentByRedactor = new WeakMap<Redactor, RecentSecrets>();
 
 /** The stream's remembered secrets (redact-recent.ts), made on first use. */
@@ -124,7 +124,8 @@ function batchSpans(r: Redactor, buf: Buffer, matches: ReturnType<typeof matchCh
       rank: CONTEXT_RANK,
     });
   }
-  const recent = recentSecretsOf(r);
+  // Without `remember`, repeats are still found within this batch, by a memory that ends with it.
+  const recent = r.remember === true ? recentSecretsOf(r) : new RecentSecrets();
   for (const sp of out) {
     if (sp.end - sp.start >= RECENT_MIN_LENGTH) recent.add(buf, sp.start, sp.end, sp.marker);
     else repeatsOnLine(buf, sp, out);

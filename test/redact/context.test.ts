@@ -250,3 +250,14 @@ describe('context in over-long lines', () => {
     expect(text.match(/X-Api-Key: \[REDACTED:/g)).toHaveLength(40);
   });
 });
+
+describe('who remembers', () => {
+  it('a redactor not made to remember (callback notes) answers no guesses across calls, yet redacts repeats in one text', () => {
+    const base = redactor();
+    const r: Redactor = { pack: base.pack, key: base.key, stream: 'callback-note', markers: new Map() };
+    const t = new LogGen(10).token(16, 16);
+    const once = redactLines(r, Buffer.from(`rotated, new password: ${t}; retry with ${t}\n`), false).out.toString();
+    expect(once).not.toContain(t);
+    expect(redactLines(r, Buffer.from(`guess ${t}\n`), false).out.toString()).toBe(`guess ${t}\n`);
+  });
+});
