@@ -132,6 +132,8 @@ export function redactJsonLine(
   rawMatches: readonly RawMatch[],
   lineNo: number,
   report: (f: Finding) => void,
+  /** Secrets that context or the stream's memory found on this line (text → marker). */
+  contextKnown: ReadonlyMap<string, string> = new Map(),
 ): Buffer | null {
   let value: unknown;
   try {
@@ -146,18 +148,21 @@ export function redactJsonLine(
     const marker = markerFor(r, m.ruleIndex, m.secret);
     if (markers.has(marker) && m.encoding === undefined) known.set(m.secret, marker);
   }
+  for (const [secret, marker] of contextKnown) if (!known.has(secret)) known.set(secret, marker);
   const seen = new Set<string>(markers);
   let changed = false;
   const redactString = (s: string): string => {
     let out = s;
     for (const [secret, marker] of known) {
-      if (out.includes(secret)) {
-        out = out.split(secret).join(marker);
-        changed = true;
-      }
+      if (!out.includes(secret)) continue;
+      // A short context secret (a 4-letter password) goes only as a whole word, not inside others.
+      const next = secret.length >= 6 ? out.split(secret).join(marker) : out.replace(wholeWord(secret), marker);
+      if (next !== out) changed = true;
+      out = next;
     }
     const b = Buffer.from(out, 'utf8');
-    const ms = scanBuffer(r.pack, b, { path: r.stream });
+    // A marker already in place is no secret: a keyword-before-value rule would match its tail.
+    const ms = scanBuffer(r.pack, b, { path: r.stream }).filter((m) => !insideMarker(b, m.start));
     if (ms.length === 0) return out;
     changed = true;
     const local: Span[] = [];
@@ -185,4 +190,18 @@ export function redactJsonLine(
   // Nothing found in the decoded text (an escape that hid nothing): keep the line byte for byte.
   if (!changed) return spans.length === 0 ? line : null;
   return Buffer.from(JSON.stringify(redacted), 'utf8');
+}
+
+function wholeWord(s: string): RegExp {
+  return new RegExp(`(?<![A-Za-z0-9_])${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_])`, 'g');
+}
+
+const MARKER_OPEN = Buffer.from('[REDACTED:');
+
+/** True when byte `at` of `b` lies inside a `[REDACTED:…]` marker. */
+function insideMarker(b: Buffer, at: number): boolean {
+  const open = b.lastIndexOf(MARKER_OPEN, at);
+  if (open === -1) return false;
+  const close = b.indexOf(0x5d, open);
+  return close === -1 || close >= at;
 }

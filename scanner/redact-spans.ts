@@ -28,6 +28,13 @@ export interface Redactor {
    * redacted output never holds it either way). @defaultValue false
    */
   readonly showSecrets?: boolean;
+  /**
+   * Remember the secrets it redacts across batches, so later repeats with no context go too
+   * (redact-recent.ts). `createRedactor` sets it: one redactor is one stream. Leave it off where
+   * callers see their own redacted text and are not the stream's owner (callback notes): the memory
+   * would tell them whether a guess was a secret redacted for someone else. @defaultValue false
+   */
+  readonly remember?: boolean;
 }
 
 export function createRedactor(opts: RedactorOptions): Redactor {
@@ -36,6 +43,7 @@ export function createRedactor(opts: RedactorOptions): Redactor {
     key: opts.fingerprintKey,
     stream: opts.stream ?? '-',
     markers: new Map(),
+    remember: true,
   };
 }
 
@@ -54,6 +62,15 @@ export function markerFor(r: Redactor, ruleIndex: number, secret: string): strin
     r.markers.set(cacheKey, m);
   }
   return m;
+}
+
+/**
+ * The marker of a secret that context found (redact-context.ts): the context kind stands where a
+ * rule id would (`[REDACTED:ctx-header:kw1:ab12cd]`), with the same keyed fingerprint. Not cached:
+ * the marker cache above is keyed by the secret itself.
+ */
+export function contextMarker(r: Redactor, kind: string, secret: string): string {
+  return `[REDACTED:${kind}:kw1:${fingerprint(r.key, kind, secret).slice(4, 10)}]`;
 }
 
 /** Bytes [start, end) to replace by `marker`. */

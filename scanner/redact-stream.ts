@@ -5,8 +5,9 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Finding } from '../model/finding.js';
 import { matchChunk } from './pipeline.js';
+import { findContextSpans } from './redact-context.js';
 import { countLines, redactLines } from './redact-lines.js';
-import { findingOnLine, mergeSpans, type Redactor, replaceSpans, spanOf } from './redact-spans.js';
+import { contextMarker, findingOnLine, mergeSpans, type Redactor, replaceSpans, spanOf } from './redact-spans.js';
 
 const NL = 0x0a;
 
@@ -59,7 +60,19 @@ export class LongLineRedactor {
       ownedEnd: limit,
     }).sort((a, b) => a.start - b.start);
     for (const m of matches) if (m.end > limit) limit = m.end;
-    const spans = mergeSpans(matches.map((m) => spanOf(r, m, this.emitted)));
+    // Context secrets (redact-context.ts) starting in this piece; the stream's memory is not consulted
+    // for pieces (a line this long is a dump, not a record).
+    const context = findContextSpans(buf).filter((c) => c.start >= this.emitted && c.start < limit);
+    for (const c of context) if (c.end > limit) limit = c.end;
+    const spans = mergeSpans([
+      ...matches.map((m) => spanOf(r, m, this.emitted)),
+      ...context.map((c) => ({
+        start: c.start - this.emitted,
+        end: c.end - this.emitted,
+        marker: contextMarker(r, c.kind, buf.toString('utf8', c.start, c.end)),
+        rank: -1,
+      })),
+    ]);
     this.emit(replaceSpans(buf.subarray(this.emitted, limit), spans));
     for (const m of matches) {
       // A byte column: the line was never decoded whole.
