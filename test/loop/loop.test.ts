@@ -399,7 +399,11 @@ describe('the closed loop, real processes', () => {
     const alert = github.alert('acme/app', 7)!;
     expect(alert.resolution).toBe('revoked');
     expect(alert.resolutionComment).toMatch(/^keywarden confirmed this key revoked/);
-    const audit = await auditOf(svc, answer.fingerprint);
+    // GitHub's alert is resolved just before the worker audits having resolved it: wait for the entry.
+    const audit = await until(async () => {
+      const a = await auditOf(svc, answer.fingerprint);
+      return a.some((e) => e.what === 'github_alert') ? a : null;
+    }, 'the github_alert audit entry');
     // The receiver may call back before the worker has audited the delivery it answered: `webhook`
     // follows the request, in either order with `rotated`.
     const steps = audit.map((e) => e.what);
