@@ -1,7 +1,7 @@
 // Job limits with real processes (issue #10): a real redis-server, workers spawned as
 // `node bin/keywarden.js worker` (dist/ built by the vitest globalSetup) with the limits in their
 // environment. /dev/zero (here a sparse 64 GiB dump, as devices are refused) and a hung ssh transport used to run forever.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { JobQueues } from '../../workers/queue.js';
 import { createRedis } from '../../workers/redis.js';
 import { FindingStore } from '../../workers/store.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
+import { type SpawnedWorker, spawnWorkerProcess, until } from '../helpers/worker-process.js';
 import { githubToken, TEST_FINGERPRINT_KEY } from './fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -55,37 +56,8 @@ function env(prefix: string, extra: Record<string, string>): NodeJS.ProcessEnv {
   };
 }
 
-interface Spawned {
-  proc: ChildProcess;
-  log: () => string;
-}
-
-async function spawnWorker(prefix: string, queues: string, extraEnv: Record<string, string>): Promise<Spawned> {
-  const proc = spawn(
-    process.execPath,
-    [BIN, 'worker', '--queues', queues, '--lock-duration', '2000', '--stalled-interval', '500'],
-    { env: env(prefix, extraEnv), cwd: home, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  children.add(proc);
-  let out = '';
-  proc.stderr!.on('data', (d) => {
-    out += d.toString();
-  });
-  await until(
-    () => out.includes('"event":"ready"') || proc.exitCode !== null,
-    20_000,
-    () => `worker did not start: ${out}`,
-  );
-  if (proc.exitCode !== null) throw new Error(`worker exited ${proc.exitCode}: ${out}`);
-  return { proc, log: () => out };
-}
-
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+async function spawnWorker(prefix: string, queues: string, extraEnv: Record<string, string>): Promise<SpawnedWorker> {
+  return spawnWorkerProcess(BIN, ['--queues', queues], { env: env(prefix, extraEnv), cwd: home, children });
 }
 
 function setup() {

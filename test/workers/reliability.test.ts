@@ -1,7 +1,7 @@
 // The service under failure, with real processes: a real redis-server (AOF on) and workers spawned as
 // `node bin/keywarden.js worker` (compiled by the vitest globalSetup). Short lock and stalled-check
 // intervals make a killed worker's job come back within seconds.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { JobQueues } from '../../workers/queue.js';
 import { createRedis } from '../../workers/redis.js';
 import { FindingStore } from '../../workers/store.js';
 import { type RedisHandle, startRedis } from '../helpers/redis.js';
+import { type SpawnedWorker, spawnWorkerProcess, until } from '../helpers/worker-process.js';
 import { githubToken, logBatches, makeRepo, TEST_FINGERPRINT_KEY } from './fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -58,38 +59,9 @@ function env(prefix: string): NodeJS.ProcessEnv {
   };
 }
 
-interface Spawned {
-  proc: ChildProcess;
-  log: () => string;
-}
-
 /** Starts a worker process and resolves once it says it is ready. */
-async function spawnWorker(prefix: string, extra: string[] = []): Promise<Spawned> {
-  const proc = spawn(process.execPath, [BIN, 'worker', '--lock-duration', '2000', '--stalled-interval', '500', ...extra], {
-    env: env(prefix),
-    cwd: home,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.add(proc);
-  let out = '';
-  proc.stderr!.on('data', (d) => {
-    out += d.toString();
-  });
-  await until(
-    () => out.includes('"event":"ready"') || proc.exitCode !== null,
-    20_000,
-    () => `worker did not start: ${out}`,
-  );
-  if (proc.exitCode !== null) throw new Error(`worker exited ${proc.exitCode}: ${out}`);
-  return { proc, log: () => out };
-}
-
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+async function spawnWorker(prefix: string, extra: string[] = []): Promise<SpawnedWorker> {
+  return spawnWorkerProcess(BIN, extra, { env: env(prefix), cwd: home, children });
 }
 
 function setup() {
