@@ -30,7 +30,8 @@ const _B64 = `${B62.slice(10)}${B62.slice(0, 10)}+/`;
 const HEX = '0123456789abcdef';
 const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 
-class Gen {
+/** Seeded random text for generated corpora (test/accuracy, test/redact). */
+export class Gen {
   readonly rng: () => number;
   constructor(seed: number) {
     this.rng = seededRng(seed);

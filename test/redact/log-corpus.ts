@@ -2,7 +2,7 @@
 // says is secret"): secrets that only their context identifies (headers, cookies, secret-named
 // fields, URL credentials, free-text key=value), and ordinary lines full of identifiers that must
 // stay readable. Built at test time from a seeded generator; no realistic secret is stored.
-import { seededRng } from '../../rules/examples.js';
+import { Gen } from '../accuracy/corpus.js';
 
 /** One line holding secrets that context alone identifies. */
 export interface SecretLine {
@@ -21,31 +21,8 @@ export interface OrdinaryLine {
 }
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const HEX = '0123456789abcdef';
 
-export class LogGen {
-  private readonly rng: () => number;
-  constructor(seed: number) {
-    this.rng = seededRng(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.rng() * n);
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-  str(alphabet: string, n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += alphabet[this.int(alphabet.length)];
-    return s;
-  }
-  hex(n: number): string {
-    return this.str(HEX, n);
-  }
-  uuid(): string {
-    return `${this.hex(8)}-${this.hex(4)}-4${this.hex(3)}-${this.pick(['8', '9', 'a', 'b'])}${this.hex(3)}-${this.hex(12)}`;
-  }
-  /** A short opaque token no key-format rule knows: 6-24 characters, a digit guaranteed. */
+export class LogGen extends Gen {
   token(min = 6, max = 24): string {
     const n = min + this.int(max - min + 1);
     return `${this.str(ALNUM, n - 1)}${this.int(10)}`;
