@@ -5,6 +5,7 @@ import { KeywardenError } from '../../errors/error.js';
 import { checksums } from '../../rules/checksums.js';
 import type { FormatParser, Rule, RuleKind } from '../../rules/schema.js';
 import { type Automaton, buildAutomaton } from './aho.js';
+import { foldAsciiCase } from './ascii-fold.js';
 import { type Prefilter, prefilters } from './prefilters.js';
 import { compileRe2, type RE2Instance } from './re2.js';
 
@@ -125,6 +126,15 @@ export function relaxRepetitions(pattern: string): string {
   );
 }
 
+/**
+ * A rule pattern as the engine compiles it: wide repetitions relaxed and case-insensitive parts
+ * folded to ASCII classes (see ascii-fold.ts). Both rewrites keep what the pattern matches on the
+ * keys and names the pack looks for; the loader validates the pattern as written.
+ */
+export function enginePattern(pattern: string): string {
+  return foldAsciiCase(relaxRepetitions(pattern));
+}
+
 export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}): CompiledPack {
   const keywordIds = new Map<string, number>();
   const keywordRules: number[][] = [];
@@ -157,7 +167,7 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
       // of them up front cost each thread ~150 ms of a scan's start. The loader has already checked
       // that every pattern compiles.
       get re() {
-        if (re === undefined) re = compileAt(relaxRepetitions(rule.pattern), 'gd', `rule ${rule.id} > pattern`);
+        if (re === undefined) re = compileAt(enginePattern(rule.pattern), 'gd', `rule ${rule.id} > pattern`);
         return re;
       },
       secretGroup: rule.secretGroup,
@@ -176,7 +186,7 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
       multiline: rule.window?.multiline ?? false,
       anchored: rule.window?.anchored ?? false,
       get stickyRe() {
-        if (stickyRe === undefined) stickyRe = compileAt(relaxRepetitions(rule.pattern), 'yd', `rule ${rule.id} > pattern`);
+        if (stickyRe === undefined) stickyRe = compileAt(enginePattern(rule.pattern), 'yd', `rule ${rule.id} > pattern`);
         return stickyRe;
       },
       kind: rule.kind ?? 'credential',
@@ -186,14 +196,13 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
       format: rule.format?.parser ?? null,
       formatKeys: rule.format?.keys ? compileAt(rule.format.keys, '', `rule ${rule.id} > format.keys`) : null,
       get valueRe() {
-        if (valueRe === undefined)
-          valueRe = compileAt(`^(?:${relaxRepetitions(rule.pattern)})$`, 'd', `rule ${rule.id} > pattern`);
+        if (valueRe === undefined) valueRe = compileAt(`^(?:${enginePattern(rule.pattern)})$`, 'd', `rule ${rule.id} > pattern`);
         return valueRe;
       },
       get near() {
         if (near === undefined)
           near = nearSpec
-            ? { re: compileAt(nearSpec.pattern, '', `rule ${rule.id} > near.pattern`), lines: nearSpec.lines }
+            ? { re: compileAt(foldAsciiCase(nearSpec.pattern), '', `rule ${rule.id} > near.pattern`), lines: nearSpec.lines }
             : null;
         return near;
       },
@@ -201,7 +210,7 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
         if (pair === undefined)
           pair = pairSpec
             ? {
-                re: compileAt(relaxRepetitions(pairSpec.pattern), 'gd', `rule ${rule.id} > pair.pattern`),
+                re: compileAt(enginePattern(pairSpec.pattern), 'gd', `rule ${rule.id} > pair.pattern`),
                 secretGroup: pairSpec.secretGroup,
                 lines: pairSpec.lines,
                 parts: pairSpec.parts,
