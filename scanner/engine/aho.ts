@@ -124,19 +124,44 @@ export class HitList {
   }
 }
 
-/** Records every keyword occurrence in `buf[from, to)` into `hits` (cleared first). */
-export function findKeywords(ac: Automaton, buf: Uint8Array, hits: HitList, from = 0, to = buf.length): void {
+/**
+ * A check on a keyword hit `[start, end)` run before the hit is recorded: a keyword whose every rule
+ * has the same prefilter is gated by it, so the hits it rejects (nearly all, for `https://`) are never
+ * stored nor walked again.
+ */
+export type KeywordGate = (buf: Uint8Array, start: number, end: number) => boolean;
+
+/**
+ * Records every keyword occurrence in `buf[from, to)` into `hits` (cleared first); with `gates`, only
+ * those their keyword's gate (if any) passes.
+ */
+export function findKeywords(
+  ac: Automaton,
+  buf: Uint8Array,
+  hits: HitList,
+  from = 0,
+  to = buf.length,
+  gates: ReadonlyArray<KeywordGate | null> | null = null,
+): void {
   hits.length = 0;
   const table = ac.table;
   const classOf = ac.classOf;
   const classes = ac.classes;
+  const lengths = ac.keywordLengths;
   let s = 0;
   for (let i = from; i < to; i++) {
     const t = table[s + classOf[buf[i]!]!]!;
     if (t < 0) {
       s = -t;
       const ids = ac.outputs[(s / classes) | 0]!;
-      for (let k = 0; k < ids.length; k++) hits.push(ids[k]!, i + 1);
+      for (let k = 0; k < ids.length; k++) {
+        const id = ids[k]!;
+        if (gates !== null) {
+          const gate = gates[id]!;
+          if (gate !== null && !gate(buf, i + 1 - lengths[id]!, i + 1)) continue;
+        }
+        hits.push(id, i + 1);
+      }
     } else {
       s = t;
     }

@@ -74,6 +74,11 @@ export interface CompiledPack {
   readonly automaton: Automaton;
   /** Keyword id → indices of the rules that keyword triggers. */
   readonly keywordRules: ReadonlyArray<Int32Array>;
+  /**
+   * Keyword id → the prefilter every rule of that keyword shares, checked before the hit is recorded
+   * (aho.ts `KeywordGate`); null where the keyword's rules differ or one has none.
+   */
+  readonly keywordGates: ReadonlyArray<Prefilter | null>;
   readonly globalAllowRegexes: readonly RE2Instance[];
   readonly globalStopwords: readonly string[];
   readonly globalPathAllow: readonly RE2Instance[];
@@ -239,6 +244,10 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
     rules: compiled,
     automaton,
     keywordRules: keywordRules.map((l) => Int32Array.from(l)),
+    keywordGates: keywordRules.map((l) => {
+      const first = compiled[l[0]!]!.prefilter;
+      return first !== null && l.every((ri) => compiled[ri]!.prefilter === first) ? first : null;
+    }),
     globalAllowRegexes: (global.regexes ?? []).map((r, i) => compileAt(r, '', `allowlist.regexes[${i}]`)),
     globalStopwords: (global.stopwords ?? []).map((w) => w.toLowerCase()),
     globalPathAllow: (global.paths ?? []).map((r, i) => compileAt(r, '', `allowlist.paths[${i}]`)),

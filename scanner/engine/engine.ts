@@ -94,7 +94,7 @@ function scanAtDepth(pack: CompiledPack, buf: Buffer, ctx: ScanContext, depth: n
     hits = new HitList();
     hitLists[depth] = hits;
   }
-  findKeywords(pack.automaton, buf, hits);
+  findKeywords(pack.automaton, buf, hits, 0, buf.length, pack.keywordGates);
   const out: RawMatch[] = [];
   if (hits.length > 0) runWindows(pack, buf, hits, disabled, out);
   if (open !== null) runWholeFileRules(pack, buf, open, disabled, out);
@@ -197,11 +197,12 @@ function runWindows(pack: CompiledPack, buf: Buffer, hits: HitList, disabled: Ui
     const end = hits.ends[h]!;
     const start = end - kwLen[kid]!;
     const ruleIdx = pack.keywordRules[kid]!;
+    const gated = pack.keywordGates[kid] !== null; // its prefilter passed in findKeywords
     for (let k = 0; k < ruleIdx.length; k++) {
       const ri = ruleIdx[k]!;
       if (disabled !== null && disabled[ri] === 1) continue;
       const r = pack.rules[ri]!;
-      if (r.prefilter !== null && !r.prefilter(buf, start, end)) continue;
+      if (!gated && r.prefilter !== null && !r.prefilter(buf, start, end)) continue;
       // Line bounds only for a hit some rule takes (weak keywords' rejected hits cost no search),
       // reused while hits stay on one line.
       if (!r.multiline && !(start >= lineStart && end <= lineEnd)) {

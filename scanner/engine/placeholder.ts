@@ -113,32 +113,48 @@ const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '
 
 /**
  * True when the value holds 6+ consecutive ascending or descending digits or letters (123456,
- * abcdef), or its letters or its digits alone do.
+ * abcdef), or its letters or its digits alone do (`A1B2C3D4E5F6` is a sequence twice over). One
+ * pass over the value, no copies: this runs on every generic candidate.
  */
 function hasSequence(s: string): boolean {
-  // Also in the letters alone and the digits alone: `A1B2C3D4E5F6` is a sequence twice over.
-  const letters = s.replace(/[^A-Za-z]/g, '');
-  const digits = s.replace(/[^0-9]/g, '');
-  return (
-    runOf6(s) ||
-    (letters.length >= 6 && letters.length < s.length && runOf6(letters)) ||
-    (digits.length >= 6 && digits.length < s.length && runOf6(digits))
-  );
+  const all = new RunOf6();
+  const letters = new RunOf6();
+  const digits = new RunOf6();
+  let nLetters = 0;
+  let nDigits = 0;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (all.step(c)) return true;
+    if (isLower(c)) {
+      nLetters++;
+      letters.step(c);
+    } else if (isDigit(c)) {
+      nDigits++;
+      digits.step(c);
+    }
+  }
+  // The letters (digits) alone count only when something else was taken out between them.
+  return (nLetters >= 6 && nLetters < s.length && letters.found) || (nDigits >= 6 && nDigits < s.length && digits.found);
 }
 
-function runOf6(s: string): boolean {
-  const lower = s.toLowerCase();
-  let up = 1;
-  let down = 1;
-  for (let i = 1; i < lower.length; i++) {
-    const a = lower.charCodeAt(i - 1);
-    const b = lower.charCodeAt(i);
-    const sameClass = (isDigit(a) && isDigit(b)) || (isLower(a) && isLower(b));
-    up = sameClass && b === a + 1 ? up + 1 : 1;
-    down = sameClass && b === a - 1 ? down + 1 : 1;
-    if (up >= 6 || down >= 6) return true;
+/** Ascending and descending runs within one class (digits, or lower-case letters) of a sequence of codes. */
+class RunOf6 {
+  private prev = -1;
+  private up = 1;
+  private down = 1;
+  found = false;
+
+  /** Feeds the next code; true once a run of 6 has been seen. */
+  step(c: number): boolean {
+    const a = this.prev;
+    const sameClass = a >= 0 && ((isDigit(a) && isDigit(c)) || (isLower(a) && isLower(c)));
+    this.up = sameClass && c === a + 1 ? this.up + 1 : 1;
+    this.down = sameClass && c === a - 1 ? this.down + 1 : 1;
+    this.prev = c;
+    if (this.up >= 6 || this.down >= 6) this.found = true;
+    return this.found;
   }
-  return false;
 }
 
 function isDigit(c: number): boolean {
@@ -148,16 +164,25 @@ function isLower(c: number): boolean {
   return c >= 0x61 && c <= 0x7a;
 }
 
+function escapeRegExp(w: string): string {
+  return w.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+}
+/** Any marker word, as one regular expression: one scan of the value instead of one per word. */
+const MARKER = new RegExp(MARKER_WORDS.map(escapeRegExp).join('|'));
+/** Leetspeak only for long words: hex alone spells `7e57` (test) every few thousand keys. */
+const LONG_MARKER = new RegExp(
+  MARKER_WORDS.filter((w) => w.length >= 6)
+    .map(escapeRegExp)
+    .join('|'),
+);
+const LEET_CHAR = /[013457@$]/g;
+
 function hasMarkerWord(s: string): boolean {
   const lower = s.toLowerCase();
-  let unleet = '';
-  for (const ch of lower) unleet += LEET[ch] ?? ch;
-  const squashed = lower.replace(/[^a-z0-9]/g, '');
-  for (const w of MARKER_WORDS) {
-    if (lower.includes(w) || squashed.includes(w)) return true;
-    // Leetspeak only for long words: hex alone spells `7e57` (test) every few thousand keys.
-    if (w.length >= 6 && unleet.includes(w)) return true;
-  }
+  if (MARKER.test(lower)) return true;
+  if (MARKER.test(lower.replace(/[^a-z0-9]/g, ''))) return true;
+  LEET_CHAR.lastIndex = 0;
+  if (LEET_CHAR.test(lower) && LONG_MARKER.test(lower.replace(LEET_CHAR, (ch) => LEET[ch]!))) return true;
   return /^my[_-]|^my(?:api|secret|token|key|pass|app)/i.test(s);
 }
 

@@ -31,12 +31,16 @@ for (const c of '/?#[]{}|\\^`"\'<> \t\r\n') USERINFO_STOP[c.charCodeAt(0)] = 1;
  * URI rules (`postgres://user:pw@host`, `https://user:pw@host`): after the `://` (within 40 bytes of
  * the keyword, for `postgresql+psycopg2://`), an `@` must come before anything that ends userinfo.
  */
-function userinfo(buf: Uint8Array, start: number, _end: number): boolean {
+function userinfo(buf: Uint8Array, start: number, end: number): boolean {
   const n = buf.length;
-  let i = start;
-  const limit = Math.min(n - 2, start + 40);
-  while (i < limit && !(buf[i] === 0x3a && buf[i + 1] === 0x2f && buf[i + 2] === 0x2f)) i++;
-  if (i >= limit) return false;
+  let i = end - 3;
+  // Most keywords end in `://` (`https://`: ~1,100 hits per MB of source): no search for it then.
+  if (!(i >= start && buf[i] === 0x3a && buf[i + 1] === 0x2f && buf[i + 2] === 0x2f)) {
+    i = start;
+    const limit = Math.min(n - 2, start + 40);
+    while (i < limit && !(buf[i] === 0x3a && buf[i + 1] === 0x2f && buf[i + 2] === 0x2f)) i++;
+    if (i >= limit) return false;
+  }
   const stop = Math.min(n, i + 3 + 520);
   for (let j = i + 3; j < stop; j++) {
     const b = buf[j]!;

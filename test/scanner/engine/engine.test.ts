@@ -38,6 +38,27 @@ const pem = rule({
 const pack = compilePack([token, assigned, pem]);
 
 describe('Aho–Corasick keyword prefilter', () => {
+  it('records only the hits a keyword gate passes, and every hit of an ungated keyword', () => {
+    const ac = buildAutomaton(['ab', 'cd']);
+    const hits = new HitList();
+    const seen: Array<[number, number]> = [];
+    const gate = (buf: Uint8Array, start: number, end: number): boolean => {
+      seen.push([start, end]);
+      return buf[end] === 0x21; // `!` right after the keyword
+    };
+    findKeywords(ac, Buffer.from('ab ab! cd cd!'), hits, 0, 13, [gate, null]);
+    const got = Array.from({ length: hits.length }, (_, i) => [hits.ids[i], hits.ends[i]]);
+    expect(got).toEqual([
+      [0, 5],
+      [1, 9],
+      [1, 12],
+    ]);
+    expect(seen).toEqual([
+      [0, 2],
+      [3, 5],
+    ]);
+  });
+
   it('finds overlapping keywords case-insensitively with their end offsets', () => {
     const ac = buildAutomaton(['abc', 'bcd', 'c']);
     const hits = new HitList();
