@@ -4,9 +4,10 @@
 // every pack pays), on the files where the rule's keywords occur or its paths match. A rule's cost
 // is its pass minus the baseline: its windows, RE2 runs, checks, parsers and pairing, printed as a
 // share of the whole pack's time (the bound is 1% per rule); each rule over the bound alone is then
-// timed as the whole pack's gain without it (leave one out), the verdict. CPU time, minimum of N alternating
-// runs: on a shared machine the minimum is the signal. Not counted: a rule's keywords' share of the
-// automaton's size, and its hits in decoded (base64, percent) text.
+// timed as the whole pack's gain without it (leave one out: the median of paired passes, beside the
+// same comparison of the pack with itself as the noise floor), the verdict. CPU time: on a shared
+// machine the minimum (screening) and the paired median (verdict) are the signal. Not counted: a
+// rule's keywords' share of the automaton's size, and its hits in decoded (base64, percent) text.
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +75,41 @@ function against(
     baseMs = Math.min(baseMs, cpuPass(base, files).ms);
   }
   return { ms, baseMs, matches };
+}
+
+/**
+ * `a` against `b` as `rounds` pairs of adjacent passes, the order flipped every round so that drift
+ * in the machine's speed cancels: the median and quartiles of the pairs' differences (a - b, ms), and
+ * `a`'s median pass.
+ */
+function paired(
+  a: CompiledPack,
+  b: CompiledPack,
+  files: Files,
+  rounds: number,
+): { median: number; q1: number; q3: number; ms: number } {
+  cpuPass(a, files);
+  cpuPass(b, files);
+  const diffs: number[] = [];
+  const times: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    let ta: number;
+    let tb: number;
+    if (i % 2 === 0) {
+      ta = cpuPass(a, files).ms;
+      tb = cpuPass(b, files).ms;
+    } else {
+      tb = cpuPass(b, files).ms;
+      ta = cpuPass(a, files).ms;
+    }
+    diffs.push(ta - tb);
+    times.push(ta);
+  }
+  const q = (xs: number[], f: number) => {
+    const sorted = [...xs].sort((x, y) => x - y);
+    return sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]!;
+  };
+  return { median: q(diffs, 0.5), q1: q(diffs, 0.25), q3: q(diffs, 0.75), ms: q(times, 0.5) };
 }
 
 /** A rule that never runs: its keyword occurs in no corpus, so a pack of it costs only the baseline. */
@@ -182,13 +218,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   // Alone, a rule also pays what every rule of a real pack shares (the hit loop's per-file set-up,
   // window bookkeeping), so the screening above overstates it. What the rule costs the scan is what
   // the whole pack gains without it: for each rule the screening flags, the whole pack against the
-  // whole pack minus that rule, alternating, on every file, twice the runs (a 1% difference is ~1 ms).
-  const leaveOneOut: Array<{ id: string; ms: number; percent: number }> = [];
+  // whole pack minus that rule on every file, as paired passes (a 1% difference is ~1 ms, the noise of
+  // one pass on a shared machine is several): the median of the pairs' differences is the verdict,
+  // and the same comparison of the whole pack against itself shows the noise floor.
+  const rounds = Math.max(15, runs * 3);
+  const noise = paired(full, compilePack(rules), files, rounds);
+  const leaveOneOut: Array<{ id: string; ms: number; percent: number; q1: number; q3: number }> = [];
   for (const c of over) {
     const without = compilePack(rules.filter((r) => r.id !== c.id));
-    const r = against(full, without, files, runs * 2);
-    const ms = Math.max(0, r.ms - r.baseMs);
-    leaveOneOut.push({ id: c.id, ms, percent: (100 * ms) / r.ms });
+    const d = paired(full, without, files, rounds);
+    leaveOneOut.push({ id: c.id, ms: d.median, percent: (100 * d.median) / d.ms, q1: d.q1, q3: d.q3 });
   }
   const overWhole = leaveOneOut.filter((c) => c.percent > limit);
 
@@ -203,6 +242,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     limitPercent: limit,
     max: costs[0] ?? null,
     overLimit: over,
+    leaveOneOutRounds: rounds,
+    noiseFloor: { ms: noise.median, q1: noise.q1, q3: noise.q3 },
     leaveOneOut,
     overLimitInWholePack: overWhole,
     top: costs.slice(0, top),
@@ -227,9 +268,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       : `alone: ${over.length} rule(s) over ${limit}% (${over.map((c) => c.id).join(', ')})`,
   );
   if (leaveOneOut.length > 0) {
-    lines.push('', `${'whole pack minus the rule'.padEnd(40)}  ${'ms'.padStart(7)}  ${'% of pack'.padStart(9)}`);
-    for (const c of leaveOneOut)
-      lines.push(`${c.id.padEnd(40)}  ${c.ms.toFixed(2).padStart(7)}  ${c.percent.toFixed(2).padStart(8)}%`);
+    const row = (name: string, ms: number, percent: number, q1: number, q3: number) =>
+      `${name.padEnd(40)}  ${ms.toFixed(2).padStart(7)}  ${percent.toFixed(2).padStart(8)}%  ${q1.toFixed(2)} .. ${q3.toFixed(2)}`;
+    lines.push(
+      '',
+      `whole pack minus the rule, median of ${rounds} paired passes`,
+      `${'rule'.padEnd(40)}  ${'ms'.padStart(7)}  ${'% of pack'.padStart(9)}  quartiles (ms)`,
+      row('(noise floor: the pack against itself)', noise.median, (100 * noise.median) / noise.ms, noise.q1, noise.q3),
+    );
+    for (const c of leaveOneOut) lines.push(row(c.id, c.ms, c.percent, c.q1, c.q3));
   }
   lines.push(
     '',

@@ -117,44 +117,46 @@ const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '
  * pass over the value, no copies: this runs on every generic candidate.
  */
 function hasSequence(s: string): boolean {
-  const all = new RunOf6();
-  const letters = new RunOf6();
-  const digits = new RunOf6();
-  let nLetters = 0;
-  let nDigits = 0;
+  // Runs up/down over the whole value (a), its letters alone (l) and its digits alone (d).
+  let pa = -1;
+  let upA = 1;
+  let downA = 1;
+  let pl = -1;
+  let upL = 1;
+  let downL = 1;
+  let runL = false;
+  let nl = 0;
+  let pd = -1;
+  let upD = 1;
+  let downD = 1;
+  let runD = false;
+  let nd = 0;
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
     if (c >= 0x41 && c <= 0x5a) c += 0x20;
-    if (all.step(c)) return true;
-    if (isLower(c)) {
-      nLetters++;
-      letters.step(c);
-    } else if (isDigit(c)) {
-      nDigits++;
-      digits.step(c);
+    const lower = isLower(c);
+    const digit = isDigit(c);
+    const same = (digit && isDigit(pa)) || (lower && isLower(pa));
+    upA = same && c === pa + 1 ? upA + 1 : 1;
+    downA = same && c === pa - 1 ? downA + 1 : 1;
+    if (upA >= 6 || downA >= 6) return true;
+    pa = c;
+    if (lower) {
+      nl++;
+      upL = c === pl + 1 ? upL + 1 : 1;
+      downL = c === pl - 1 && pl >= 0 ? downL + 1 : 1;
+      if (upL >= 6 || downL >= 6) runL = true;
+      pl = c;
+    } else if (digit) {
+      nd++;
+      upD = c === pd + 1 ? upD + 1 : 1;
+      downD = c === pd - 1 && pd >= 0 ? downD + 1 : 1;
+      if (upD >= 6 || downD >= 6) runD = true;
+      pd = c;
     }
   }
   // The letters (digits) alone count only when something else was taken out between them.
-  return (nLetters >= 6 && nLetters < s.length && letters.found) || (nDigits >= 6 && nDigits < s.length && digits.found);
-}
-
-/** Ascending and descending runs within one class (digits, or lower-case letters) of a sequence of codes. */
-class RunOf6 {
-  private prev = -1;
-  private up = 1;
-  private down = 1;
-  found = false;
-
-  /** Feeds the next code; true once a run of 6 has been seen. */
-  step(c: number): boolean {
-    const a = this.prev;
-    const sameClass = a >= 0 && ((isDigit(a) && isDigit(c)) || (isLower(a) && isLower(c)));
-    this.up = sameClass && c === a + 1 ? this.up + 1 : 1;
-    this.down = sameClass && c === a - 1 ? this.down + 1 : 1;
-    this.prev = c;
-    if (this.up >= 6 || this.down >= 6) this.found = true;
-    return this.found;
-  }
+  return (runL && nl < s.length) || (runD && nd < s.length);
 }
 
 function isDigit(c: number): boolean {
@@ -164,25 +166,39 @@ function isLower(c: number): boolean {
   return c >= 0x61 && c <= 0x7a;
 }
 
-function escapeRegExp(w: string): string {
-  return w.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+/**
+ * The marker words by their first two letters: a 128x128 table says which pairs start one, so a
+ * value is searched with one table load per position (a regular expression of the 37 words cost
+ * ~1 us per value; this runs on every generic candidate).
+ */
+const MARKER_START = new Uint8Array(128 * 128);
+const MARKERS_BY_START = new Map<number, string[]>();
+for (const w of MARKER_WORDS) {
+  const k = w.charCodeAt(0) * 128 + w.charCodeAt(1);
+  MARKER_START[k] = 1;
+  MARKERS_BY_START.set(k, [...(MARKERS_BY_START.get(k) ?? []), w]);
 }
-/** Any marker word, as one regular expression: one scan of the value instead of one per word. */
-const MARKER = new RegExp(MARKER_WORDS.map(escapeRegExp).join('|'));
-/** Leetspeak only for long words: hex alone spells `7e57` (test) every few thousand keys. */
-const LONG_MARKER = new RegExp(
-  MARKER_WORDS.filter((w) => w.length >= 6)
-    .map(escapeRegExp)
-    .join('|'),
-);
-const LEET_CHAR = /[013457@$]/g;
+
+/** True when `text` (lower case) holds a marker word, of at least `minLength` letters. */
+function holdsMarker(text: string, minLength: number): boolean {
+  for (let i = 0; i + 1 < text.length; i++) {
+    const a = text.charCodeAt(i);
+    const b = text.charCodeAt(i + 1);
+    if (a > 0x7f || b > 0x7f || MARKER_START[a * 128 + b] === 0) continue;
+    for (const w of MARKERS_BY_START.get(a * 128 + b)!) if (w.length >= minLength && text.startsWith(w, i)) return true;
+  }
+  return false;
+}
+
+const LEET_CHAR = /[013457@$]/;
 
 function hasMarkerWord(s: string): boolean {
   const lower = s.toLowerCase();
-  if (MARKER.test(lower)) return true;
-  if (MARKER.test(lower.replace(/[^a-z0-9]/g, ''))) return true;
-  LEET_CHAR.lastIndex = 0;
-  if (LEET_CHAR.test(lower) && LONG_MARKER.test(lower.replace(LEET_CHAR, (ch) => LEET[ch]!))) return true;
+  if (holdsMarker(lower, 0)) return true;
+  const squashed = lower.replace(/[^a-z0-9]/g, '');
+  if (squashed.length !== lower.length && holdsMarker(squashed, 0)) return true;
+  // Leetspeak only for long words: hex alone spells `7e57` (test) every few thousand keys.
+  if (LEET_CHAR.test(lower) && holdsMarker(lower.replace(/[013457@$]/g, (ch) => LEET[ch]!), 6)) return true;
   return /^my[_-]|^my(?:api|secret|token|key|pass|app)/i.test(s);
 }
 
@@ -423,29 +439,30 @@ function looksLikePath(s: string): boolean {
   });
 }
 
-/**
- * `Basic` credentials are base64 of `user:password`: judge the decoded password, so
- * `dXNlcjpwYXNzd29yZA==` (user:password) is a placeholder while a random password is not.
- */
-function decodedBasicPlaceholder(s: string, depth: number): boolean | null {
-  if (depth > 0 || s.length < 8 || s.length > 512 || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(s)) return null;
-  const decoded = Buffer.from(s, 'base64').toString('latin1');
-  if (!/^[\x20-\x7e]+$/.test(decoded)) return null;
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return null;
-  const pass = decoded.slice(colon + 1);
-  return pass.length < 4 || placeholderAt(pass, depth + 1) || looksLikeIdentifierOrCode(pass);
+/** `s` decoded, when it is base64 (8 to 512 characters) of printable ASCII; else null. */
+function decodedPrintable(s: string): string | null {
+  if (s.length < 8 || s.length > 512 || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(s)) return null;
+  const bytes = Buffer.from(s, 'base64');
+  // Random keys decode to binary: the byte check rejects them without building a string.
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! < 0x20 || bytes[i]! > 0x7e) return null;
+  return bytes.length > 0 ? bytes.toString('latin1') : null;
 }
 
 /**
- * Short base64 of a placeholder word (`cGFzc3dvcmQ=` is `password`, `YWRtaW4=` is `admin`), as
- * Kubernetes Secret manifests and docs carry them: judged by what it decodes to.
+ * What printable base64 decodes to, judged: `Basic` credentials are base64 of `user:password`, so
+ * `dXNlcjpwYXNzd29yZA==` (user:password) is a placeholder while a random password is not; short
+ * base64 of a placeholder word (`cGFzc3dvcmQ=` is `password`, `YWRtaW4=` is `admin`), as Kubernetes
+ * Secret manifests and docs carry them, is one too.
  */
-function decodedWordPlaceholder(s: string, depth: number): boolean {
-  if (depth > 0 || s.length < 8 || s.length > 64 || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(s)) return false;
-  const decoded = Buffer.from(s, 'base64').toString('latin1');
-  if (!/^[\x20-\x7e]+$/.test(decoded) || decoded.includes(':')) return false;
-  return placeholderAt(decoded, depth + 1) || COMMON_DEFAULTS.has(decoded.toLowerCase());
+function decodedPlaceholder(s: string, depth: number): boolean {
+  const decoded = decodedPrintable(s);
+  if (decoded === null) return false;
+  const colon = decoded.indexOf(':');
+  if (colon >= 0) {
+    const pass = decoded.slice(colon + 1);
+    return pass.length < 4 || placeholderAt(pass, depth + 1) || looksLikeIdentifierOrCode(pass);
+  }
+  return s.length <= 64 && (placeholderAt(decoded, depth + 1) || COMMON_DEFAULTS.has(decoded.toLowerCase()));
 }
 
 function placeholderAt(secret: string, depth: number): boolean {
@@ -471,7 +488,7 @@ function placeholderAt(secret: string, depth: number): boolean {
   // Prose in a script without letter case (`password:` then Japanese in translated docs): keys are
   // ASCII. Accented Latin (`pässwörd…`) is still judged as a possible password.
   if (/\p{Lo}/u.test(s)) return true;
-  return decodedBasicPlaceholder(s, depth) === true || decodedWordPlaceholder(s, depth);
+  return depth === 0 && decodedPlaceholder(s, depth);
 }
 
 /**
