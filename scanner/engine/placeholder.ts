@@ -198,7 +198,14 @@ function hasMarkerWord(s: string): boolean {
   const squashed = lower.replace(/[^a-z0-9]/g, '');
   if (squashed.length !== lower.length && holdsMarker(squashed, 0)) return true;
   // Leetspeak only for long words: hex alone spells `7e57` (test) every few thousand keys.
-  if (LEET_CHAR.test(lower) && holdsMarker(lower.replace(/[013457@$]/g, (ch) => LEET[ch]!), 6)) return true;
+  if (
+    LEET_CHAR.test(lower) &&
+    holdsMarker(
+      lower.replace(/[013457@$]/g, (ch) => LEET[ch]!),
+      6,
+    )
+  )
+    return true;
   return /^my[_-]|^my(?:api|secret|token|key|pass|app)/i.test(s);
 }
 
@@ -322,6 +329,33 @@ function isWordPart(letters: string, maxLength = 16): boolean {
   return !/[^aeiouy]{5}|[aeiou]{3}/.test(w);
 }
 
+/** A name's parts between runs of `_ . : $ -` (none empty); by hand: `split` with a regex costs ~250 ns. */
+function chunksOf(s: string): string[] {
+  const out: string[] = [];
+  let from = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 0x2e;
+    if (c === 0x5f || c === 0x2e || c === 0x3a || c === 0x24 || c === 0x2d) {
+      if (i > from) out.push(s.slice(from, i));
+      from = i + 1;
+    }
+  }
+  return out;
+}
+
+/** A chunk as alternating runs of digits and of other characters (`Scram256Auth` → Scram, 256, Auth). */
+function digitRuns(chunk: string): string[] {
+  const out: string[] = [];
+  let from = 0;
+  for (let i = 1; i <= chunk.length; i++) {
+    if (i === chunk.length || isDigit(chunk.charCodeAt(i)) !== isDigit(chunk.charCodeAt(i - 1))) {
+      out.push(chunk.slice(from, i));
+      from = i;
+    }
+  }
+  return out;
+}
+
 /**
  * True when `name` splits into name-like words: chunks separated by `_ . - : $`, each chunk a single
  * letter (`e.password` in minified code) or camel/snake words, digits at a chunk's end or before a
@@ -335,10 +369,9 @@ function isIdentifier(name: string): boolean {
   const mixedCase = /[a-z]/.test(s) && /[A-Z]/.test(s);
   let words = 0;
   let withDigits = 0;
-  for (const chunk of s.split(/[_.:$-]+/)) {
-    if (chunk === '') continue;
+  for (const chunk of chunksOf(s)) {
     // Numbers inside a name split it (`SaslScram256Auth`, `id_ed25519`, `accessKeyV1`).
-    const segments = chunk.split(/([0-9]+)/).filter((x) => x !== '');
+    const segments = digitRuns(chunk);
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i]!;
       if (/^[0-9]+$/.test(seg)) {
