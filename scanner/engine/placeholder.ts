@@ -504,8 +504,9 @@ function placeholderAt(secret: string, depth: number): boolean {
   if (TEMPLATE.test(s) || ENV_REF.test(s) || BRACKETED.test(s) || MASK.test(s) || SELF_DESCRIBED.test(s)) return true;
   if (PASSWORD_HASH.test(s) || URL_TAIL.test(s)) return true;
   if (LITERALS.has(s.toLowerCase().replace(/[^a-z0-9]/g, ''))) return true;
-  if (hasMarkerWord(s) || hasSequence(s)) return true;
+  // Code is what the generic rules meet most (`token = options.authToken`): judged before the words.
   if (looksLikeIdentifierOrCode(s)) return true;
+  if (hasMarkerWord(s) || hasSequence(s)) return true;
   if (/^(.)\1*$/.test(s)) return true; // one character repeated (`bbbb`)
   if (SYSTEM_PATH.test(s)) return true;
   // `pa%24%24word` is `pa$$word`: judge what a URL's percent-encoding hides.
