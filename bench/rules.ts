@@ -8,10 +8,12 @@
 // same comparison of the pack with itself as the noise floor), the verdict. CPU time: on a shared
 // machine the minimum (screening) and the paired median (verdict) are the signal. Not counted: a
 // rule's keywords' share of the automaton's size, and its hits in decoded (base64, percent) text.
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { KeywardenError } from '../errors/error.js';
 import { builtinRules } from '../rules/builtin.js';
 import type { Rule } from '../rules/schema.js';
@@ -30,6 +32,8 @@ const HELP = `usage: node dist/bench/rules.js [options]
   --top N        rules listed, most expensive first (default 20)
   --limit PCT    the per-rule bound, percent of the whole pack's time (default 1)
   --corpus DIR   where corpora are kept (default bench/.corpus, or $KEYWARDEN_BENCH_CORPUS)
+  --instructions the leave-one-out verdict in instructions counted by callgrind (valgrind) instead
+                 of CPU time: deterministic on a busy machine; ~40 s per flagged rule
   --json         machine-readable output
   -h, --help     this text
 `;
@@ -112,6 +116,67 @@ function paired(
   return { median: q(diffs, 0.5), q1: q(diffs, 0.25), q3: q(diffs, 0.75), ms: q(times, 0.5) };
 }
 
+const run = promisify(execFile);
+
+/** Instructions callgrind counts for one `rules-pass.js` process (`Collected : N` on its stderr). */
+async function instructionsOf(corpusDir: string, drop: string | null, passes: number): Promise<number> {
+  const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--single-threaded'];
+  args.push(fileURLToPath(new URL('./rules-pass.js', import.meta.url)), '--corpus', corpusDir, '--passes', String(passes));
+  if (drop !== null) args.push('--drop', drop);
+  const { stderr } = await run('valgrind', args, { maxBuffer: 16 << 20 });
+  const m = /Collected : (\d+)/.exec(stderr);
+  if (m === null) throw new KeywardenError('KW_INTERNAL', `callgrind printed no instruction count: ${stderr.slice(-400)}`);
+  return Number(m[1]);
+}
+
+/**
+ * The leave-one-out verdict in instructions: the whole pack (3 passes, and 1 pass, whose difference
+ * is the cost of 2 passes without start-up), the whole pack again (the noise floor), and the whole
+ * pack without each rule (3 passes): a rule's cost is what its absence saves per pass. JIT code is
+ * counted like any other; instructions are not time (a cache miss counts as one), so this is the
+ * repeatable proxy beside the CPU-time figures, not a replacement for them.
+ */
+async function countInstructions(
+  corpusDir: string,
+  ids: readonly string[],
+  log: (line: string) => void,
+): Promise<{
+  passes: number;
+  perPass: number;
+  noise: number;
+  rules: Array<{ id: string; instructions: number; percent: number }>;
+}> {
+  const passes = 3;
+  const jobs: Array<{ drop: string | null; passes: number }> = [
+    { drop: null, passes },
+    { drop: null, passes: 1 },
+    { drop: null, passes },
+    ...ids.map((id) => ({ drop: id, passes })),
+  ];
+  const results = new Array<number>(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      const job = jobs[i]!;
+      results[i] = await instructionsOf(corpusDir, job.drop, job.passes);
+      log(`  callgrind ${job.drop ?? 'whole pack'} x${job.passes}: ${results[i]}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(availableParallelism(), 4)) }, worker));
+  const full = results[0]!;
+  const perPass = (full - results[1]!) / (passes - 1);
+  return {
+    passes,
+    perPass,
+    noise: Math.abs(results[2]! - full) / passes,
+    rules: ids.map((id, k) => {
+      const instructions = (full - results[3 + k]!) / passes;
+      return { id, instructions, percent: (100 * instructions) / perPass };
+    }),
+  };
+}
+
 /** A rule that never runs: its keyword occurs in no corpus, so a pack of it costs only the baseline. */
 const NEVER: Rule = {
   id: 'bench-baseline',
@@ -142,6 +207,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       limit: { type: 'string', default: '1' },
       corpus: { type: 'string' },
       json: { type: 'boolean', default: false },
+      instructions: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -229,7 +295,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const d = paired(full, without, files, rounds);
     leaveOneOut.push({ id: c.id, ms: d.median, percent: (100 * d.median) / d.ms, q1: d.q1, q3: d.q3 });
   }
-  const overWhole = leaveOneOut.filter((c) => c.percent > limit);
+  const counted = values.instructions
+    ? await countInstructions(
+        corpus.dir,
+        over.map((c) => c.id),
+        log,
+      )
+    : null;
+  const overWhole = (counted?.rules ?? leaveOneOut).filter((c) => c.percent > limit);
 
   const result = {
     corpus: { mb: bytes / MB, files: files.length },
@@ -245,6 +318,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     leaveOneOutRounds: rounds,
     noiseFloor: { ms: noise.median, q1: noise.q1, q3: noise.q3 },
     leaveOneOut,
+    instructions: counted,
     overLimitInWholePack: overWhole,
     top: costs.slice(0, top),
   };
@@ -278,8 +352,19 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     );
     for (const c of leaveOneOut) lines.push(row(c.id, c.ms, c.percent, c.q1, c.q3));
   }
+  if (counted !== null) {
+    lines.push(
+      '',
+      `whole pack minus the rule, in instructions (callgrind, ${counted.passes} passes): the pack costs ${(counted.perPass / 1e6).toFixed(1)} M per pass`,
+      `${'rule'.padEnd(40)}  ${'M instr.'.padStart(9)}  ${'% of pack'.padStart(9)}`,
+      `${'(noise floor: the pack run twice)'.padEnd(40)}  ${(counted.noise / 1e6).toFixed(2).padStart(9)}  ${((100 * counted.noise) / counted.perPass).toFixed(2).padStart(8)}%`,
+    );
+    for (const c of counted.rules)
+      lines.push(`${c.id.padEnd(40)}  ${(c.instructions / 1e6).toFixed(2).padStart(9)}  ${c.percent.toFixed(2).padStart(8)}%`);
+  }
   lines.push(
     '',
+    `verdict by ${counted !== null ? 'instructions' : 'CPU time'}:`,
     overWhole.length === 0
       ? `every rule costs the whole pack within ${limit}%: PASS`
       : `${overWhole.length} rule(s) cost the whole pack over ${limit}%: FAIL (${overWhole.map((c) => c.id).join(', ')})`,
