@@ -115,7 +115,7 @@ function regexProblems(raw: Record<string, unknown>, at: string, problems: strin
   }
   const allow = raw.allowlist;
   if (typeof allow === 'object' && allow !== null) {
-    for (const key of ['regexes', 'paths'] as const) {
+    for (const key of ['regexes', 'paths', 'names'] as const) {
       const list = (allow as Record<string, unknown>)[key];
       if (!Array.isArray(list)) continue;
       list.forEach((re, i) => {

@@ -301,6 +301,17 @@ export const Allowlist = z
   .strict();
 export type Allowlist = z.infer<typeof Allowlist>;
 
+/** A rule's own allowlist: the shared one, and the names its matches' values may be assigned to. */
+export const RuleAllowlist = Allowlist.extend({
+  /**
+   * RE2 patterns matched against the name the value is assigned to: the match's text before the
+   * secret, from the start of the name the match begins in (`authenticity_token: "`,
+   * `name="csrfmiddlewaretoken" value="`). For values whose name says they are no credential
+   * (anti-forgery nonces, page cursors).
+   */
+  names: z.array(z.string().min(1)).default([]),
+}).strict();
+
 export const RuleSpec = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*[a-z0-9]$/, 'lowercase letters, digits and dashes'),
@@ -410,7 +421,7 @@ export const RuleSpec = z
       })
       .strict()
       .optional(),
-    allowlist: Allowlist.optional(),
+    allowlist: RuleAllowlist.optional(),
     /** Templates that must match; the secret is marked «…»; `{base62:30}` etc. expand at test time. */
     examples: z.array(z.string().min(1)).min(1),
     /** Templates that must not produce a finding. */

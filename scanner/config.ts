@@ -84,11 +84,12 @@ function applyOverride(rule: Rule, o: RuleOverride): Rule {
   if (o.entropy !== undefined) out.entropy = o.entropy;
   if (o.confidence !== undefined) out.confidence = o.confidence;
   if (o.allowlist) {
-    const a = rule.allowlist ?? { regexes: [], stopwords: [], paths: [] };
+    const a = rule.allowlist ?? { regexes: [], stopwords: [], paths: [], names: [] };
     out.allowlist = {
       regexes: [...a.regexes, ...o.allowlist.regexes],
       stopwords: [...a.stopwords, ...o.allowlist.stopwords],
       paths: [...a.paths, ...o.allowlist.paths],
+      names: a.names,
     };
   }
   return out;

@@ -50,6 +50,8 @@ export interface CompiledRule {
   readonly kind: RuleKind;
   /** Checked on each keyword hit before the window is queued (`prefilter` in the rule). */
   readonly prefilter: Prefilter | null;
+  /** `allowlist.names`: a match whose name (its text before the secret) matches one is dropped. */
+  readonly nameAllow: readonly RE2Instance[] | null;
   /** `paths`: the rule runs only on files whose relative path matches one; null = every file. */
   readonly gate: readonly RE2Instance[] | null;
   /** Gated and without keywords: the pattern (or parser) runs over the whole of each selected file. */
@@ -182,6 +184,9 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
       allowRegexes: (allow?.regexes ?? []).map((r, i) => compileAt(r, '', `rule ${rule.id} > allowlist.regexes[${i}]`)),
       stopwords: (allow?.stopwords ?? []).map((w) => w.toLowerCase()),
       pathAllow: (allow?.paths ?? []).map((r, i) => compileAt(r, '', `rule ${rule.id} > allowlist.paths[${i}]`)),
+      nameAllow: allow?.names?.length
+        ? allow.names.map((r, i) => compileAt(r, '', `rule ${rule.id} > allowlist.names[${i}]`))
+        : null,
       placeholderFilter: rule.placeholderFilter,
       rank: rule.category === 'generic' ? (rule.checksum ? 1 : 0) : rule.category === 'credential-file' ? 2 : 3,
       // Resolved below, once every rule has an index; an unknown id is simply ignored (the rule may be disabled).

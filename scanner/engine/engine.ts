@@ -280,6 +280,7 @@ function runRule(
     }
     const match = checkMatch(pack, r, buf, s, e);
     if (match === null) continue;
+    if (r.nameAllow !== null && nameAllowed(r.nameAllow, buf, ws + (whole?.[0] ?? span[0]), s)) continue;
     if (r.near !== null && !nearby(buf, s, e, r.near.re, r.near.lines)) continue;
     out.push(match);
   }
@@ -311,7 +312,25 @@ function runAnchored(
   if (seen.has(key)) return;
   seen.add(key);
   const match = checkMatch(pack, r, buf, s, e);
-  if (match !== null && (r.near === null || nearby(buf, s, e, r.near.re, r.near.lines))) out.push(match);
+  if (match === null || (r.nameAllow !== null && nameAllowed(r.nameAllow, buf, start, s))) return;
+  if (r.near === null || nearby(buf, s, e, r.near.re, r.near.lines)) out.push(match);
+}
+
+/** Bytes of a name (`authenticity_token`, `X-CSRF-Token`): where a name a match begins in starts. */
+const NAME_BYTE = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-') NAME_BYTE[c.charCodeAt(0)] = 1;
+
+/**
+ * True when the name a match assigns its secret to matches `allowlist.names`: the text from the
+ * start of the name the match begins in (up to 64 bytes back: an anchored match begins at its
+ * keyword, inside `authenticity_token`) to the secret. Run only on matches that passed every other check.
+ */
+function nameAllowed(names: readonly RE2Instance[], buf: Buffer, matchStart: number, s: number): boolean {
+  let lo = matchStart;
+  const floor = Math.max(0, matchStart - 64);
+  while (lo > floor && NAME_BYTE[buf[lo - 1]!] === 1) lo--;
+  const name = buf.toString('latin1', lo, s);
+  return names.some((re) => re.test(name));
 }
 
 /** Start of the line `lines` lines above `s`, and end of the line `lines` lines below `e`. */

@@ -46,7 +46,7 @@ const PASSWORD_HASH =
  * `https://<user_id>:<password>@logs.example.net/push` the `<password>` reads as an XML element
  * whose text is `@logs.example.net/push` (seen in grafana/loki docs).
  */
-const URL_TAIL = /^@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::[0-9]+)?(?:[/?#]|$)/;
+const URL_TAIL = /^@[A-Za-z0-9-]+(?:(?:\.[A-Za-z0-9-]+)+(?::[0-9]+)?(?:[/?#]|$)|(?::[0-9]+)?\/)/;
 
 /**
  * Substrings that mark documentation, tests and defaults (matched on the lower-cased value with
@@ -225,6 +225,9 @@ function hasMarkerWord(s: string): boolean {
 
 /** Short consonant-only parts that are common abbreviations in names (`db_pwd`, `cfg.tls`). */
 const ABBREVIATIONS = new Set([
+  // `partitionByToken`, `sortBy`: `y` is the vowel of these short words.
+  'by',
+  'my',
   // `cloudflare-crc32`: an algorithm id in this repository's own history.
   'crc',
   'html',
@@ -396,9 +399,14 @@ function isIdentifier(name: string): boolean {
         withDigits++;
         continue;
       }
-      // A single letter: a whole chunk only (`e.password` in minified code), or a version (`key-v2`).
+      // A single letter: a whole chunk only (`e.password` in minified code), a version (`key-v2`,
+      // `v4Internal`), or a letter and a short number as a whole chunk (`s3_disable_auth`).
       if (seg.length === 1) {
-        const version = (seg === 'v' || seg === 'V') && i === 0 && segments.length === 2 && /^[0-9]{1,3}$/.test(segments[1]!);
+        const number = segments[1] ?? '';
+        const version =
+          i === 0 &&
+          /^[0-9]{1,3}$/.test(number) &&
+          (segments.length === 2 || ((seg === 'v' || seg === 'V') && /^[A-Z]/.test(segments[2] ?? '')));
         if (segments.length > 1 && !version) return false;
         words++;
         continue;
@@ -416,8 +424,10 @@ function isIdentifier(name: string): boolean {
       if (parts.join('') !== seg) return false;
       for (let k = 0; k < parts.length; k++) {
         const p = parts[k]!;
-        // `accessKeyV1`: a one-letter part only as a version letter before its number.
-        if (p.length < 2 && !(k === parts.length - 1 && /^[0-9]+$/.test(segments[i + 1] ?? ''))) return false;
+        // `accessKeyV1`: a one-letter part only as a version letter before its number, or as a
+        // lower-case type prefix before a word (`bPrefix`, `xToken`, `pConfig`: Hungarian notation, C ports).
+        const prefix = k === 0 && i === 0 && parts.length > 1 && p >= 'a' && p <= 'z';
+        if (p.length < 2 && !prefix && !(k === parts.length - 1 && /^[0-9]+$/.test(segments[i + 1] ?? ''))) return false;
         if (p.length < 2) continue;
         if (mixedCase && p === p.toUpperCase() && !ACRONYMS.has(p.toLowerCase())) return false;
         if (!isWordPart(p)) return false;
@@ -426,7 +436,8 @@ function isIdentifier(name: string): boolean {
     }
   }
   // Names carry a number once or twice (`password2`, `user2:pwd2`); random strings scatter digits.
-  return words > 0 && words <= 8 && withDigits <= 2;
+  // Up to 12 words: generated SDK constants run long (`UserAgentFeatureCredentialsEnvVarsStsWebIDToken`).
+  return words > 0 && words <= 12 && withDigits <= 2;
 }
 
 /**
@@ -471,6 +482,12 @@ export function looksLikeIdentifierOrCode(secret: string): boolean {
   if (KEY_VALUE_LIST.test(s) && s.split(',').every((kv) => isIdentifier(kv.slice(0, kv.indexOf('='))))) return true;
   if (CONCATENATED.test(s) || MEMBER_ASSIGNMENT.test(s)) return true;
   if (/^urn:[a-z0-9][a-z0-9-]*:/i.test(s)) return true; // a URN names a thing (`urn:uuid:…` lock tokens)
+  // Numbers joined by dots are versions, OIDs and addresses (`1.2.840.113549.1.9.7`), not keys.
+  if (/^[0-9]+(?:\.[0-9]+)+$/.test(s)) return true;
+  // The left side of a concatenation (`description+"…"`): a name, then the operator.
+  if (/^[A-Za-z_$][\w$.]*[ \t]*\+$/.test(s)) return isIdentifier(s.replace(/[ \t]*\+$/, ''));
+  // A Ruby predicate method (`environment_specified?`); not `!`, which ends passwords (`Welcome1!`).
+  if (/^[a-z_][\w.]*\?$/.test(s)) return isIdentifier(s.slice(0, -1));
   // Optional chaining is code (`rawSecret = stored?.status === 'ok' ? …`): a member path of names.
   if (/^[A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)+$/.test(s) && s.includes('?.')) return isIdentifier(s.replace(/\?\./g, '.'));
   if (/[\\/]/.test(s)) return looksLikePath(s);
@@ -490,7 +507,9 @@ function looksLikePath(s: string): boolean {
 /** `s` decoded, when it is base64 (8 to 512 characters) of printable ASCII; else null. */
 function decodedPrintable(s: string): string | null {
   if (s.length < 8 || s.length > 512 || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(s)) return null;
-  const bytes = Buffer.from(s, 'base64');
+  let bytes = Buffer.from(s, 'base64');
+  // `echo user:pass | base64` encodes the newline too (wagtail's tests): judged without it.
+  if (bytes.length > 1 && bytes[bytes.length - 1] === 0x0a) bytes = bytes.subarray(0, bytes[bytes.length - 2] === 0x0d ? -2 : -1);
   // Random keys decode to binary: the byte check rejects them without building a string.
   for (let i = 0; i < bytes.length; i++) if (bytes[i]! < 0x20 || bytes[i]! > 0x7e) return null;
   return bytes.length > 0 ? bytes.toString('latin1') : null;

@@ -236,7 +236,7 @@ describe('mergeRules', () => {
       ...base,
       overrides: [{ id: 'aaa', allowlist: { regexes: ['more'], stopwords: [], paths: ['^t/'] } }],
     });
-    expect(r!.allowlist).toEqual({ regexes: ['own', 'more'], stopwords: ['s'], paths: ['^t/'] });
+    expect(r!.allowlist).toEqual({ regexes: ['own', 'more'], stopwords: ['s'], paths: ['^t/'], names: [] });
   });
 
   it('keeps only the added rules with extends: none', () => {

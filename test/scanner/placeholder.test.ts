@@ -6,6 +6,8 @@ import { looksLikeIdentifierOrCode, looksLikePlaceholder } from '../../scanner/e
 
 const placeholders: Record<string, string> = {
   'shell/compose interpolation': '${DB_PASSWORD}',
+  'URL userinfo tail with a dotless host': '@us-east-0/',
+  'Basic of a word pair with its newline encoded': Buffer.from('Wagtail:Wagtail\n').toString('base64'),
   'GitHub Actions expression': '${{ secrets.API_TOKEN }}',
   'Helm/Go template': '{{ .Values.db.password }}',
   'Jinja expression': '{{password}}',
@@ -110,6 +112,9 @@ describe('looksLikePlaceholder', () => {
     'Laravel app key': `base64:${random(B64, 43, rng)}=`,
     'password starting with @': `@${random(B62, 12, rng)}`,
     'password with = inside': `${random(B62, 6, rng)}=${random(B62, 6, rng)}`,
+    'password ending in !': 'Welcome1!',
+    'password starting with @ before a slash-free tail': `@${random(B62, 8, rng)}`,
+    'basic auth of a random password, newline encoded': Buffer.from(`deploy:${random(B62, 16, rng)}\n`).toString('base64'),
   };
   it.each(Object.entries(credentials))('keeps %s', (_name, value) => {
     expect(looksLikePlaceholder(value)).toBe(false);
@@ -148,6 +153,16 @@ describe('looksLikeIdentifierOrCode', () => {
     'volume path': ['/output:rw', true],
     'random base64url with underscores': ['Xk9_mPq2_Lw8Zt', false],
     'dotted option name (docs)': ['providers.kubernetesCRD.token', true],
+    // Real-repository classes of issue #14's second round (grafana/loki's vendored Go, rails).
+    'a word with y as its vowel': ['partitionByToken', true],
+    'Hungarian prefix (C ported to Go)': ['bPrefixInsttoken', true],
+    'generated name with a one-letter prefix': ['__ccgo_fp_xToken', true],
+    'long generated SDK constant': ['UserAgentFeatureCredentialsEnvVarsStsWebIDToken', true],
+    'versioned package member': ['v4Internal.AmzSecurityTokenKey', true],
+    'letter-and-digit chunk': ['s3_disable_express_session_auth', true],
+    'Ruby predicate': ['environment_specified?', true],
+    'left side of a concatenation': ['description+', true],
+    OID: ['1.2.840.113549.1.9.7', true],
     'key path with wildcards (redaction config)': ['users.*.profile.preferences.apiKey', true],
     'run-together words': ['somethingtotallyrandom', true],
     'numbered user:password names': ['user2:pwd2', true],
