@@ -172,7 +172,11 @@ function dropGenericOverlaps(pack: CompiledPack, matches: RawMatch[]): RawMatch[
     return !matches.some((p) => {
       if (p === m) return false;
       const q = rule(p);
-      if (p.start < m.end && m.start < p.end) return q.rank > r.rank || q.supersedes.includes(m.ruleIndex);
+      // A rule that supersedes another wins over it whatever the ranks: otherwise a credential-file
+      // rule superseding a provider rule (npmrc-credential over npmrc-auth-token-legacy) and that
+      // provider rule would drop each other, and the secret would go unreported.
+      if (p.start < m.end && m.start < p.end)
+        return q.supersedes.includes(m.ruleIndex) || (q.rank > r.rank && !r.supersedes.includes(p.ruleIndex));
       // A pair's report stands for both halves: the id's own rule yields to it if it supersedes it.
       const w = p.pairedWith;
       return w !== undefined && w.start < m.end && m.start < w.end && q.supersedes.includes(m.ruleIndex);

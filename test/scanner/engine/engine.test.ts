@@ -170,6 +170,21 @@ describe('scanBuffer: cross-rule and template handling', () => {
     expect(got.map((m) => both.rules[m.ruleIndex]!.rule.id)).toEqual(['demo-token']);
   });
 
+  it('reports a secret once, under the rule that supersedes the other, even when that rule ranks lower', () => {
+    const provider = rule({ id: 'demo-legacy', pattern: 'zzauth=([0-9a-f]{32})', keywords: ['zzauth'], secretGroup: 1 });
+    const file = rule({
+      id: 'demo-file',
+      category: 'credential-file',
+      pattern: 'zzauth=([0-9a-f]{32})',
+      keywords: ['zzauth'],
+      secretGroup: 1,
+      supersedes: ['demo-legacy'],
+    });
+    const pack = compilePack([provider, file]);
+    const got = scanBuffer(pack, Buffer.from(`zzauth=${random.bytes(16).toString('hex')}`));
+    expect(got.map((m) => pack.rules[m.ruleIndex]!.rule.id)).toEqual(['demo-file']);
+  });
+
   it('never reports rule-example templates as secrets', () => {
     expect(scanBuffer(both, Buffer.from('zztoken = "«{base62:30}»"\nzztoken = "abc{hex:32}def"'))).toEqual([]);
   });
