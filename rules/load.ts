@@ -8,7 +8,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 // The one import from outside rules/: the errors leaf (docs/architecture.md).
 import { KeywardenError } from '../errors/error.js';
-import { type Rule, RuleSpec } from './schema.js';
+import { PREFILTERS_DROPPING_CODE, type Rule, RuleSpec } from './schema.js';
 
 // rules/ may not import scanner/, so the loader reaches the re2 binding itself. It only validates
 // (compiles and drops); the programs the engine runs come from scanner/engine/re2.ts.
@@ -141,6 +141,8 @@ function shapeProblems(rule: Rule, at: string, problems: string[]): void {
   if (rule.examplePaths && paths.length === 0) problems.push(`${at}.examplePaths: only a rule with paths takes examplePaths`);
   if (rule.pair && rule.near) problems.push(`${at}.pair: a rule takes pair or near, not both`);
   if (rule.format && (rule.pair || rule.near)) problems.push(`${at}.format: a format rule takes neither pair nor near`);
+  if (rule.prefilter && PREFILTERS_DROPPING_CODE.includes(rule.prefilter) && !rule.placeholderFilter)
+    problems.push(`${at}.prefilter: ${rule.prefilter} drops values that read as code, so the rule needs placeholderFilter: true`);
   const gates = paths.flatMap((p) => (re2Error(p) === null ? [new RE2(p)] : []));
   if (gates.length === paths.length) {
     rule.examplePaths?.forEach((p, i) => {

@@ -2,6 +2,9 @@
 // against at load. `scanner/engine/compile.ts` turns these into what the engine runs (stage two).
 // rules/ imports nothing else of keywarden's.
 import { z } from 'zod';
+import { PREFILTER_NAMES } from './prefilter-names.js';
+
+export { PREFILTER_NAMES, PREFILTERS_DROPPING_CODE, type PrefilterName } from './prefilter-names.js';
 
 /** Names of checksum validators; implementations live in `rules/checksums.ts`. */
 export const CHECKSUM_NAMES = [
@@ -14,20 +17,6 @@ export const CHECKSUM_NAMES = [
   'jwt',
 ] as const;
 export type ChecksumName = (typeof CHECKSUM_NAMES)[number];
-
-/** Names of keyword-hit prefilters; implementations live in `scanner/engine/prefilters.ts`. */
-export const PREFILTER_NAMES = [
-  'userinfo',
-  'assignment-password',
-  'assignment-secret',
-  'assignment-token',
-  'assignment-api-key',
-  'assignment-aws-secret',
-  'env-name',
-  'cli-flag',
-  'key-value-attribute',
-] as const;
-export type PrefilterName = (typeof PREFILTER_NAMES)[number];
 
 export const Confidence = z.enum(['high', 'medium', 'low']);
 export type Confidence = z.infer<typeof Confidence>;

@@ -3,8 +3,11 @@
 // times per MB, and an RE2 call costs ~0.5 us however short the window: a few byte comparisons that
 // reject the hits the pattern could never match keep such rules under 1% of the scan (measured by
 // `npm run bench:rules`, docs/benchmarks.md). Each must be sound: it may only reject hits around
-// which the rule's pattern cannot match. Pure; byte offsets in, boolean out.
-import type { PrefilterName } from '../../rules/schema.js';
+// which the rule's pattern cannot match, or (the generic assignment shapes, whose rules must take
+// `placeholderFilter`: rules/load.ts) whose value that filter would drop as code. Pure; byte
+// offsets in, boolean out.
+import { PREFILTERS_DROPPING_CODE, type PrefilterName } from '../../rules/prefilter-names.js';
+import { looksLikeIdentifierOrCode } from './placeholder.js';
 
 /** `hit` is the keyword's byte range [start, end) in `buf`. */
 export type Prefilter = (buf: Uint8Array, start: number, end: number) => boolean;
@@ -79,9 +82,12 @@ function skipBlanks(buf: Uint8Array, i: number): number {
 /**
  * True when a value that the generic patterns could accept starts at `i` (after blanks, an optional
  * b/r/u/@ prefix and quote): at least `min` bytes of its alphabet, ended by a terminator or the end
- * of the text (a call's `(`, an object's `{` end nothing a pattern accepts).
+ * of the text (a call's `(`, an object's `{` end nothing a pattern accepts). With `dropsCode`, not
+ * when that value reads as code (`token = options.authToken;`, 7 in 10 of generic-token's candidates
+ * in the bench corpus): the pattern's value is this same run (its alphabet ends where a terminator
+ * starts), and the rule's placeholder filter would drop it after an RE2 run and its checks (~6 us).
  */
-function valueAt(buf: Uint8Array, i: number, min: number, token: boolean): boolean {
+function valueAt(buf: Uint8Array, i: number, min: number, token: boolean, dropsCode: boolean): boolean {
   const n = buf.length;
   i = skipBlanks(buf, i);
   const b = buf[i];
@@ -92,7 +98,16 @@ function valueAt(buf: Uint8Array, i: number, min: number, token: boolean): boole
   let j = i;
   if (token) while (j < limit && TOKEN_CHAR[buf[j]!] === 1) j++;
   else while (j < limit && VALUE_STOP[buf[j]!] !== 1) j++;
-  return j - i >= min && (j === n || j === limit || VALUE_END[buf[j]!] === 1);
+  if (j - i < min) return false;
+  if (j === limit && j !== n) return true; // cut off: the pattern's value may run on
+  if (j !== n && VALUE_END[buf[j]!] !== 1) return false;
+  return !(dropsCode && isAscii(buf, i, j) && looksLikeIdentifierOrCode(latin1(buf, i, j)));
+}
+
+/** Only ASCII is judged as code here: the engine reads the value as UTF-8, these bytes as Latin-1. */
+function isAscii(buf: Uint8Array, s: number, e: number): boolean {
+  for (let k = s; k < e; k++) if (buf[k]! > 0x7f) return false;
+  return true;
 }
 
 /**
@@ -117,7 +132,8 @@ interface AssignmentShape {
   token: boolean;
 }
 
-function assignmentOf(buf: Uint8Array, end: number, shape: AssignmentShape): boolean {
+/** `dropsCode`: values that read as code are rejected too (rules/schema.ts PREFILTERS_DROPPING_CODE). */
+function assignmentOf(buf: Uint8Array, end: number, shape: AssignmentShape, dropsCode: boolean): boolean {
   const { min, token } = shape;
   const n = buf.length;
   let i = end;
@@ -136,19 +152,19 @@ function assignmentOf(buf: Uint8Array, end: number, shape: AssignmentShape): boo
   const quoted = i > closeStart && buf[i - 1] !== 0x5d;
   i = skipBlanks(buf, i);
   const op = buf[i];
-  if (op === 0x2c) return quoted && valueAt(buf, i + 1, min, token);
-  if (op === 0x3f) return buf[i + 1] === 0x3d && valueAt(buf, i + 2, min, token);
-  if (op === 0x3e) return valueAt(buf, i + 1, min, token);
-  if (op === 0x3d) return valueAt(buf, buf[i + 1] === 0x3e ? i + 2 : i + 1, min, token);
+  if (op === 0x2c) return quoted && valueAt(buf, i + 1, min, token, dropsCode);
+  if (op === 0x3f) return buf[i + 1] === 0x3d && valueAt(buf, i + 2, min, token, dropsCode);
+  if (op === 0x3e) return valueAt(buf, i + 1, min, token, dropsCode);
+  if (op === 0x3d) return valueAt(buf, buf[i + 1] === 0x3e ? i + 2 : i + 1, min, token, dropsCode);
   if (op !== 0x3a) return false;
-  if (buf[i + 1] === 0x3d) return valueAt(buf, i + 2, min, token);
-  if (valueAt(buf, i + 1, min, token)) return true;
+  if (buf[i + 1] === 0x3d) return valueAt(buf, i + 2, min, token, dropsCode);
+  if (valueAt(buf, i + 1, min, token, dropsCode)) return true;
   // `password: str = "…"`: a type annotation, then `=`.
   let j = skipBlanks(buf, i + 1);
   const typeEnd = Math.min(n, j + 31);
   while (j < typeEnd && (NAME[buf[j]!] === 1 || buf[j] === 0x5b || buf[j] === 0x5d)) j++;
   j = skipBlanks(buf, j);
-  return buf[j] === 0x3d && buf[j + 1] !== 0x3d && valueAt(buf, buf[j + 1] === 0x3e ? j + 2 : j + 1, min, token);
+  return buf[j] === 0x3d && buf[j + 1] !== 0x3d && valueAt(buf, buf[j + 1] === 0x3e ? j + 2 : j + 1, min, token, dropsCode);
 }
 
 /** Two lower-case letters as one number, as `assignmentOf` reads them. */
@@ -158,7 +174,12 @@ function pairs(...two: string[]): number[] {
 
 // The shapes of the generic rules in rules/builtin/generic.yaml and of aws-secret-access-key; each
 // suffix list is the pattern's own (`password_2`, `secret_key_base`, `token_value`, `api_key_secret`).
-const PASSWORD: AssignmentShape = { suffix: /^(?:[_.-]?[0-9]{1,2})?$/, letterStarts: pairs(), min: MIN_VALUE, token: false };
+const PASSWORD: AssignmentShape = {
+  suffix: /^(?:[_.-]?[0-9]{1,2})?$/,
+  letterStarts: pairs(),
+  min: MIN_VALUE,
+  token: false,
+};
 const SECRET: AssignmentShape = {
   suffix: /^(?:[_.-]?(?:key|key[_.-]?base|value|string|[0-9]{1,2}))?$/i,
   letterStarts: pairs('ke', 'va', 'st'),
@@ -179,10 +200,10 @@ const API_KEY: AssignmentShape = {
 };
 const AWS_SECRET: AssignmentShape = { suffix: null, letterStarts: pairs(), min: 40, token: true };
 
-const assignment =
-  (shape: AssignmentShape): Prefilter =>
-  (buf, _start, end) =>
-    assignmentOf(buf, end, shape);
+function assignment(name: PrefilterName, shape: AssignmentShape): Prefilter {
+  const dropsCode = PREFILTERS_DROPPING_CODE.includes(name);
+  return (buf, _start, end) => assignmentOf(buf, end, shape, dropsCode);
+}
 
 /**
  * `name: DB_PASSWORD` + `value: ...` entries: before the keyword, the rest of the variable's name,
@@ -242,11 +263,11 @@ function keyValueAttribute(buf: Uint8Array, _start: number, end: number): boolea
 
 export const prefilters: Record<PrefilterName, Prefilter> = {
   userinfo,
-  'assignment-password': assignment(PASSWORD),
-  'assignment-secret': assignment(SECRET),
-  'assignment-token': assignment(TOKEN),
-  'assignment-api-key': assignment(API_KEY),
-  'assignment-aws-secret': assignment(AWS_SECRET),
+  'assignment-password': assignment('assignment-password', PASSWORD),
+  'assignment-secret': assignment('assignment-secret', SECRET),
+  'assignment-token': assignment('assignment-token', TOKEN),
+  'assignment-api-key': assignment('assignment-api-key', API_KEY),
+  'assignment-aws-secret': assignment('assignment-aws-secret', AWS_SECRET),
   'env-name': envName,
   'cli-flag': cliFlag,
   'key-value-attribute': keyValueAttribute,

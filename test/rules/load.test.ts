@@ -125,6 +125,15 @@ describe('parseRules', () => {
     expect(err.details.join('\n')).toMatch(/\.pattern: RE2 rejects/);
   });
 
+  it('requires placeholderFilter of a rule whose prefilter drops values that read as code', () => {
+    const shape = { pattern: 'token[ =]+([A-Za-z0-9]{16,})', secretGroup: 1, keywords: ['token'], prefilter: 'assignment-token' };
+    expect(parseRules({ rules: [rule({ ...shape, placeholderFilter: true })] }, 'f.yaml')).toHaveLength(1);
+    const err = rulesError(() => parseRules({ rules: [rule(shape)] }, 'f.yaml'));
+    expect(err.details[0]).toMatch(
+      /prefilter: assignment-token drops values that read as code, so the rule needs placeholderFilter: true/,
+    );
+  });
+
   it('counts named and unnamed capture groups, not non-capturing ones', () => {
     const ok = parseRules(
       { rules: [rule({ pattern: '(?:key|token)=(?P<v>[a-z]+)(x)', secretGroup: 2, keywords: ['key'] })] },

@@ -15,22 +15,35 @@ const cases: Record<PrefilterName, Array<[string, boolean]>> = {
   'assignment-password': [
     ['db_[password] = "hunter22xyz"', true],
     ['<[password]>s3cretValue</password>', true],
-    ["define('DB_[PASSWORD]', 'abcdefgh1')", true],
-    ['[password]: str = "abcdefgh1"', true],
+    ["define('DB_[PASSWORD]', 'x9Kq2mVz7')", true],
+    ['[password]: str = "x9Kq2mVz7"', true],
+    // A value that reads as a name (`abcdefgh1`) the placeholder filter drops: rejected here already.
+    ["define('DB_[PASSWORD]', 'abcdefgh1')", false],
+    // Non-ASCII is not judged as code here (the engine reads UTF-8).
+    ['db_[password] = "pässwörtVerwaltung";', true],
     ['[password]Confirm = "abcdefgh1"', false],
     ['[password] = getPassword()', false],
+    ['db_[password] = config.database.password;', false],
     ['if ([password]) {', false],
   ],
   'assignment-secret': [
     ['[secret]_key_base: abcdef0123456789', true],
     ['[secret]Name: db-credentials-x', false],
     ['[secret]s = load()', false],
+    ['[secret] = settings.SECRET_KEY_BASE', false],
   ],
   'assignment-token': [
     ['access_[token]=abcdefghijklmnop1234', true],
     ['[token]izer = load("bert")', false],
     ['[token]: string | undefined', false],
     ['[token] = this.next()', false],
+    // Values that read as code, which generic-token's placeholder filter drops after an RE2 run.
+    ['[Token]: ssoToken.refreshToken,', false],
+    ['[TOKEN] = "AWS_CONTAINER_AUTHORIZATION_TOKEN";', false],
+    ['[token] = generateIdempotencyToken;', false],
+    ['[Token]: "aorvJYubGpU6i91YnH7Mfo-AT2fIVa1zCfA",', true],
+    // Not judged as code: a value cut off at the prefilter's reach.
+    [`[token]=${'abcdEfgh.'.repeat(40)}`, true],
   ],
   'assignment-api-key': [
     ['[api_key] = "0123456789abcdef0123"', true],
