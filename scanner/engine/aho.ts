@@ -1,6 +1,8 @@
 // Keyword prefilter: a byte-level Aho–Corasick DFA with ASCII case folded into the table.
 // This design (positions recorded, then only that keyword's rules on the line around each hit) measured
 // as the fastest multi-pattern strategy in Node: 100–118 MB/s per thread (docs/benchmarks.md, design measurements).
+// Buffers of 512 bytes and more run the same DFA in WebAssembly (aho-wasm.ts), two streams at once.
+import { WASM_MIN_BYTES, wasmAutomaton } from './aho-wasm.js';
 
 /**
  * Transition table over byte classes, premultiplied by the class count so the hot loop is two loads
@@ -18,33 +20,37 @@ export interface Automaton {
   readonly keywordLengths: Int32Array;
 }
 
-/** Sets the transition on folded byte `b` and, for a letter, on its upper-case twin. */
-function setEdge(delta: Int32Array, state: number, b: number, next: number): void {
-  delta[state * 256 + b] = next;
-  if (b >= 0x61 && b <= 0x7a) delta[state * 256 + b - 0x20] = next;
-}
-
 function foldByte(b: number): number {
   return b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
 }
 
 export function buildAutomaton(keywords: readonly string[]): Automaton {
-  // Trie over folded bytes.
+  // Equivalence classes first: every byte that occurs in no keyword behaves like every other such
+  // byte, so the DFA is built at class width (a 256-wide working table was ~4 MB for the pack's
+  // keywords and most of a worker's pack compile).
+  const encoded = keywords.map((kw) => Buffer.from(kw, 'utf8'));
+  const classOf = new Uint8Array(256);
+  const used = new Uint8Array(256);
+  for (const bytes of encoded) for (const b of bytes) used[foldByte(b)] = 1;
+  let classes = 1;
+  for (let b = 0; b < 256; b++) if (used[b] === 1) classOf[b] = classes++;
+  for (let b = 0x41; b <= 0x5a; b++) classOf[b] = classOf[b + 0x20]!;
+
+  // Trie over classes (folded bytes map to one class, so case folding is in the edges already).
   const goto: Array<Map<number, number>> = [new Map()];
   const out: number[][] = [[]];
   const lengths = new Int32Array(keywords.length);
-  keywords.forEach((kw, id) => {
-    const bytes = Buffer.from(kw, 'utf8');
+  encoded.forEach((bytes, id) => {
     lengths[id] = bytes.length;
     let s = 0;
     for (const raw of bytes) {
-      const b = foldByte(raw);
-      let next = goto[s]!.get(b);
+      const c = classOf[foldByte(raw)]!;
+      let next = goto[s]!.get(c);
       if (next === undefined) {
         next = goto.length;
         goto.push(new Map());
         out.push([]);
-        goto[s]!.set(b, next);
+        goto[s]!.set(c, next);
       }
       s = next;
     }
@@ -53,52 +59,33 @@ export function buildAutomaton(keywords: readonly string[]): Automaton {
 
   const n = goto.length;
   const fail = new Int32Array(n);
-  const delta = new Int32Array(n * 256);
+  const delta = new Int32Array(n * classes);
   // Breadth-first: complete the DFA and merge outputs along failure links. A state's row starts as a
   // copy of its failure state's row (complete already: failure states are shallower), then its own
-  // edges overwrite it. Trie edges hold folded bytes; each letter edge is mirrored to its upper case.
+  // edges overwrite it.
   const queue: number[] = [];
-  for (const [b, next] of goto[0]!) {
+  for (const [c, next] of goto[0]!) {
     fail[next] = 0;
-    setEdge(delta, 0, b, next);
+    delta[c] = next;
     queue.push(next);
   }
   for (let qi = 0; qi < queue.length; qi++) {
     const st = queue[qi]!;
     const f = fail[st]!;
     if (out[f]!.length > 0) out[st]!.push(...out[f]!);
-    delta.copyWithin(st * 256, f * 256, f * 256 + 256);
-    for (const [b, next] of goto[st]!) {
-      fail[next] = delta[f * 256 + b]!;
-      setEdge(delta, st, b, next);
+    delta.copyWithin(st * classes, f * classes, f * classes + classes);
+    for (const [c, next] of goto[st]!) {
+      fail[next] = delta[f * classes + c]!;
+      delta[st * classes + c] = next;
       queue.push(next);
     }
   }
 
-  // Equivalence classes: every byte that occurs in no keyword behaves like every other such byte.
-  const classOf = new Uint8Array(256);
-  const representative: number[] = [0x00];
-  const used = new Set<number>();
-  for (const kw of keywords) for (const b of Buffer.from(kw, 'utf8')) used.add(foldByte(b));
-  for (const b of [...used].sort((x, y) => x - y)) {
-    classOf[b] = representative.length;
-    representative.push(b);
-  }
-  for (let b = 0x41; b <= 0x5a; b++) classOf[b] = classOf[b + 0x20]!;
-  // Class 0's representative must be a byte in no keyword.
-  for (let b = 0; b < 256; b++) {
-    if (classOf[b] === 0) {
-      representative[0] = b;
-      break;
-    }
-  }
-  const classes = representative.length;
+  // Premultiplied, and negative where the target state has outputs.
   const table = new Int32Array(n * classes);
-  for (let st = 0; st < n; st++) {
-    for (let c = 0; c < classes; c++) {
-      const t = delta[st * 256 + representative[c]!]!;
-      table[st * classes + c] = out[t]!.length > 0 ? -(t * classes) : t * classes;
-    }
+  for (let i = 0; i < table.length; i++) {
+    const t = delta[i]!;
+    table[i] = out[t]!.length > 0 ? -(t * classes) : t * classes;
   }
   return { classOf, classes, table, outputs: out.map((o) => Int32Array.from(new Set(o))), keywordLengths: lengths };
 }
@@ -144,10 +131,42 @@ export function findKeywords(
   gates: ReadonlyArray<KeywordGate | null> | null = null,
 ): void {
   hits.length = 0;
+  const lengths = ac.keywordLengths;
+  const wasm = to - from >= WASM_MIN_BYTES ? wasmAutomaton(ac) : null;
+  const count = wasm === null ? -1 : wasm.find(buf, from, to);
+  if (count >= 0) {
+    const { states, ends } = wasm!.raw;
+    for (let r = 0; r < count; r++) {
+      const ids = ac.outputs[states[r]!]!;
+      const end = ends[r]!;
+      for (let k = 0; k < ids.length; k++) {
+        const id = ids[k]!;
+        if (gates !== null) {
+          const gate = gates[id]!;
+          if (gate !== null && !gate(buf, end - lengths[id]!, end)) continue;
+        }
+        hits.push(id, end);
+      }
+    }
+    return;
+  }
+  findKeywordsInJs(ac, buf, hits, from, to, gates);
+}
+
+/** `findKeywords` in JavaScript: short buffers, and the fallback where WebAssembly does not take one. */
+export function findKeywordsInJs(
+  ac: Automaton,
+  buf: Uint8Array,
+  hits: HitList,
+  from: number,
+  to: number,
+  gates: ReadonlyArray<KeywordGate | null> | null,
+): void {
+  hits.length = 0;
+  const lengths = ac.keywordLengths;
   const table = ac.table;
   const classOf = ac.classOf;
   const classes = ac.classes;
-  const lengths = ac.keywordLengths;
   let s = 0;
   for (let i = from; i < to; i++) {
     const t = table[s + classOf[buf[i]!]!]!;

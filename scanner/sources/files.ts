@@ -324,22 +324,30 @@ export function readFileChunk(file: Pick<FileEntry, 'path' | 'absPath'>, maxFile
   let buf: Buffer;
   let fd: number | undefined;
   try {
-    // open + fstat + read, as readFileSync does, but the size limit is checked before reading: the
-    // walker does not stat each file (it would cost its thread a syscall per file).
+    // The walker does not stat each file (it would cost its thread a syscall per file), and neither
+    // does this, mostly: one read into the scratch buffer settles nearly every file, because a
+    // regular file reads short only at its end. Only a read that fills it asks fstat for the size
+    // (and whether this is still a regular file: the walk saw one, but it may have been replaced).
     fd = openSync(file.absPath, 'r');
-    const st = fstatSync(fd);
-    // Replaced by something else since the walk (a FIFO would block): nothing to read.
-    if (!st.isFile())
-      return { kind: 'skip', path: file.path, reason: 'unreadable', code: 'ENOTFILE', message: 'not a regular file' };
-    if (st.size > maxFileSize) return { kind: 'skip', path: file.path, reason: 'tooLarge' };
-    buf = bufferFor(st.size);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, null);
-      if (n === 0) break; // shrank while we read
-      got += n;
+    const want = Math.min(scratch.length, maxFileSize + 1);
+    const got = readSync(fd, scratch, 0, want, null);
+    if (got < want) buf = scratch.subarray(0, got);
+    else {
+      const st = fstatSync(fd);
+      if (!st.isFile())
+        return { kind: 'skip', path: file.path, reason: 'unreadable', code: 'ENOTFILE', message: 'not a regular file' };
+      if (st.size > maxFileSize) return { kind: 'skip', path: file.path, reason: 'tooLarge' };
+      const head = scratch;
+      buf = bufferFor(Math.max(st.size, got));
+      if (buf.buffer !== head.buffer) head.copy(buf, 0, 0, got);
+      let at = got;
+      while (at < buf.length) {
+        const n = readSync(fd, buf, at, buf.length - at, null);
+        if (n === 0) break; // shrank while we read
+        at += n;
+      }
+      if (at < buf.length) buf = buf.subarray(0, at);
     }
-    if (got < buf.length) buf = buf.subarray(0, got);
   } catch (err) {
     return unreadable(file.path, err);
   } finally {
