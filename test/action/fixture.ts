@@ -4,11 +4,12 @@
 // from @octokit/webhooks-examples with this repository's shas, and the GITHUB_* environment.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 import { expandTemplate, seededRng } from '../../rules/examples.js';
 import { TestRepo } from '../scanner/git/fixture.js';
 
@@ -41,8 +42,16 @@ export function git(cwd: string, ...args: string[]): string {
   });
 }
 
+/** Made for one test file and removed after it (the suite used to leave ~130 in /tmp). */
+const madeDirs: string[] = [];
+afterAll(() => {
+  for (const dir of madeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
 }
 
 /** The hosted repository plus a developer clone that pushes to it. */
