@@ -77,10 +77,14 @@ export interface CompiledPack {
   /** Keyword id → indices of the rules that keyword triggers. */
   readonly keywordRules: ReadonlyArray<Int32Array>;
   /**
-   * Keyword id → the prefilter every rule of that keyword shares, checked before the hit is recorded
-   * (aho.ts `KeywordGate`); null where the keyword's rules differ or one has none.
+   * Keyword id → a check run before the hit is recorded (aho.ts `KeywordGate`): the prefilter every
+   * rule of that keyword shares, or where their prefilters differ, any of them passing (`token` is
+   * generic-token's and generic-cli-credential-flag's: ungated, each of its ~330 hits per MB went on
+   * to the window pass, and the file to its set-up); null where one of the rules has none.
    */
   readonly keywordGates: ReadonlyArray<Prefilter | null>;
+  /** 1 where the keyword's gate is the one prefilter all its rules share: passing it passes each. */
+  readonly keywordGateShared: Uint8Array;
   readonly globalAllowRegexes: readonly RE2Instance[];
   readonly globalStopwords: readonly string[];
   readonly globalPathAllow: readonly RE2Instance[];
@@ -245,14 +249,13 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
   }
   const gateSources = rules.flatMap((r) => (r.paths ?? []).map((p) => `(?:${p})`));
   const automaton = buildAutomaton([...keywordIds.keys()]);
+  const gates = keywordRules.map((l) => keywordGate(l.map((ri) => compiled[ri]!.prefilter)));
   return {
     rules: compiled,
     automaton,
     keywordRules: keywordRules.map((l) => Int32Array.from(l)),
-    keywordGates: keywordRules.map((l) => {
-      const first = compiled[l[0]!]!.prefilter;
-      return first !== null && l.every((ri) => compiled[ri]!.prefilter === first) ? first : null;
-    }),
+    keywordGates: gates.map((g) => g.gate),
+    keywordGateShared: Uint8Array.from(gates, (g) => (g.shared ? 1 : 0)),
     globalAllowRegexes: (global.regexes ?? []).map((r, i) => compileAt(r, '', `allowlist.regexes[${i}]`)),
     globalStopwords: (global.stopwords ?? []).map((w) => w.toLowerCase()),
     globalPathAllow: (global.paths ?? []).map((r, i) => compileAt(r, '', `allowlist.paths[${i}]`)),
@@ -262,4 +265,16 @@ export function compilePack(rules: readonly Rule[], global: GlobalAllowlist = {}
     gateAny: gateSources.length > 0 ? compileAt(gateSources.join('|'), '', 'rule paths') : null,
     gatedMask,
   };
+}
+
+/** A keyword's gate from its rules' prefilters (see `CompiledPack.keywordGates`). */
+function keywordGate(prefilters: ReadonlyArray<Prefilter | null>): { gate: Prefilter | null; shared: boolean } {
+  if (prefilters.length === 0 || prefilters.some((p) => p === null)) return { gate: null, shared: false };
+  const distinct = [...new Set(prefilters as Prefilter[])];
+  if (distinct.length === 1) return { gate: distinct[0]!, shared: true };
+  const any: Prefilter = (buf, start, end) => {
+    for (let i = 0; i < distinct.length; i++) if (distinct[i]!(buf, start, end)) return true;
+    return false;
+  };
+  return { gate: any, shared: false };
 }

@@ -201,7 +201,7 @@ function runWindows(pack: CompiledPack, buf: Buffer, hits: HitList, disabled: Ui
     const end = hits.ends[h]!;
     const start = end - kwLen[kid]!;
     const ruleIdx = pack.keywordRules[kid]!;
-    const gated = pack.keywordGates[kid] !== null; // its prefilter passed in findKeywords
+    const gated = pack.keywordGateShared[kid] === 1; // its rules' one prefilter passed in findKeywords
     for (let k = 0; k < ruleIdx.length; k++) {
       const ri = ruleIdx[k]!;
       if (disabled !== null && disabled[ri] === 1) continue;
