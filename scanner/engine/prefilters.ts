@@ -31,8 +31,28 @@ const USERINFO_STOP = new Uint8Array(256);
 for (const c of '/?#[]{}|\\^`"\'<> \t\r\n') USERINFO_STOP[c.charCodeAt(0)] = 1;
 
 /**
+ * The first `@` at or after a position in the buffer last asked about. A keyword's hits come in
+ * order and most files hold few `@`, so one native search answers many hits: `https://` has ~1,100
+ * per MB of source, and scanning each host byte by byte for an `@` cost ~25 instructions a byte
+ * (basic-auth-url was 1.8% of a scan's instructions). Keeps the last buffer until the next call.
+ */
+const nextAt: { buf: Uint8Array | null; from: number; at: number } = { buf: null, from: 0, at: -1 };
+
+function atOrAfter(buf: Uint8Array, from: number): number {
+  const c = nextAt;
+  // The cached answer holds for any later `from` up to the `@` it found (or everywhere, if none).
+  if (c.buf !== buf || from < c.from || (c.at !== -1 && c.at < from)) {
+    c.buf = buf;
+    c.from = from;
+    c.at = buf.indexOf(0x40, from);
+  }
+  return c.at;
+}
+
+/**
  * URI rules (`postgres://user:pw@host`, `https://user:pw@host`): after the `://` (within 40 bytes of
- * the keyword, for `postgresql+psycopg2://`), an `@` must come before anything that ends userinfo.
+ * the keyword, for `postgresql+psycopg2://`), an `@` must come, within 520 bytes, before anything
+ * that ends userinfo.
  */
 function userinfo(buf: Uint8Array, start: number, end: number): boolean {
   const n = buf.length;
@@ -44,13 +64,10 @@ function userinfo(buf: Uint8Array, start: number, end: number): boolean {
     while (i < limit && !(buf[i] === 0x3a && buf[i + 1] === 0x2f && buf[i + 2] === 0x2f)) i++;
     if (i >= limit) return false;
   }
-  const stop = Math.min(n, i + 3 + 520);
-  for (let j = i + 3; j < stop; j++) {
-    const b = buf[j]!;
-    if (b === 0x40) return true;
-    if (USERINFO_STOP[b] === 1) return false;
-  }
-  return false;
+  const at = atOrAfter(buf, i + 3);
+  if (at === -1 || at >= i + 3 + 520) return false;
+  for (let j = i + 3; j < at; j++) if (USERINFO_STOP[buf[j]!] === 1) return false;
+  return true;
 }
 
 /** The shortest value any generic rule accepts (generic-password: 8 characters). */
