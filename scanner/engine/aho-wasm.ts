@@ -274,7 +274,7 @@ function build(ac: AutomatonTables): WasmAutomaton | null {
   let hitsAt = 0;
   let u8 = new Uint8Array(0);
   let i32 = new Int32Array(0);
-  const fit = (len: number) => {
+  const growTo = (len: number) => {
     const need = bufAt + len + 8 + STREAMS * HITS_PER_STREAM * 8;
     if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
     bufCap = len;
@@ -283,7 +283,7 @@ function build(ac: AutomatonTables): WasmAutomaton | null {
     u8 = new Uint8Array(memory.buffer);
     i32 = new Int32Array(memory.buffer);
   };
-  fit(1 << 20);
+  growTo(1 << 20);
   for (let b = 0; b < 256; b++) i32[CLASS / 4 + b] = ac.classOf[b]! * 4;
   for (let i = 0; i < ac.table.length; i++) i32[TABLE / 4 + i] = ac.table[i]! * 4;
   const raw = { states: new Int32Array(1024), ends: new Int32Array(1024) };
@@ -295,7 +295,7 @@ function build(ac: AutomatonTables): WasmAutomaton | null {
       const len = to - from;
       const n = Math.floor((len - overlap) / STREAMS);
       if (len < WASM_MIN_BYTES || len > WASM_MAX_BYTES || n < 64) return -1;
-      if (len > bufCap) fit(Math.min(WASM_MAX_BYTES, Math.max(len, bufCap * 2)));
+      if (len > bufCap) growTo(Math.min(WASM_MAX_BYTES, Math.max(len, bufCap * 2)));
       u8.set(buf.subarray(from, to), bufAt);
       const h0 = hitsAt;
       const h1 = hitsAt + hits1;
