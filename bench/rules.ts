@@ -152,6 +152,32 @@ async function scanInstructionsOf(dir: string): Promise<number> {
   return Number(m[1]);
 }
 
+/** A corpus of the bench's kind (seed 1, from node_modules) under `corpusRoot`, made if missing. */
+function benchCorpus(rules: Rule[], corpusRoot: string, sizeMB: number, log: (line: string) => void) {
+  return ensureCorpus({
+    dir: join(corpusRoot, `${sizeMB}MB`),
+    sizeBytes: Math.round(sizeMB * MB),
+    seed: 1,
+    sourceRoot: join(ROOT, 'node_modules'),
+    rules,
+    log,
+  });
+}
+
+/** The corpus whose scan is the instruction verdict's denominator. */
+function scanCorpusOf(
+  rules: Rule[],
+  corpusRoot: string,
+  sizeMB: number,
+  passBytes: number,
+  log: (line: string) => void,
+): { dir: string; bytes: number; passBytes: number } {
+  const corpus = benchCorpus(rules, corpusRoot, sizeMB, log);
+  let bytes = 0;
+  for (const f of walkFiles(corpus.dir)) bytes += f.size;
+  return { dir: corpus.dir, bytes, passBytes };
+}
+
 /**
  * The leave-one-out verdict in instructions, per pass of a warm scan: each pack (the whole pack, the
  * whole pack again for the noise floor, and the whole pack without each rule) is counted over 2 passes
@@ -162,26 +188,6 @@ async function scanInstructionsOf(dir: string): Promise<number> {
  * any other; instructions are not time (a cache miss counts as one), so this is the repeatable proxy
  * beside the CPU-time figures, not a replacement for them.
  */
-/** The corpus whose scan is the instruction verdict's denominator (made like the bench's if missing). */
-function scanCorpusOf(
-  rules: Rule[],
-  corpusRoot: string,
-  sizeMB: number,
-  passBytes: number,
-  log: (line: string) => void,
-): { dir: string; bytes: number; passBytes: number } {
-  const corpus = ensureCorpus({
-    dir: join(corpusRoot, `${sizeMB}MB`),
-    sizeBytes: Math.round(sizeMB * MB),
-    seed: 1,
-    sourceRoot: join(ROOT, 'node_modules'),
-    rules,
-    log,
-  });
-  let bytes = 0;
-  for (const f of walkFiles(corpus.dir)) bytes += f.size;
-  return { dir: corpus.dir, bytes, passBytes };
-}
 
 /**
  * Passes counted as start-up: the second pass still tiers functions up (TurboFan compiles on the main
@@ -308,14 +314,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 
   const rules = await builtinRules();
   const corpusRoot = resolve(values.corpus ?? env.KEYWARDEN_BENCH_CORPUS ?? join(ROOT, 'bench', '.corpus'));
-  const corpus = ensureCorpus({
-    dir: join(corpusRoot, `${sizeMB}MB`),
-    sizeBytes: Math.round(sizeMB * MB),
-    seed: 1,
-    sourceRoot: join(ROOT, 'node_modules'),
-    rules,
-    log,
-  });
+  const corpus = benchCorpus(rules, corpusRoot, sizeMB, log);
   const files: Array<{ path: string; buf: Buffer }> = [];
   let bytes = 0;
   for (const f of walkFiles(corpus.dir)) {
