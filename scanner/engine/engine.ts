@@ -14,6 +14,7 @@ import type { CompiledPack, CompiledRule } from './compile.js';
 import { shannonEntropy } from './entropy.js';
 import { type FormatValue, parseFormat } from './formats.js';
 import { looksLikePlaceholder } from './placeholder.js';
+import { forgetScannedText } from './prefilters.js';
 import { compileRe2, type RE2Instance } from './re2.js';
 import type { RawMatch, ScanContext } from './types.js';
 
@@ -94,6 +95,7 @@ function scanAtDepth(pack: CompiledPack, buf: Buffer, ctx: ScanContext, depth: n
     hits = new HitList();
     hitLists[depth] = hits;
   }
+  forgetScannedText();
   findKeywords(pack.automaton, buf, hits, 0, buf.length, pack.keywordGates);
   const out: RawMatch[] = [];
   if (hits.length > 0) runWindows(pack, buf, hits, disabled, out);

@@ -34,9 +34,15 @@ for (const c of '/?#[]{}|\\^`"\'<> \t\r\n') USERINFO_STOP[c.charCodeAt(0)] = 1;
  * The first `@` at or after a position in the buffer last asked about. A keyword's hits come in
  * order and most files hold few `@`, so one native search answers many hits: `https://` has ~1,100
  * per MB of source, and scanning each host byte by byte for an `@` cost ~25 instructions a byte
- * (basic-auth-url was 1.8% of a scan's instructions). Keeps the last buffer until the next call.
+ * (basic-auth-url was 1.8% of a scan's instructions). Keyed by the buffer object, so the engine
+ * forgets it before each scan (`forgetScannedText`): a source may refill one buffer and scan it again.
  */
 const nextAt: { buf: Uint8Array | null; from: number; at: number } = { buf: null, from: 0, at: -1 };
+
+/** Called by the engine before it scans a buffer: nothing cached may outlive the text it read. */
+export function forgetScannedText(): void {
+  nextAt.buf = null;
+}
 
 function atOrAfter(buf: Uint8Array, from: number): number {
   const c = nextAt;
@@ -149,7 +155,7 @@ interface AssignmentShape {
   token: boolean;
 }
 
-/** `dropsCode`: values that read as code are rejected too (rules/schema.ts PREFILTERS_DROPPING_CODE). */
+/** `dropsCode`: values that read as code are rejected too (rules/prefilter-names.ts PREFILTERS_DROPPING_CODE). */
 function assignmentOf(buf: Uint8Array, end: number, shape: AssignmentShape, dropsCode: boolean): boolean {
   const { min, token } = shape;
   const n = buf.length;

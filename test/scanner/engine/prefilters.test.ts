@@ -82,3 +82,22 @@ describe('prefilters', () => {
     });
   }
 });
+
+describe('the userinfo prefilter on a buffer refilled between scans', () => {
+  it('finds an @ the buffer gained since its last scan (the engine forgets its search first)', async () => {
+    const { builtinRules } = await import('../../../rules/builtin.js');
+    const { compilePack } = await import('../../../scanner/engine/compile.js');
+    const { scanBuffer } = await import('../../../scanner/engine/engine.js');
+    const pack = compilePack((await builtinRules()).filter((r) => r.id === 'basic-auth-url'));
+    const buf = Buffer.alloc(400, 0x20);
+    buf.write('see https://a.example/ ', 0);
+    buf.write('see https://b.example/ ', 100);
+    expect(scanBuffer(pack, buf)).toEqual([]);
+    // The same Buffer object, new text (a source reusing its read buffer): a hit past the last one.
+    buf.fill(0x20);
+    const password = `Zq${Date.now().toString(36)}Xy7`;
+    buf.write(`git clone https://deploy:${password}@git.example.com/r.git\n`, 200);
+    const found = scanBuffer(pack, buf);
+    expect(found.map((m) => m.secret)).toEqual([password]);
+  });
+});
