@@ -12,7 +12,7 @@ import { fingerprint } from './fingerprint.js';
 import { locateOffsets } from './locate.js';
 import { redactPreview } from './redact.js';
 import type { ScanStats } from './report.js';
-import { extractStrings } from './sources/dump.js';
+import { extractStrings } from './sources/strings.js';
 import type { Chunk, Skip, SourceEvent } from './sources/types.js';
 import { countError, countSkip } from './stats.js';
 

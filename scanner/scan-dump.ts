@@ -6,7 +6,8 @@ import type { KeywardenError } from '../errors/error.js';
 import type { Finding } from '../model/finding.js';
 import type { CompiledPack } from './engine/compile.js';
 import { type FindingOptions, findingsIn, matchChunk, mergeFindings, type ScanResult } from './pipeline.js';
-import { type DumpReadOptions, DumpSource, type ExtractOptions } from './sources/dump.js';
+import { type DumpReadOptions, DumpSource } from './sources/dump.js';
+import type { ExtractOptions } from './sources/strings.js';
 import { countError, countSkip, emptyStats } from './stats.js';
 
 export interface DumpScanOptions extends ExtractOptions, FindingOptions, Pick<DumpReadOptions, 'maxBytes' | 'signal'> {

@@ -9,7 +9,7 @@
 
 import { createHash } from 'node:crypto';
 import { findKeywords, HitList } from './aho.js';
-import { forEachBase64Run } from './base64-runs.js';
+import { base64Runs } from './base64-runs.js';
 import type { CompiledPack, CompiledRule } from './compile.js';
 import { shannonEntropy } from './entropy.js';
 import { type FormatValue, parseFormat } from './formats.js';
@@ -50,12 +50,15 @@ export function scanBuffer(pack: CompiledPack, buf: Buffer, ctx: ScanContext = {
  */
 function openGates(pack: CompiledPack, path: string | undefined): number[] | null {
   if (path === undefined || pack.gateAny === null) return null;
-  // A file is scanned by path rules and by the engine right after: one RE2 test (~1 us) per file.
+  // A file is scanned by path rules and by the engine right after: one RE2 test per file, on the
+  // path's UTF-8 bytes: given a string, RE2 converts it on every call, which made this test cost
+  // ~1.8 us a file (4% of a scan of small files); given bytes, ~0.5 us with the conversion.
   if (path === memo.path && pack === memo.pack) return memo.open;
   let open: number[] | null = null;
-  if (pack.gateAny.test(path)) {
+  const bytes = Buffer.from(path, 'utf8');
+  if (pack.gateAny.test(bytes)) {
     open = [];
-    for (const ri of pack.gatedRules) if (pack.rules[ri]!.gate!.some((re) => re.test(path))) open.push(ri);
+    for (const ri of pack.gatedRules) if (pack.rules[ri]!.gate!.some((re) => re.test(bytes))) open.push(ri);
     if (open.length === 0) open = null;
   }
   memo.pack = pack;
@@ -471,10 +474,13 @@ function decodeAndScan(pack: CompiledPack, buf: Buffer, ctx: ScanContext, depth:
   };
 
   // Runs of 32+ base64 characters (24+ bytes decoded): see base64-runs.ts for why not a regex.
-  forEachBase64Run(buf, (s, e) => {
+  const runs = base64Runs(buf);
+  for (let k = 0; k < runs.length; k += 2) {
+    const s = runs[k]!;
+    const e = runs[k + 1]!;
     const decoded = decodeBase64(buf, s, e);
     if (decoded !== null) add(scanAtDepth(pack, decoded, ctx, depth + 1), s, e, 'base64');
-  });
+  }
 
   const pct = percentEscapes[depth]!;
   pct.lastIndex = 0;

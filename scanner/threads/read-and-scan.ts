@@ -1,8 +1,8 @@
-// One tree file: read it (scanner/sources/files.ts) and put its chunk through the pipeline. Shared by
+// One tree file: read it (scanner/sources/read-file.ts) and put its chunk through the pipeline. Shared by
 // the worker threads and the inline path so both behave identically.
 import type { CompiledPack } from '../engine/compile.js';
 import { type ChunkResult, type PipelineOptions, scanChunk } from '../pipeline.js';
-import { readFileChunk } from '../sources/files.js';
+import { readFileChunk } from '../sources/read-file.js';
 
 export interface FileScanOptions extends PipelineOptions {
   /** Bytes; a larger file is a `tooLarge` skip, checked on the open file. */

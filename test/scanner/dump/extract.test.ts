@@ -2,7 +2,7 @@
 // output whatever piece boundaries the stream arrives with.
 import { describe, expect, it } from 'vitest';
 import { seededRng } from '../../../rules/examples.js';
-import { extractStrings, StringExtractor } from '../../../scanner/sources/dump.js';
+import { extractStrings, StringExtractor } from '../../../scanner/sources/strings.js';
 
 const u16 = (s: string) => Buffer.from(s, 'utf16le');
 const ascii = (s: string) => Buffer.from(s, 'latin1');

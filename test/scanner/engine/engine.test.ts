@@ -85,6 +85,22 @@ describe('scanBuffer', () => {
     expect(m?.start).toBe(Buffer.byteLength(text.slice(0, text.indexOf(t))));
   });
 
+  it('opens a path gate on the path as UTF-8 (non-ASCII directories, case-insensitive gates)', () => {
+    const gated = rule({
+      id: 'demo-gated',
+      pattern: 'pw=([a-z0-9]{12})',
+      keywords: [],
+      paths: ['(?i)(?:^|/)démo\\.conf$'],
+      secretGroup: 1,
+      entropy: 0,
+    });
+    const gatedPack = compilePack([gated]);
+    const text = Buffer.from(`pw=${rand(12, 'abcdefghij0123456789')}\n`);
+    expect(scanBuffer(gatedPack, text, { path: 'ünï/DÉMO.conf' })).toHaveLength(1);
+    expect(scanBuffer(gatedPack, text, { path: 'ünï/démo.conf.txt' })).toEqual([]);
+    expect(scanBuffer(gatedPack, text, { path: 'ünïdémo.conf' })).toEqual([]);
+  });
+
   it('rejects a token glued to word characters (boundary checked after the match)', () => {
     expect(scanBuffer(pack, Buffer.from(`xdmo_${rand(32)}`))).toEqual([]);
     expect(scanBuffer(pack, Buffer.from(`dmo_${rand(33)}`))).toEqual([]);
