@@ -50,4 +50,22 @@ describe('keywarden scan start-up', () => {
       rmSync(join(dir, '.keywarden.yaml'));
     }
   });
+
+  it('boots scan worker threads without the walker or the dump reader (each worker pays its imports)', () => {
+    // What scanner/threads/worker.ts imports, in a fresh process: the modules a worker thread boots with.
+    // (Importing `node:fs` as ESM loads its internal promises and streams anyway; the public
+    // `fs/promises`, `zlib` and the CJS lexer come only with the walker and the dump reader.)
+    const dist = (m: string) => JSON.stringify(fileURLToPath(new URL(`../../dist/scanner/${m}`, import.meta.url)));
+    const script = [
+      `await import(${dist('threads/read-and-scan.js')});`,
+      `await import(${dist('engine/compile.js')});`,
+      `process.stdout.write(JSON.stringify(process.moduleLoadList));`,
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const modules = JSON.parse(r.stdout) as string[];
+    expect(modules.filter((m) => /^NativeModule (zlib|fs\/promises)$/.test(m))).toEqual([]);
+    // `ignore` is the walker's gitignore matcher, a CommonJS package: its loading shows in the list.
+    expect(modules.some((m) => m.includes('cjs-module-lexer'))).toBe(false);
+  });
 });
